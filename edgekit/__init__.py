@@ -1,0 +1,2 @@
+"""edgekit: edge deployment SDK."""
+__version__ = "0.1.0"

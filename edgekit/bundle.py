@@ -1,0 +1,218 @@
+"""The bundle: a folder with ``manifest.json``, models, labels and a golden set.
+
+The manifest is the one truth shared by Python and the C++ runtime (cpp_runtime/src/manifest.cpp
+parses the same schema). Every file except the manifest is listed with its sha256 and size;
+readers verify them before use. Bundles are written to a temporary sibling folder and renamed into
+place, so an interrupted build never leaves a half-written bundle where a good one was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from edgekit import __version__
+from edgekit.errors import BundleError
+from edgekit.preprocess.spec import PreprocessSpec
+
+SCHEMA_VERSION = 1
+MANIFEST = "manifest.json"
+
+
+class _M(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TensorInfo(_M):
+    name: str
+    shape: list[int] = Field(description="-1 marks a dynamic axis (the batch)")
+    dtype: Literal["float32", "float16", "uint8", "int8", "int64"] = "float32"
+
+
+class InputInfo(TensorInfo):
+    layout: Literal["NCHW", "NHWC"] = "NCHW"
+
+
+class ModelEntry(_M):
+    id: str = Field(description="e.g. teacher_fp32, student_fp32, student_int8_qdq, student_int8_cpu")
+    file: str
+    precision: Literal["fp32", "fp16", "int8"]
+    role: Literal["teacher", "student"]
+    int8_flavour: Literal["trt_qdq", "dla_implicit", "ort_cpu"] | None = None
+    opset: int
+    metrics: dict[str, float] = Field(default_factory=dict)
+
+
+class PostprocessInfo(_M):
+    type: Literal["classification"] = "classification"
+    apply_softmax: bool = True
+    top_k: int = Field(5, ge=1)
+    labels_file: str = "labels.txt"
+
+
+class FileEntry(_M):
+    sha256: str
+    size: int
+
+
+class GoldenItem(_M):
+    name: str
+    input: str = Field(description="the encoded image file, relative to the bundle")
+    label: int | None = None
+
+
+class Manifest(_M):
+    schema_version: int = SCHEMA_VERSION
+    format: Literal["edgekit-bundle"] = "edgekit-bundle"
+    created_by: str = f"edgekit {__version__}"
+    created_at: str = Field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    name: str
+    device: str
+    task: Literal["classification"] = "classification"
+    input: InputInfo
+    outputs: list[TensorInfo] = Field(min_length=1)
+    preprocess: PreprocessSpec
+    preprocess_sha256: str = ""
+    postprocess: PostprocessInfo = PostprocessInfo()
+    models: list[ModelEntry] = Field(min_length=1)
+    default_model: str
+    golden: list[GoldenItem] = Field(default_factory=list)
+    files: dict[str, FileEntry] = Field(default_factory=dict)
+    extra: dict[str, Any] = Field(default_factory=dict, description="stage metrics, check, trt plan, ...")
+
+    @model_validator(mode="after")
+    def _check(self) -> Manifest:
+        ids = [m.id for m in self.models]
+        if len(set(ids)) != len(ids):
+            raise ValueError("model ids must be unique")
+        if self.default_model not in ids:
+            raise ValueError(f"default_model '{self.default_model}' is not one of {ids}")
+        want = self.preprocess.input_shape()
+        got = [d if d != -1 else 1 for d in self.input.shape]
+        if got != want:
+            raise ValueError(f"input shape {self.input.shape} disagrees with the preprocessing output {want}")
+        if self.preprocess.steps[-1].op == "layout" and self.preprocess.steps[-1].to != self.input.layout:  # type: ignore[union-attr]
+            raise ValueError("input.layout disagrees with the preprocessing layout step")
+        if not self.preprocess_sha256:
+            self.preprocess_sha256 = self.preprocess.sha256()
+        return self
+
+    def model(self, model_id: str | None = None) -> ModelEntry:
+        mid = model_id or self.default_model
+        for m in self.models:
+            if m.id == mid:
+                return m
+        raise BundleError(f"bundle has no model '{mid}'", f"use one of {[m.id for m in self.models]}")
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+class Bundle:
+    """A bundle folder on disk with its parsed manifest."""
+
+    def __init__(self, root: Path, manifest: Manifest) -> None:
+        self.root = root
+        self.manifest = manifest
+
+    def path(self, rel: str) -> Path:
+        return self.root / rel
+
+    def model_path(self, model_id: str | None = None) -> Path:
+        return self.path(self.manifest.model(model_id).file)
+
+    def labels(self) -> list[str]:
+        p = self.path(self.manifest.postprocess.labels_file)
+        return p.read_text().splitlines() if p.exists() else []
+
+    def verify(self) -> None:
+        """Check every listed file's presence, size and sha256."""
+        for rel, entry in self.manifest.files.items():
+            p = self.path(rel)
+            if not p.is_file():
+                raise BundleError(f"bundle file {rel} is missing from {self.root}", "rebuild or re-flash the bundle")
+            if p.stat().st_size != entry.size or sha256_file(p) != entry.sha256:
+                raise BundleError(
+                    f"bundle file {rel} does not match its sha256 in the manifest (corrupt or replaced)",
+                    "rebuild or re-flash the bundle",
+                )
+
+
+def load(root: str | Path, verify: bool = True) -> Bundle:
+    root = Path(root)
+    mpath = root / MANIFEST
+    if not mpath.is_file():
+        raise BundleError(f"{root} is not a bundle: {MANIFEST} is missing", "pass the folder `edgekit build` wrote")
+    try:
+        raw = json.loads(mpath.read_text())
+    except json.JSONDecodeError as exc:
+        raise BundleError(f"{mpath} is not valid JSON: {exc}", "rebuild the bundle") from exc
+    ver = raw.get("schema_version") if isinstance(raw, dict) else None
+    if isinstance(ver, int) and ver > SCHEMA_VERSION:
+        raise BundleError(
+            f"{mpath} has schema_version {ver}, newer than this edgekit understands ({SCHEMA_VERSION})",
+            "upgrade edgekit",
+        )
+    try:
+        manifest = Manifest.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        raise BundleError(f"{mpath} is invalid at '{where}': {first['msg']}", "rebuild the bundle") from exc
+    b = Bundle(root, manifest)
+    if verify:
+        b.verify()
+    return b
+
+
+def write_manifest(root: Path, manifest: Manifest) -> None:
+    """Hash every file under ``root`` (except the manifest) into ``manifest.files`` and write it atomically."""
+    files: dict[str, FileEntry] = {}
+    for p in sorted(root.rglob("*")):
+        if p.is_file() and p.name != MANIFEST:
+            rel = p.relative_to(root).as_posix()
+            files[rel] = FileEntry(sha256=sha256_file(p), size=p.stat().st_size)
+    manifest.files = files
+    text = json.dumps(manifest.model_dump(mode="json"), indent=2) + "\n"
+    tmp = root / (MANIFEST + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, root / MANIFEST)
+
+
+@contextlib.contextmanager
+def staging(out: Path) -> Iterator[Path]:
+    """Yield a temporary folder next to ``out``; on success replace ``out`` with it, keeping nothing half-done.
+
+    An existing bundle at ``out`` is moved aside first and deleted only after the rename succeeded.
+    On any exception the staging folder is removed and ``out`` is untouched.
+    """
+    out = out.resolve()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.staging-", dir=out.parent))
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    old = None
+    if out.exists():
+        old = out.parent / f".{out.name}.old-{os.getpid()}"
+        os.replace(out, old)
+    os.replace(tmp, out)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)

@@ -1,0 +1,1 @@
+"""Sub-commands of the ``edgekit`` CLI, one module each."""
