@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from edgekit import bundle as B
+from edgekit.errors import BundleError
+
+
+def test_tiny_bundle_loads_and_verifies(tiny_bundle_session: Path) -> None:
+    b = B.load(tiny_bundle_session)
+    assert b.manifest.default_model == "student_fp32"
+    assert b.model_path().is_file() and len(b.labels()) == 10
+    assert b.manifest.preprocess_sha256 == b.manifest.preprocess.sha256()
+
+
+def test_corruption_and_missing_files_are_detected(tiny_bundle_copy: Path) -> None:
+    model = tiny_bundle_copy / "models" / "student_fp32.onnx"
+    data = bytearray(model.read_bytes())
+    data[100] ^= 0xFF
+    model.write_bytes(bytes(data))
+    with pytest.raises(BundleError, match="does not match its sha256"):
+        B.load(tiny_bundle_copy)
+    model.unlink()
+    with pytest.raises(BundleError, match="missing"):
+        B.load(tiny_bundle_copy)
+
+
+def test_newer_schema_and_bad_json(tiny_bundle_copy: Path) -> None:
+    m = tiny_bundle_copy / B.MANIFEST
+    raw = json.loads(m.read_text())
+    raw["schema_version"] = 99
+    m.write_text(json.dumps(raw))
+    with pytest.raises(BundleError, match="newer than this edgekit"):
+        B.load(tiny_bundle_copy)
+    m.write_text("{")
+    with pytest.raises(BundleError, match="not valid JSON"):
+        B.load(tiny_bundle_copy)
+    with pytest.raises(BundleError, match="not a bundle"):
+        B.load(tiny_bundle_copy / "models")
+
+
+def test_manifest_input_shape_must_match_spec(tiny_bundle_copy: Path) -> None:
+    m = tiny_bundle_copy / B.MANIFEST
+    raw = json.loads(m.read_text())
+    raw["input"]["shape"] = [-1, 1, 32, 32]
+    m.write_text(json.dumps(raw))
+    with pytest.raises(BundleError, match="disagrees with the preprocessing output"):
+        B.load(tiny_bundle_copy)
+
+
+def test_staging_keeps_old_bundle_on_failure(tmp_path: Path) -> None:
+    out = tmp_path / "b"
+    with B.staging(out) as root:
+        (root / "a.txt").write_text("old")
+    with pytest.raises(RuntimeError), B.staging(out) as root:
+        (root / "a.txt").write_text("new")
+        raise RuntimeError("interrupted")
+    assert (out / "a.txt").read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["b"]  # no staging leftovers
+    with B.staging(out) as root:
+        (root / "a.txt").write_text("new")
+    assert (out / "a.txt").read_text() == "new"
