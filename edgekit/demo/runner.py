@@ -1,0 +1,386 @@
+"""The Python demo runner: capture -> preprocess (the bundle's spec) -> ONNX Runtime -> top-k -> overlay.
+
+Behaviour and JSON lines are the same as the C++ app ``edgekit-camera`` (cpp_runtime/apps/camera), which
+``edgekit demo`` prefers when it is built. One JSON object per line:
+
+* ``{"type": "frame", "frame": i, "t": s, "topk": [{"class": c, "label": "...", "score": p}, ...],
+  "ms": {"capture": ., "preprocess": ., "infer": ., "draw": ., "total": .}, "fps": f}``
+  ``frame`` is the index in the source (dropped frames keep their number, so gaps show drops); ``t`` is
+  the capture time in seconds since the demo started; ``fps`` is the running end-to-end rate.
+* ``{"type": "event", "t": s, "message": "..."}`` for a lost / reconnected live source.
+* ``{"type": "summary", "runner": "python"|"cpp", "source": uri, "model": id, "frames": n, "dropped": d,
+  "reconnects": r, "elapsed_s": s, "fps": f, "ms_mean": {...}, "stopped": "end"|"frames"|"signal",
+  "output": path|null}`` once at the end.
+
+How a video frame enters the spec: every source yields BGR uint8 frames, which replace the spec's
+``decode`` step. For ``decode: bgr`` the frame is used as is. For ``decode: gray`` it is converted with
+``cv2.cvtColor(BGR2GRAY)``. That equals ``imread(IMREAD_GRAYSCALE)`` exactly when B = G = R (gray content,
+e.g. a video made from gray images: the fixed-point weights sum to 1), but NOT for colour images:
+``imread``'s gray path uses imgcodecs' own rounding for PNG (±1 on about half the pixels) and libjpeg's
+direct Y output for JPEG (up to ±17 measured). tests/demo/test_frame_conversion.py pins both facts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import signal
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import cv2
+import numpy as np
+
+from edgekit import bundle as B
+from edgekit.demo import overlay
+from edgekit.demo.sources import CaptureThread, Frame, Source, open_source, parse_uri
+from edgekit.errors import EdgekitError, InputError
+from edgekit.preprocess import PreprocessSpec
+from edgekit.preprocess import run as preprocess_run
+from edgekit.preprocess.spec import Decode
+
+FOURCC_BY_SUFFIX = {".avi": "MJPG", ".mkv": "FFV1", ".mp4": "mp4v"}
+
+
+class OutputError(EdgekitError):
+    """An output file that cannot be written."""
+
+    exit_code = 2
+
+
+def frame_to_decoded(frame_bgr: np.ndarray, spec: PreprocessSpec) -> np.ndarray:
+    """A BGR uint8 frame as the spec's decode step would have produced it (see the module doc)."""
+    first = spec.steps[0]
+    assert isinstance(first, Decode)
+    if first.color == "gray":
+        return cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2GRAY)
+    return frame_bgr
+
+
+class Classifier:
+    """ONNX Runtime session + the manifest's classification postprocess (softmax, top-k)."""
+
+    def __init__(self, bundle: B.Bundle, model_id: str | None = None, threads: int = 0) -> None:
+        import onnxruntime as ort
+
+        m = bundle.manifest
+        self.entry = m.model(model_id)
+        path = bundle.model_path(model_id)
+        so = ort.SessionOptions()
+        so.intra_op_num_threads = threads
+        so.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        try:
+            self.session = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph types
+            raise B.BundleError(f"cannot load model {path}: {exc}", "rebuild the bundle") from exc
+        self.input_name = self.session.get_inputs()[0].name
+        self.labels = bundle.labels()
+        self.softmax = m.postprocess.apply_softmax
+        self.top_k = m.postprocess.top_k
+
+    def __call__(self, x: np.ndarray) -> list[tuple[int, float]]:
+        logits = np.asarray(self.session.run(None, {self.input_name: x})[0], dtype=np.float32).reshape(-1)
+        if self.softmax:
+            e = np.exp(logits - logits.max())
+            p = e / e.sum()
+        else:
+            p = logits
+        k = min(self.top_k, p.size)
+        order = np.argsort(-p, kind="stable")[:k]
+        return [(int(c), float(p[c])) for c in order]
+
+    def label(self, c: int) -> str:
+        return self.labels[c] if 0 <= c < len(self.labels) else str(c)
+
+
+@dataclass
+class DemoOptions:
+    bundle: Path
+    source: str
+    output: Path | None = None
+    headless: bool = False
+    frames: int = 0  # 0 = until the source ends / Ctrl-C
+    json_path: Path | None = None
+    realtime: bool = False
+    model: str | None = None
+    device: str | None = None  # profile for csi:// (default: the bundle's device)
+    queue_size: int = 2
+    retries: int = 5
+    backoff_s: float = 0.5
+    threads: int = 0
+    width: int = 0
+    height: int = 0
+    fourcc: str | None = None
+
+
+@dataclass
+class _Acc:
+    n: int = 0
+    sums: dict[str, float] = field(default_factory=lambda: dict.fromkeys((*overlay.STAGES, "total"), 0.0))
+
+    def add(self, ms: dict[str, float]) -> None:
+        self.n += 1
+        for k, v in ms.items():
+            self.sums[k] = self.sums.get(k, 0.0) + v
+
+    def means(self) -> dict[str, float]:
+        return {k: round(v / self.n, 3) if self.n else 0.0 for k, v in self.sums.items()}
+
+
+def resolve_source(opts: DemoOptions, manifest: B.Manifest) -> Source:
+    pipeline, prof_name = None, opts.device or manifest.device
+    if opts.source.strip().lower().startswith("csi://"):
+        from edgekit.profiles import get_profile
+
+        prof = get_profile(prof_name)
+        pipeline = prof.camera.csi_pipeline
+    return parse_uri(opts.source, pipeline, prof_name)
+
+
+class _VideoOut:
+    """A VideoWriter that writes to a hidden temporary sibling and renames on success."""
+
+    def __init__(self, path: Path, fourcc: str | None) -> None:
+        self.path = path
+        suffix = path.suffix.lower()
+        self.fourcc = fourcc or FOURCC_BY_SUFFIX.get(suffix, "")
+        if not self.fourcc:
+            raise OutputError(
+                f"output {path}: unknown video type '{suffix}'", "use .avi (MJPG), .mkv (FFV1) or .mp4"
+            )
+        if not path.parent.is_dir():
+            raise OutputError(f"output {path}: folder {path.parent} does not exist", "create it first")
+        self.tmp = path.parent / f".{path.stem}.partial-{os.getpid()}{path.suffix}"
+        self.writer: cv2.VideoWriter | None = None
+        self.frames = 0
+
+    def write(self, img: np.ndarray, fps: float) -> None:
+        if self.writer is None:
+            h, w = img.shape[:2]
+            self.writer = cv2.VideoWriter(
+                str(self.tmp), cv2.CAP_FFMPEG, cv2.VideoWriter_fourcc(*self.fourcc), fps, (w, h)
+            )
+            if not self.writer.isOpened():
+                raise OutputError(
+                    f"output {self.path}: cannot open a {self.fourcc} writer", "try another suffix"
+                )
+        self.writer.write(img)
+        self.frames += 1
+
+    def close(self, keep: bool) -> None:
+        if self.writer is not None:
+            self.writer.release()
+        if keep and self.frames:
+            os.replace(self.tmp, self.path)
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                self.tmp.unlink()
+
+
+class _Lines:
+    """JSON lines to stdout (flushed each line) and/or a file written to a temporary sibling first."""
+
+    def __init__(self, to_stdout: bool, path: Path | None) -> None:
+        self.to_stdout = to_stdout
+        self.path = path
+        self.fh: IO[str] | None = None
+        if path is not None:
+            if not path.parent.is_dir():
+                raise OutputError(f"--json {path}: folder {path.parent} does not exist", "create it first")
+            self.tmp = path.parent / f".{path.name}.partial-{os.getpid()}"
+            self.fh = self.tmp.open("w")
+
+    def emit(self, obj: dict[str, Any]) -> None:
+        s = json.dumps(obj, separators=(",", ":"))
+        if self.to_stdout:
+            print(s, flush=True)
+        if self.fh is not None:
+            self.fh.write(s + "\n")
+
+    def close(self, keep: bool = True) -> None:
+        if self.fh is not None and self.path is not None:
+            self.fh.close()
+            self.fh = None
+            if keep:
+                os.replace(self.tmp, self.path)
+            else:
+                with contextlib.suppress(FileNotFoundError):
+                    self.tmp.unlink()
+
+
+@contextlib.contextmanager
+def _sigint_stops(stop: Callable[[], None]) -> Iterator[None]:
+    """Ctrl-C / SIGTERM request a clean stop instead of raising (main thread only)."""
+    try:
+        old = {s: signal.signal(s, lambda *_: stop()) for s in (signal.SIGINT, signal.SIGTERM)}
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+
+
+class _Window:
+    def __init__(self, title: str, warn: Callable[[str], None]) -> None:
+        self.title, self.ok = title, False
+        if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+            warn("no display: not opening a window (use --output FILE or --headless)")
+            return
+        try:
+            cv2.namedWindow(title, cv2.WINDOW_AUTOSIZE)
+            self.ok = True
+        except cv2.error:
+            warn(
+                f"this OpenCV ({cv2.__version__}) has no GUI: not opening a window (use --output FILE)"
+            )
+
+    def show(self, img: np.ndarray) -> bool:
+        """Show a frame; False when the user pressed q or Esc."""
+        if not self.ok:
+            return True
+        cv2.imshow(self.title, img)
+        return (cv2.waitKey(1) & 0xFF) not in (ord("q"), 27)
+
+    def close(self) -> None:
+        if self.ok:
+            with contextlib.suppress(cv2.error):
+                cv2.destroyWindow(self.title)
+
+
+def run_demo(
+    opts: DemoOptions,
+    warn: Callable[[str], None] = lambda _m: None,
+    progress: Callable[[int, float], None] | None = None,
+) -> dict[str, Any]:
+    """Run the demo; returns the summary record (also emitted as the last JSON line)."""
+    if opts.frames < 0:
+        raise InputError(f"--frames {opts.frames} is negative", "pass 0 (no limit) or a positive count")
+    bundle = B.load(opts.bundle)
+    spec = bundle.manifest.preprocess
+    src = resolve_source(opts, bundle.manifest)
+    clf = Classifier(bundle, opts.model, opts.threads)
+    out = _VideoOut(opts.output, opts.fourcc) if opts.output else None
+    reader = open_source(src, opts.width, opts.height)  # fails fast, naming the URI
+    lines = _Lines(to_stdout=opts.headless and opts.json_path is None, path=opts.json_path)
+    t_start = time.monotonic()
+
+    def event(msg: str) -> None:
+        warn(f"{src.uri}: {msg}")
+        lines.emit({"type": "event", "t": round(time.monotonic() - t_start, 4), "message": msg})
+
+    drop = src.live or opts.realtime
+    cap = CaptureThread(
+        lambda: open_source(src, opts.width, opts.height),
+        reader,
+        live=src.live,
+        drop_stale=drop,
+        queue_size=opts.queue_size if drop else max(opts.queue_size, 4),
+        pace_fps=(reader.fps or 30.0) if (opts.realtime and not src.live) else 0.0,
+        retries=opts.retries,
+        backoff_s=opts.backoff_s,
+        on_event=event,
+    )
+    window = _Window(f"edgekit demo - {bundle.manifest.name}", warn) if not opts.headless else None
+    acc, stopped, fps_ema = _Acc(), "end", 0.0
+    stop_requested = False
+    t_first: float | None = None
+    t_prev: float | None = None
+    ok = False
+
+    def request_stop() -> None:
+        nonlocal stop_requested
+        stop_requested = True
+        cap.stop()
+
+    try:
+        with _sigint_stops(request_stop):
+            cap.start()
+            while True:
+                if stop_requested:
+                    stopped = "signal"
+                    break
+                item = cap.get(0.1)
+                if item is None:
+                    continue
+                if item is CaptureThread.END:
+                    if cap.error is not None:
+                        raise cap.error
+                    stopped = "signal" if stop_requested else "end"
+                    break
+                assert isinstance(item, Frame)
+                t0 = time.monotonic()
+                if t_first is None:
+                    t_first = item.t_capture - item.capture_ms / 1000.0
+                x, _ = preprocess_run(spec, frame_to_decoded(item.image, spec))
+                t1 = time.monotonic()
+                top = clf(x)
+                t2 = time.monotonic()
+                ms = {"capture": item.capture_ms, "preprocess": (t1 - t0) * 1e3, "infer": (t2 - t1) * 1e3}
+                shown = [(clf.label(c), p) for c, p in top]
+                if out is not None or (window is not None and window.ok):
+                    img = overlay.draw(
+                        item.image, shown, fps_ema, {**ms, "draw": acc.means().get("draw", 0.0)}
+                    )
+                    if out is not None:
+                        out.write(img, reader.fps or 30.0)
+                    if window is not None and not window.show(img):
+                        request_stop()
+                t3 = time.monotonic()
+                ms["draw"] = (t3 - t2) * 1e3
+                ms["total"] = ms["capture"] + (t3 - t0) * 1e3
+                if t_prev is not None:
+                    inst = 1.0 / max(t3 - t_prev, 1e-9)
+                    fps_ema = inst if fps_ema == 0.0 else 0.9 * fps_ema + 0.1 * inst
+                t_prev = t3
+                acc.add(ms)
+                lines.emit(
+                    {
+                        "type": "frame",
+                        "frame": item.index,
+                        "t": round(item.t_capture - t_start, 4),
+                        "topk": [{"class": c, "label": clf.label(c), "score": round(p, 6)} for c, p in top],
+                        "ms": {k: round(v, 3) for k, v in ms.items()},
+                        "fps": round(fps_ema, 2),
+                    }
+                )
+                if progress is not None:
+                    progress(acc.n, fps_ema)
+                if opts.frames and acc.n >= opts.frames:
+                    stopped = "frames"
+                    break
+        ok = True
+    finally:
+        cap.stop()
+        cap.join(timeout=5.0)
+        if window is not None:
+            window.close()
+        if out is not None:
+            out.close(keep=ok)
+        if not ok:
+            lines.close(keep=False)
+    elapsed = (t_prev - t_first) if (t_prev is not None and t_first is not None) else 0.0
+    summary: dict[str, Any] = {
+        "type": "summary",
+        "runner": "python",
+        "source": src.uri,
+        "model": clf.entry.id,
+        "frames": acc.n,
+        "dropped": cap.stats.dropped,
+        "reconnects": cap.stats.reconnects,
+        "elapsed_s": round(elapsed, 4),
+        "fps": round(acc.n / elapsed, 2) if elapsed > 0 and not math.isnan(elapsed) else 0.0,
+        "ms_mean": acc.means(),
+        "stopped": stopped,
+        "output": str(opts.output) if out and out.frames else None,
+    }
+    lines.emit(summary)
+    lines.close()
+    return summary
