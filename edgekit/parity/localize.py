@@ -1,0 +1,148 @@
+"""Localization: at the first stage where the sides disagree, test hypotheses numerically and name the most
+likely cause. Each hypothesis is a transformation of the training-side tensor (or a re-run of the step on
+the training side's previous stage) that, if it reproduces the deployed tensor, explains the difference."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from edgekit.parity.compare import op_of
+
+INTERPS = {
+    "linear": cv2.INTER_LINEAR,
+    "area": cv2.INTER_AREA,
+    "nearest": cv2.INTER_NEAREST,
+    "linear_exact": cv2.INTER_LINEAR_EXACT,
+    "cubic": cv2.INTER_CUBIC,
+    "lanczos4": cv2.INTER_LANCZOS4,
+}
+
+
+def _hw(a: np.ndarray, channel_axis: int) -> tuple[int, int]:
+    if a.ndim == 3:
+        return a.shape[0], a.shape[1]
+    if a.ndim == 4:
+        return (a.shape[2], a.shape[3]) if channel_axis == 1 else (a.shape[1], a.shape[2])
+    return (0, 0)
+
+
+def _close(a: np.ndarray, b: np.ndarray, atol: float) -> bool:
+    return a.shape == b.shape and bool(np.all(np.abs(a.astype(np.float64) - b.astype(np.float64)) <= atol))
+
+
+def channel_axis(a: np.ndarray, ref_layout: str) -> int:
+    if a.ndim == 3:
+        return 2
+    return 1 if ref_layout == "NCHW" else 3
+
+
+def _shape_cause(ref: np.ndarray, got: np.ndarray, ax: int, atol: float) -> str:
+    if ref.ndim == 4 and got.ndim == 4:
+        for perm, tag in (((0, 3, 1, 2), "NHWC vs NCHW: the deployed tensor is NHWC, training used NCHW"),
+                          ((0, 2, 3, 1), "NCHW vs NHWC: the deployed tensor is NCHW, training used NHWC")):
+            t = got.transpose(perm)
+            if t.shape == ref.shape and _close(ref, t, atol):
+                return f"layout: {tag}"
+    if ref.ndim == got.ndim and ref.ndim in (3, 4):
+        rc, gc = ref.shape[ax], got.shape[ax]
+        (rh, rw), (gh, gw) = _hw(ref, ax), _hw(got, ax)
+        if (rh, rw) != (gh, gw) and rc == gc:
+            return f"input size changed {rh}x{rw} → {gh}x{gw}"
+        if rc != gc and (rh, rw) == (gh, gw):
+            return f"channel count changed {rc} → {gc} (gray vs color decode or cvt_color)"
+    return f"tensor shape changed {list(ref.shape)} → {list(got.shape)}"
+
+
+def _affine_fit(ref: np.ndarray, got: np.ndarray, ax: int) -> tuple[np.ndarray, np.ndarray, float] | None:
+    """Per-channel least squares ``got ≈ a * ref + b``; returns a, b and the worst residual relative to the
+    deployed tensor's range, or None when there is nothing to fit."""
+    r = np.moveaxis(ref.astype(np.float64), ax, -1).reshape(-1, ref.shape[ax])
+    g = np.moveaxis(got.astype(np.float64), ax, -1).reshape(-1, got.shape[ax])
+    if r.shape[0] < 2 or not np.isfinite(g).all():
+        return None
+    a = np.ones(r.shape[1])
+    b = np.zeros(r.shape[1])
+    for c in range(r.shape[1]):
+        var = r[:, c].var()
+        if var > 1e-12:
+            a[c] = ((r[:, c] - r[:, c].mean()) * (g[:, c] - g[:, c].mean())).mean() / var
+        b[c] = g[:, c].mean() - a[c] * r[:, c].mean()
+    resid = np.abs(g - (r * a + b)).max()
+    span = max(float(g.max() - g.min()), 1e-12)
+    return a, b, float(resid / span)
+
+
+def _fmt(v: np.ndarray | list[float]) -> str:
+    return "[" + ", ".join(f"{x:.4g}" for x in v) + "]"
+
+
+def _affine_cause(op: str, a: np.ndarray, b: np.ndarray, norm: tuple[list[float], list[float]] | None) -> str:
+    if np.allclose(a, 255.0, rtol=1e-3) and np.allclose(b, 0.0, atol=1e-2):
+        return f"{op}: values ×255 — missing 1/255 scale"
+    if np.allclose(a, 1 / 255.0, rtol=1e-3) and np.allclose(b, 0.0, atol=1e-4):
+        return f"{op}: values ÷255 — the 1/255 scale is applied twice"
+    if np.allclose(b, 0.0, atol=1e-4) and np.allclose(a, a[0], rtol=1e-4) and op == "to_float":
+        return f"{op}: values ×{a[0]:.6g} — the to_float scale differs"
+    if norm is not None and op in ("normalize", "layout"):
+        m, s = (np.resize(np.asarray(v, np.float64), a.shape) for v in norm)
+        s_dep = s / a
+        m_dep = m - b * s_dep
+        parts = []
+        if not np.allclose(a, 1.0, rtol=1e-4):
+            parts.append(f"per-channel scale ≈ std mismatch (deployed std ≈ {_fmt(s_dep)}, training {_fmt(s)})")
+        if not np.allclose(m_dep, m, atol=1e-4):
+            parts.append(f"per-channel offset ≈ mean mismatch (deployed mean ≈ {_fmt(m_dep)}, training {_fmt(m)})")
+        if parts:
+            return f"{op}: " + "; ".join(parts)
+    if np.allclose(a, 1.0, rtol=1e-4):
+        return f"{op}: per-channel offset {_fmt(b)} (an additive shift, e.g. a mean mismatch)"
+    return f"{op}: per-channel affine change ×{_fmt(a)} + {_fmt(b)} (scale/offset mismatch)"
+
+
+def diagnose_pair(
+    stage: str,
+    ref: np.ndarray,
+    got: np.ndarray,
+    atol: float,
+    ref_prev: np.ndarray | None,
+    ref_step: dict | None,
+    ref_layout: str,
+    norm: tuple[list[float], list[float]] | None,
+) -> str:
+    """Explain why deployed ``got`` differs from training ``ref`` at ``stage`` (whose input, ``ref_prev``,
+    agreed). ``ref_step`` is the training-time step, ``norm`` the training (mean, std)."""
+    op = op_of(stage)
+    ax = channel_axis(ref, ref_layout)
+    if ref.shape != got.shape:
+        return _shape_cause(ref, got, ax, max(atol, 1e-5))
+    if not np.isfinite(got).all():
+        return f"{op}: the deployed tensor has NaN/Inf values"
+    nch = ref.shape[ax] if ref.ndim in (3, 4) else 0
+    if nch == 3 and _close(ref, np.flip(got, axis=ax), max(atol, 1e-5)):
+        return f"{op}: channels appear swapped (RGB↔BGR)"
+    if op == "resize" and ref_prev is not None and ref.ndim == 3:
+        h, w = ref.shape[:2]
+        train_interp = (ref_step or {}).get("interpolation", "?")
+        for name, code in INTERPS.items():
+            if name == train_interp:
+                continue
+            for flip in (False, True):
+                src = np.flip(ref_prev, axis=2) if flip else ref_prev
+                r = cv2.resize(np.ascontiguousarray(src), (w, h), interpolation=code)
+                r = r[:, :, None] if r.ndim == 2 else r
+                if _close(r, got, max(atol, 0.0)):
+                    extra = " and channels swapped (RGB↔BGR)" if flip else ""
+                    return f"resize: interpolation differs (training {train_interp}, deployed matches {name}){extra}"
+        return f"resize: values differ (max |d| {np.abs(ref.astype(float) - got).max():g}); not explained by " \
+               "interpolation or channel order — resize mode or size rounding differs"
+    if ref.dtype.kind == "f" or got.dtype.kind == "f":
+        fit = _affine_fit(ref, got, ax)
+        if fit is not None and fit[2] < 1e-3:
+            return _affine_cause(op, fit[0], fit[1], norm)
+    if ref.dtype != got.dtype:
+        return f"{op}: dtype changed {ref.dtype} → {got.dtype}"
+    d = np.abs(ref.astype(np.float64) - got.astype(np.float64))
+    if op == "decode":
+        return f"decode: decoded pixels differ on {np.mean(d > atol):.1%} of values (another image file or decoder)"
+    return f"{op}: values differ (max |d| {d.max():g} on {np.mean(d > atol):.1%} of values); no simple cause found"

@@ -1,0 +1,171 @@
+"""The golden reference record, written by the training side at build time.
+
+It must not come from the manifest being checked later, so it stores everything parity compares against:
+the training-time preprocessing spec, every Python stage tensor for every golden item, the reference outputs
+per model (ONNX Runtime in Python, and PyTorch where a model is given), the label list and the model hashes.
+
+Layout inside the bundle (all hashed by ``write_manifest`` like any other file)::
+
+    golden/reference/training.json              the record's facts (spec, labels, input, outputs, models, items)
+    golden/reference/stages/<item>.npz          one array per stage, keyed ``NN_op``
+    golden/reference/outputs/<model>.ort.npz    one array per output name, stacked over items (N x ...)
+    golden/reference/outputs/<model>.torch.npz  same, from the PyTorch model (fake-quant for INT8)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from edgekit.bundle import Manifest, sha256_file
+from edgekit.errors import BundleError
+from edgekit.parity import ort_session
+from edgekit.preprocess import PreprocessSpec
+from edgekit.preprocess import run as run_preprocess
+
+if TYPE_CHECKING:
+    import torch
+
+REF_DIR = "golden/reference"
+RECORD = f"{REF_DIR}/training.json"
+FORMAT = "edgekit-parity-reference"
+VERSION = 1
+
+
+@dataclass
+class Reference:
+    """The loaded record."""
+
+    root: Path
+    spec: PreprocessSpec
+    labels: list[str]
+    input: dict[str, Any]
+    outputs: list[dict[str, Any]]
+    models: dict[str, dict[str, Any]]
+    items: list[dict[str, Any]]
+    raw: dict[str, Any] = field(repr=False)
+
+    def stages(self, item: str) -> dict[str, np.ndarray]:
+        with np.load(self.root / REF_DIR / "stages" / f"{item}.npz") as z:
+            return {k: z[k] for k in sorted(z.files)}
+
+    def model_outputs(self, model_id: str, side: str) -> dict[str, np.ndarray] | None:
+        """Reference outputs stacked over items, ``side`` 'ort' or 'torch'; None when not recorded."""
+        p = self.root / REF_DIR / "outputs" / f"{model_id}.{side}.npz"
+        if not p.is_file():
+            return None
+        with np.load(p) as z:
+            return {k: z[k] for k in z.files}
+
+
+def _save_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp.npz")
+    np.savez_compressed(tmp, **arrays)  # type: ignore[arg-type]
+    os.replace(tmp, path)
+
+
+def _torch_outputs(model: torch.nn.Module, x: np.ndarray, names: list[str]) -> dict[str, np.ndarray]:
+    import torch
+
+    with torch.no_grad():
+        out = model(torch.from_numpy(x))
+    outs = list(out) if isinstance(out, tuple | list) else [out]
+    return {n: o.detach().cpu().numpy().astype(np.float32) for n, o in zip(names, outs, strict=False)}
+
+
+def write_reference(
+    root: Path, manifest: Manifest, torch_models: dict[str, torch.nn.Module] | None = None
+) -> Path:
+    """Write the golden reference record into the bundle folder ``root`` (call before ``write_manifest``).
+
+    ``manifest`` is the training-time manifest; its golden items, models and labels file must already be in
+    ``root``. ``torch_models`` maps model ids to the PyTorch modules they came from (fake-quant for INT8);
+    models without one get only ONNX Runtime reference outputs. Returns the record's path."""
+    root = Path(root)
+    if not manifest.golden:
+        raise BundleError("the manifest lists no golden items, so there is nothing to record",
+                          "add golden images before writing the parity reference")
+    spec = manifest.preprocess
+    labels_path = root / manifest.postprocess.labels_file
+    labels = labels_path.read_text().splitlines() if labels_path.is_file() else []
+    items: list[dict[str, Any]] = []
+    finals: list[np.ndarray] = []
+    for g in manifest.golden:
+        src = root / g.input
+        final, stages = run_preprocess(spec, src, collect=True)
+        _save_npz(root / REF_DIR / "stages" / f"{g.name}.npz", {s.name: s.tensor for s in stages})
+        finals.append(final)
+        items.append({"name": g.name, "input": g.input, "input_sha256": sha256_file(src), "label": g.label})
+    out_names = [o.name for o in manifest.outputs]
+    models: dict[str, dict[str, Any]] = {}
+    for m in manifest.models:
+        mpath = root / m.file
+        entry: dict[str, Any] = {"file": m.file, "precision": m.precision, "role": m.role,
+                                 "int8_flavour": m.int8_flavour, "sha256": None, "torch": False}
+        if mpath.is_file() and mpath.suffix == ".onnx":
+            entry["sha256"] = sha256_file(mpath)
+            sess = ort_session.session(mpath)
+            per: dict[str, list[np.ndarray]] = {}
+            for x in finals:
+                for k, v in ort_session.run(sess, x).items():
+                    per.setdefault(k, []).append(v)
+            _save_npz(root / REF_DIR / "outputs" / f"{m.id}.ort.npz",
+                      {k: np.concatenate(v, axis=0) for k, v in per.items()})
+            entry["output_names"] = list(per)
+        tm = (torch_models or {}).get(m.id)
+        if tm is not None:
+            tm.eval()
+            tper: dict[str, list[np.ndarray]] = {}
+            for x in finals:
+                for k, v in _torch_outputs(tm, x, entry.get("output_names") or out_names).items():
+                    tper.setdefault(k, []).append(v)
+            _save_npz(root / REF_DIR / "outputs" / f"{m.id}.torch.npz",
+                      {k: np.concatenate(v, axis=0) for k, v in tper.items()})
+            entry["torch"] = True
+        models[m.id] = entry
+    record = {
+        "format": FORMAT,
+        "version": VERSION,
+        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "preprocess": spec.to_json_obj(),
+        "preprocess_sha256": spec.sha256(),
+        "stage_names": spec.step_names(),
+        "input": manifest.input.model_dump(),
+        "outputs": [o.model_dump() for o in manifest.outputs],
+        "labels": labels,
+        "top_k": manifest.postprocess.top_k,
+        "apply_softmax": manifest.postprocess.apply_softmax,
+        "models": models,
+        "items": items,
+    }
+    path = root / RECORD
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(record, indent=2) + "\n")
+    os.replace(tmp, path)
+    return path
+
+
+def load_reference(root: Path) -> Reference:
+    root = Path(root)
+    p = root / RECORD
+    if not p.is_file():
+        raise BundleError(
+            f"{root} has no parity reference ({RECORD} is missing), so drift cannot be measured",
+            "rebuild the bundle with an edgekit that writes the golden reference (edgekit build)",
+        )
+    try:
+        raw = json.loads(p.read_text())
+        if raw.get("format") != FORMAT:
+            raise ValueError(f"format is {raw.get('format')!r}")
+        spec = PreprocessSpec.model_validate(raw["preprocess"])
+        return Reference(root=root, spec=spec, labels=list(raw["labels"]), input=raw["input"],
+                         outputs=raw["outputs"], models=raw["models"], items=raw["items"], raw=raw)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise BundleError(f"{p} is not a valid parity reference: {exc}", "rebuild the bundle") from exc

@@ -1,0 +1,178 @@
+"""The sides under test. Each runs the bundle's golden items as the deployed side would — from the bundle's
+*current* manifest, labels and model files — and returns every stage tensor and the outputs.
+
+- ``ort``: the Python preprocessing + ONNX Runtime in Python on the manifest's model file.
+- ``torch``: the Python preprocessing + the bundle's PyTorch reference model (reference/<id>.pt2 or TorchScript).
+- ``cpp``: ``edgekit-infer --dump-stages`` through an :class:`~edgekit.parity.executor.Executor`.
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from edgekit.bundle import Bundle
+from edgekit.errors import EdgekitError
+from edgekit.parity import ort_session
+from edgekit.parity.executor import Executor
+from edgekit.preprocess import run as run_preprocess
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class ItemResult:
+    stages: dict[str, np.ndarray] = field(default_factory=dict)  # "NN_op" -> tensor, in order
+    outputs: dict[str, np.ndarray] = field(default_factory=dict)  # output name -> 1 x ...
+    top_labels: list[str] | None = None  # the labels the side shows for its top-k, best first
+    error: str | None = None
+
+
+@dataclass
+class SideResult:
+    runtime: str
+    where: str
+    items: dict[str, ItemResult]
+    labels: list[str]  # the label list the side uses
+
+
+def _top_labels(out: np.ndarray, labels: list[str], k: int) -> list[str]:
+    idx = np.argsort(-out.reshape(-1), kind="stable")[:k]
+    return [labels[i] if i < len(labels) else f"<no label {i}>" for i in idx]
+
+
+def torch_model_path(bundle: Bundle, model_id: str) -> Path | None:
+    ref = bundle.root / "reference"
+    for suffix in (".pt2", ".ts", ".pt", ".torchscript", ".jit"):
+        p = ref / f"{model_id}{suffix}"
+        if p.is_file():
+            return p
+    return None
+
+
+def load_torch_model(path: Path):  # type: ignore[no-untyped-def]
+    """A torch.export program (.pt2) or a TorchScript module."""
+    import torch
+
+    try:
+        if path.suffix == ".pt2":
+            return torch.export.load(str(path)).module()
+        return torch.jit.load(str(path), map_location="cpu").eval()
+    except Exception as exc:  # noqa: BLE001 - torch raises many types for a bad file
+        raise EdgekitError(f"cannot load the PyTorch reference model {path}: {str(exc).splitlines()[0]}",
+                           "rebuild the bundle (reference/<model>.pt2 via torch.export, or TorchScript)") from exc
+
+
+def run_python_side(bundle: Bundle, model_id: str, backend: str, progress: Progress | None = None) -> SideResult:
+    """The ``ort`` or ``torch`` side: the deployed manifest interpreted in Python."""
+    m = bundle.manifest
+    entry = m.model(model_id)
+    labels = bundle.labels()
+    k = m.postprocess.top_k
+    if backend == "torch":
+        import torch
+
+        tpath = torch_model_path(bundle, entry.id)
+        if tpath is None:
+            raise EdgekitError(
+                f"the bundle has no PyTorch reference model for '{entry.id}' (reference/{entry.id}.pt2)",
+                "use --runtime ort or cpp, or rebuild with the PyTorch reference models",
+            )
+        tmodel = load_torch_model(tpath)
+        where = str(tpath.relative_to(bundle.root))
+
+        def infer(x: np.ndarray) -> dict[str, np.ndarray]:
+            with torch.no_grad():
+                out = tmodel(torch.from_numpy(x))
+            outs = list(out) if isinstance(out, tuple | list) else [out]
+            return {o.name: t.detach().numpy().astype(np.float32) for o, t in zip(m.outputs, outs, strict=False)}
+    else:
+        sess = ort_session.session(bundle.model_path(entry.id))
+        where = entry.file
+
+        def infer(x: np.ndarray) -> dict[str, np.ndarray]:
+            return ort_session.run(sess, x, m.input.name)
+
+    items: dict[str, ItemResult] = {}
+    for g in m.golden:
+        if progress:
+            progress(g.name)
+        r = ItemResult()
+        items[g.name] = r
+        try:
+            final, stages = run_preprocess(m.preprocess, bundle.root / g.input, collect=True)
+            r.stages = {s.name: s.tensor for s in stages}
+        except EdgekitError as exc:
+            r.error = f"preprocessing failed: {exc.message}"
+            continue
+        try:
+            r.outputs = infer(final)
+        except Exception as exc:  # noqa: BLE001 - a drifted input shape makes the backend raise
+            r.error = f"{backend} inference failed: {str(exc).strip().splitlines()[-1][:300]}"
+            continue
+        first = next(iter(r.outputs.values()))
+        r.top_labels = _top_labels(first, labels, k)
+    return SideResult(runtime=backend, where=where, items=items, labels=labels)
+
+
+def _load_dump(folder: Path) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    stages: dict[str, np.ndarray] = {}
+    outputs: dict[str, np.ndarray] = {}
+    if not folder.is_dir():
+        return stages, outputs
+    for p in sorted(folder.glob("*.npy")):
+        arr = np.load(p, allow_pickle=False)
+        if p.stem.startswith("output_"):
+            outputs[p.stem[len("output_"):]] = arr
+        else:
+            stages[p.stem] = arr
+    return stages, outputs
+
+
+def run_cpp_side(bundle: Bundle, model_id: str, executor: Executor, timeout: float = 120.0,
+                 progress: Progress | None = None) -> SideResult:
+    """The ``cpp`` side: ``edgekit-infer --bundle B --input X --model ID --dump-stages D --json`` per item."""
+    m = bundle.manifest
+    entry = m.model(model_id)
+    rb = executor.bundle_path(bundle.root)
+    binary = executor.binary()
+    dump = executor.mkdtemp()
+    items: dict[str, ItemResult] = {}
+    stems: dict[str, str] = {}
+    try:
+        for g in m.golden:
+            if progress:
+                progress(g.name)
+            r = ItemResult()
+            items[g.name] = r
+            stems[g.name] = Path(g.input).stem
+            argv = [binary, "--bundle", rb, "--input", posixpath.join(rb, g.input), "--model", entry.id,
+                    "--dump-stages", dump, "--json"]
+            res = executor.run(argv, timeout)
+            lines = [ln for ln in res.stdout.splitlines() if ln.strip().startswith("{")]
+            if lines:
+                try:
+                    rec = json.loads(lines[-1])
+                    r.top_labels = [str(t.get("label", t.get("index"))) for t in rec.get("top_k", [])]
+                    if rec.get("nonfinite"):
+                        r.error = "edgekit-infer reported NaN/Inf outputs"
+                except json.JSONDecodeError:
+                    pass
+            if res.returncode not in (0, 3):
+                msg = (res.stderr.strip().splitlines() or [f"exit code {res.returncode}"])[-1]
+                r.error = f"edgekit-infer failed (exit {res.returncode}): {msg[:300]}"
+            elif res.returncode == 3:
+                r.error = "edgekit-infer exit 3: NaN/Inf outputs"
+        with tempfile.TemporaryDirectory(prefix="edgekit-parity-fetch-") as tmp:
+            executor.fetch(dump, Path(tmp))
+            for name, r in items.items():
+                r.stages, r.outputs = _load_dump(Path(tmp) / stems[name])
+    finally:
+        executor.cleanup(dump)
+    return SideResult(runtime="cpp", where=f"{executor.name}:{binary}", items=items, labels=bundle.labels())
