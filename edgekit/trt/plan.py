@@ -1,0 +1,262 @@
+"""Build plans: the exact TensorRT builder settings per engine, and the equivalent ``trtexec`` lines.
+
+Where TensorRT is absent (this host, CI) the build writes ``trt/plan.json`` and ``trt/build.sh`` into the
+bundle; the engines are built on the device by ``sh trt/build.sh`` or ``edgekit engine build``. A plan never
+claims an engine exists: ``built`` is always false here.
+
+Conventions (contract for the build orchestrator):
+- engines go to ``trt/<model_id>.<precision>[.dla<core>].engine``, metadata to ``<engine>.json``;
+- a ``dla_implicit`` INT8 entry's file is the Q/DQ-free ONNX ``<stem>_noqdq.onnx`` with its cache
+  ``<stem>_calib.cache`` and ``<stem>_layer_arg.txt`` beside it (what ``dla_int8.translate`` writes);
+- ``ort_cpu`` entries are not TensorRT models and are skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from edgekit.bundle import InputInfo, ModelEntry
+from edgekit.errors import ConfigError
+from edgekit.profiles import DeviceProfile
+
+PLAN_DIR = "trt"
+TIMING_CACHE = "trt/timing.cache"
+
+
+@dataclass
+class EngineSpec:
+    model_id: str
+    onnx: str
+    engine: str
+    precision: str  # engine precision: fp32 | fp16 | int8
+    int8_mode: str | None  # "explicit" (Q/DQ) | "implicit" (calibration cache) | None
+    calib_cache: str | None
+    fp16_layers: list[str]
+    dla_core: int | None
+    gpu_fallback: bool
+    workspace_mib: int
+    timing_cache: str
+    input_name: str
+    input_shape: list[int]  # fixed: min = opt = max
+    trt_version: str
+    explicit_batch_flag: bool  # NetworkDefinitionCreationFlag.EXPLICIT_BATCH (TensorRT 8.x only)
+    memory_api: str  # "max_workspace_size" (< 8.4) | "set_memory_pool_limit"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> EngineSpec:
+        return cls(**d)
+
+
+def engine_name(model_id: str, precision: str, dla_core: int | None) -> str:
+    return (
+        f"{PLAN_DIR}/{model_id}.{precision}" + (f".dla{dla_core}" if dla_core is not None else "") + ".engine"
+    )
+
+
+def _companion(onnx_rel: str, suffix: str) -> str:
+    stem = onnx_rel[: -len(".onnx")] if onnx_rel.endswith(".onnx") else onnx_rel
+    stem = stem[: -len("_noqdq")] if stem.endswith("_noqdq") else stem
+    return stem + suffix
+
+
+def engine_specs(
+    profile: DeviceProfile,
+    entries: list[ModelEntry],
+    input_info: InputInfo,
+    use_dla: bool | None = None,
+    dla_core: int = 0,
+    batch: int = 1,
+    workspace_mib: int = 1024,
+    fp16_from_fp32: bool = True,
+    bundle_root: Path | None = None,
+) -> list[EngineSpec]:
+    if profile.tensorrt is None:
+        raise ConfigError(f"device '{profile.name}' has no TensorRT", "plans are for Jetson profiles")
+    dla = profile.has_dla if use_dla is None else use_dla
+    if dla and not profile.has_dla:
+        raise ConfigError(f"device '{profile.name}' has no DLA", "drop the DLA option")
+    if dla and profile.dla is not None and not 0 <= dla_core < profile.dla.cores:
+        raise ConfigError(
+            f"DLA core {dla_core} does not exist on {profile.name}", f"use 0..{profile.dla.cores - 1}"
+        )
+    ver = profile.tensorrt.version_tuple
+    shape = [batch if (d == -1 or i == 0) else d for i, d in enumerate(input_info.shape)]
+    specs: list[EngineSpec] = []
+    for e in entries:
+        if e.int8_flavour == "ort_cpu":
+            continue
+        prec, mode, cache, fp16_layers, core = e.precision, None, None, [], None
+        if prec == "fp32" and fp16_from_fp32 and "fp16" in profile.precisions:
+            prec = "fp16"
+        if prec not in profile.precisions:
+            raise ConfigError(
+                f"model {e.id} is {prec}, which {profile.name} does not support",
+                f"use one of {', '.join(profile.precisions)}",
+            )
+        if prec == "int8":
+            if e.int8_flavour == "dla_implicit":
+                mode, cache = "implicit", _companion(e.file, "_calib.cache")
+                arg = bundle_root / _companion(e.file, "_layer_arg.txt") if bundle_root else None
+                if arg is not None and arg.is_file() and arg.read_text().strip():
+                    fp16_layers = [x.rsplit(":", 1)[0] for x in arg.read_text().strip().split(",")]
+                if bundle_root is not None and not (bundle_root / cache).is_file():
+                    raise ConfigError(
+                        f"model {e.id} needs its calibration cache {cache}",
+                        "run edgekit.trt.dla_int8.translate on the Q/DQ model first",
+                    )
+            else:
+                mode = "explicit"
+        # DLA: FP16/INT8 only, and never Q/DQ (explicit) INT8 through TensorRT 10.x.
+        if dla and prec in ("fp16", "int8") and mode != "explicit":
+            core = dla_core
+        specs.append(
+            EngineSpec(
+                model_id=e.id,
+                onnx=e.file,
+                engine=engine_name(e.id, prec, core),
+                precision=prec,
+                int8_mode=mode,
+                calib_cache=cache,
+                fp16_layers=fp16_layers,
+                dla_core=core,
+                gpu_fallback=core is not None,
+                workspace_mib=workspace_mib,
+                timing_cache=TIMING_CACHE,
+                input_name=input_info.name,
+                input_shape=shape,
+                trt_version=profile.tensorrt.version,
+                explicit_batch_flag=ver[0] < 10,
+                memory_api="max_workspace_size" if ver[:2] < (8, 4) else "set_memory_pool_limit",
+            )
+        )
+    return specs
+
+
+def trtexec_command(spec: EngineSpec) -> str:
+    """The ``trtexec`` line equivalent to the Python builder settings of ``spec``."""
+    ver = tuple(int(x) for x in spec.trt_version.split("."))
+    args = ["trtexec", f"--onnx={spec.onnx}", f"--saveEngine={spec.engine}"]
+    shape = "x".join(str(d) for d in spec.input_shape)
+    args.append(f"--shapes={spec.input_name}:{shape}")
+    if spec.precision in ("fp16", "int8"):
+        args.append("--fp16")
+    if spec.precision == "int8":
+        args.append("--int8")
+    if spec.int8_mode == "implicit" and spec.calib_cache:
+        args.append(f"--calib={spec.calib_cache}")
+    if spec.fp16_layers:
+        args += [
+            "--precisionConstraints=prefer",
+            "--layerPrecisions=" + ",".join(f"{n}:fp16" for n in spec.fp16_layers),
+        ]
+    if spec.dla_core is not None:
+        args.append(f"--useDLACore={spec.dla_core}")
+        if spec.gpu_fallback:
+            args.append("--allowGPUFallback")
+    if ver[:2] < (8, 4):
+        args.append(f"--workspace={spec.workspace_mib}")
+    else:
+        args.append(f"--memPoolSize=workspace:{spec.workspace_mib}")
+    args.append(f"--timingCacheFile={spec.timing_cache}")
+    return " ".join(shlex.quote(a) for a in args)
+
+
+@dataclass
+class PlanResult:
+    plan_json: Path
+    build_sh: Path
+    specs: list[EngineSpec]
+
+    def summary(self) -> dict[str, Any]:
+        """For ``manifest.extra['trt_plan']``."""
+        return {
+            "plan": f"{PLAN_DIR}/plan.json",
+            "script": f"{PLAN_DIR}/build.sh",
+            "built": False,
+            "engines": [s.engine for s in self.specs],
+        }
+
+
+def _atomic_write(path: Path, text: str, mode: int | None = None) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    if mode is not None:
+        os.chmod(tmp, mode)
+    os.replace(tmp, path)
+
+
+def write_plan(
+    bundle_root: str | Path,
+    profile: DeviceProfile,
+    model_entries: list[ModelEntry],
+    input_info: InputInfo,
+    use_dla: bool | None = None,
+    dla_core: int = 0,
+    batch: int = 1,
+    workspace_mib: int = 1024,
+    fp16_from_fp32: bool = True,
+    reason: str = "",
+) -> PlanResult:
+    """Write ``trt/plan.json`` and ``trt/build.sh`` into ``bundle_root``. Builds nothing."""
+    root = Path(bundle_root)
+    specs = engine_specs(
+        profile,
+        model_entries,
+        input_info,
+        use_dla,
+        dla_core,
+        batch,
+        workspace_mib,
+        fp16_from_fp32,
+        bundle_root=root,
+    )
+    if not specs:
+        raise ConfigError(
+            "no model in the bundle is a TensorRT model", "add an fp32/fp16 or trt_qdq/dla_implicit entry"
+        )
+    d = root / PLAN_DIR
+    d.mkdir(parents=True, exist_ok=True)
+    assert profile.tensorrt is not None
+    plan = {
+        "format": "edgekit-trt-plan",
+        "version": 1,
+        "device": profile.name,
+        "tensorrt": profile.tensorrt.version,
+        "built": False,
+        "note": reason
+        or "No engine was built: TensorRT is not importable on the build host. Build on the "
+        "device with `sh trt/build.sh` (trtexec) or `edgekit engine build BUNDLE`.",
+        "engines": [s.to_dict() for s in specs],
+    }
+    _atomic_write(d / "plan.json", json.dumps(plan, indent=2) + "\n")
+    lines = [
+        "#!/bin/sh",
+        f"# edgekit TensorRT build plan for {profile.display_name} "
+        f"(TensorRT {profile.tensorrt.version}). Run on the device, from anywhere.",
+        "# Engines are not portable: build them on the Jetson that runs them.",
+        "set -eu",
+        'cd "$(dirname "$0")/.."',
+        "",
+    ]
+    lines += [trtexec_command(s) for s in specs]
+    _atomic_write(d / "build.sh", "\n".join(lines) + "\n", 0o755)
+    return PlanResult(d / "plan.json", d / "build.sh", specs)
+
+
+def read_plan(bundle_root: str | Path) -> list[EngineSpec]:
+    p = Path(bundle_root) / PLAN_DIR / "plan.json"
+    if not p.is_file():
+        raise ConfigError(f"{p} does not exist", "run edgekit build for a Jetson device first")
+    try:
+        data = json.loads(p.read_text())
+        return [EngineSpec.from_dict(e) for e in data["engines"]]
+    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise ConfigError(f"{p} is not a valid plan ({exc})", "rebuild the bundle") from exc
