@@ -1,6 +1,6 @@
 """``edgekit demo BUNDLE --source URI``: live classification demo on a camera, stream, video or image folder.
 
-Runs the C++ app ``edgekit-camera`` when it is built (cpp_runtime/build/apps/camera, $EDGEKIT_CAMERA_BIN or
+Runs the C++ app ``edgekit-camera`` when it is built (cpp_runtime/build/bin, $EDGEKIT_CAMERA_BIN or
 PATH), otherwise the Python runner (edgekit/demo/runner.py); both take the same flags and write the same
 JSON lines. ``--runner`` forces one.
 """
@@ -40,9 +40,10 @@ def find_camera_app() -> Path | None:
             )
         return p
     for b in ("build", "build-release"):
-        p = REPO / "cpp_runtime" / b / "apps" / "camera" / "edgekit-camera"
-        if p.is_file() and os.access(p, os.X_OK):
-            return p
+        for sub in ("bin", "apps/camera"):
+            p = REPO / "cpp_runtime" / b / sub / "edgekit-camera"
+            if p.is_file() and os.access(p, os.X_OK):
+                return p
     w = shutil.which("edgekit-camera")
     return Path(w) if w else None
 

@@ -312,7 +312,7 @@ class CaptureThread(threading.Thread):
         self.reader.release()
         delay = self.backoff_s
         for attempt in range(1, self.retries + 1):
-            self._event(f"source lost; reconnect attempt {attempt}/{self.retries} in {delay:.1f} s")
+            self._event(f"source lost; reconnect attempt {attempt}/{self.retries} in {delay:.2f} s")
             if self.stop_event.wait(delay):
                 return False
             try:

@@ -263,7 +263,7 @@ bool CaptureThread::reconnect() {
   double delay = opt_.backoff_s;
   for (int attempt = 1; attempt <= opt_.retries; ++attempt) {
     char msg[128];
-    std::snprintf(msg, sizeof msg, "source lost; reconnect attempt %d/%d in %.1f s", attempt, opt_.retries, delay);
+    std::snprintf(msg, sizeof msg, "source lost; reconnect attempt %d/%d in %.2f s", attempt, opt_.retries, delay);
     on_event_(msg);
     {
       std::unique_lock<std::mutex> lk(mu_);

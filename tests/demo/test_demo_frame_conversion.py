@@ -1,0 +1,37 @@
+"""How a decoded BGR video frame enters a gray spec: cvtColor(BGR2GRAY), and what that equals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import skimage.data
+
+from edgekit.demo.runner import frame_to_decoded
+from edgekit.preprocess import imagenet_spec, mnist_spec
+
+
+def test_gray_content_matches_imread_grayscale_exactly(tmp_path: Path) -> None:
+    gray = np.random.default_rng(1).integers(0, 256, (40, 50), dtype=np.uint8)
+    cv2.imwrite(str(tmp_path / "g.png"), gray)
+    frame = cv2.imread(str(tmp_path / "g.png"), cv2.IMREAD_COLOR)  # B = G = R, as a video of gray images
+    via_frame = frame_to_decoded(frame, mnist_spec())
+    assert np.array_equal(via_frame, cv2.imread(str(tmp_path / "g.png"), cv2.IMREAD_GRAYSCALE))
+
+
+def test_colour_content_differs_from_imread_grayscale(tmp_path: Path) -> None:
+    """Documented, not hidden: imread's gray path is not cvtColor. PNG: imgcodecs' own rounding (+-1);
+    JPEG: libjpeg's Y channel (larger). The demo uses cvtColor for every frame source."""
+    bgr = np.ascontiguousarray(skimage.data.chelsea()[:, :, ::-1])
+    for ext, max_diff in ((".png", 1), (".jpg", 8)):
+        p = tmp_path / f"c{ext}"
+        cv2.imwrite(str(p), bgr)
+        via_frame = frame_to_decoded(cv2.imread(str(p), cv2.IMREAD_COLOR), mnist_spec()).astype(int)
+        d = np.abs(via_frame - cv2.imread(str(p), cv2.IMREAD_GRAYSCALE))
+        assert 0 < d.max() <= max_diff, (ext, d.max())
+
+
+def test_bgr_spec_takes_the_frame_as_is() -> None:
+    f = np.random.default_rng(2).integers(0, 256, (10, 12, 3), dtype=np.uint8)
+    assert frame_to_decoded(f, imagenet_spec()) is f
