@@ -1,0 +1,66 @@
+"""Stages `export_fp32` and `export_qdq`: ONNX at the profile's opset (capped at 17), dynamic batch,
+onnxslim; the Q/DQ model gets its weight QuantizeLinear folded into int8 initializers (DQ only).
+Every exported model's accuracy is measured again in ONNX Runtime on the held-out set."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import onnx
+import torch.nn as nn
+
+from edgekit.bundle import ModelEntry
+from edgekit.stages.common import example_input, stats
+from edgekit.stages.context import BuildContext, StageRecord
+from edgekit.stages.onnx_utils import export_onnx, fold_weight_quantize, ort_accuracy, save, slim
+
+
+def _eval_record(
+    ctx: BuildContext, stage: str, model_id: str, path: Path, model: nn.Module, t0: float
+) -> float:
+    assert ctx.x_eval is not None and ctx.y_eval is not None
+    acc = ort_accuracy(path, ctx.x_eval.numpy(), ctx.y_eval.numpy())
+    params, macs = stats(model, example_input(ctx))
+    ctx.record(StageRecord(stage, model_id, acc, params, macs, path.stat().st_size, time.perf_counter() - t0))
+    return acc
+
+
+def add_model(ctx: BuildContext, model_id: str, path: Path, precision: str, role: str, flavour: str | None,
+              acc: float) -> None:
+    ctx.onnx[model_id] = path
+    ctx.models.append(ModelEntry(
+        id=model_id, file=path.relative_to(ctx.root).as_posix(), precision=precision,  # type: ignore[arg-type]
+        role=role, int8_flavour=flavour, opset=ctx.opset, metrics={"accuracy": acc},  # type: ignore[arg-type]
+    ))
+
+
+def export_fp32_stage(ctx: BuildContext) -> BuildContext:
+    assert ctx.teacher is not None and ctx.student is not None
+    (ctx.root / "models").mkdir(exist_ok=True)
+    pairs = (("teacher_fp32", ctx.teacher, "teacher"), ("student_fp32", ctx.student, "student"))
+    for model_id, model, role in pairs:
+        t0 = time.perf_counter()
+        path = ctx.root / "models" / f"{model_id}.onnx"
+        export_onnx(model, path, example_input(ctx), ctx.opset)
+        slim(path)
+        acc = _eval_record(ctx, "export", model_id, path, model, t0)
+        add_model(ctx, model_id, path, "fp32", role, None, acc)
+        ctx.torch_models[model_id] = model
+    return ctx
+
+
+def export_qdq_stage(ctx: BuildContext) -> BuildContext:
+    assert ctx.qmodel is not None
+    t0 = time.perf_counter()
+    model_id = "student_int8_qdq"
+    path = ctx.root / "models" / f"{model_id}.onnx"
+    export_onnx(ctx.qmodel, path, example_input(ctx), ctx.opset)
+    slim(path)
+    proto = onnx.load(str(path))
+    ctx.extra.setdefault("qdq", {})["weights_folded"] = fold_weight_quantize(proto)
+    save(proto, path)
+    acc = _eval_record(ctx, "export_qdq", model_id, path, ctx.student or ctx.qmodel, t0)
+    add_model(ctx, model_id, path, "int8", "student", "trt_qdq", acc)
+    ctx.torch_models[model_id] = ctx.qmodel
+    return ctx

@@ -1,0 +1,70 @@
+"""Stage `teacher`: train the teacher from scratch, load a given checkpoint, or take it pretrained."""
+
+from __future__ import annotations
+
+import time
+import zipfile
+from pathlib import Path
+
+import torch
+import torch.nn as nn
+
+from edgekit.errors import ConfigError, EdgekitError
+from edgekit.stages.common import accuracy, example_input, seed_all, stats, train_epochs
+from edgekit.stages.context import BuildContext, StageRecord
+
+
+class CheckpointError(EdgekitError):
+    """A teacher checkpoint that is missing, unreadable or does not fit the teacher."""
+
+
+def load_checkpoint(model: nn.Module, path: Path) -> None:
+    """Load a state dict (or {"state_dict": ...}) saved with torch.save into ``model``."""
+    if not path.is_file():
+        raise CheckpointError(f"teacher checkpoint {path} does not exist",
+                              "pass an existing file to --teacher")
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except (RuntimeError, OSError, EOFError, ValueError, zipfile.BadZipFile, Exception) as exc:
+        raise CheckpointError(
+            f"teacher checkpoint {path} is corrupt or not a torch state dict ({type(exc).__name__})",
+            "pass a file written by torch.save(model.state_dict()), "
+            "e.g. BUNDLE/reference/teacher_state_dict.pt",
+        ) from exc
+    if isinstance(obj, dict) and "state_dict" in obj and isinstance(obj["state_dict"], dict):
+        obj = obj["state_dict"]
+    if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        raise CheckpointError(f"teacher checkpoint {path} holds no state dict", "save model.state_dict()")
+    try:
+        model.load_state_dict(obj, strict=True)
+    except RuntimeError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else "mismatch"
+        raise CheckpointError(
+            f"teacher checkpoint {path} does not fit this example's teacher: {first}",
+            "pass a checkpoint of the same example's teacher",
+        ) from exc
+
+
+def teacher_stage(ctx: BuildContext) -> BuildContext:
+    t0 = time.perf_counter()
+    seed_all(ctx.seed)
+    model = ctx.example.teacher(ctx.profile)
+    plan = ctx.example.plan
+    if ctx.teacher_ckpt is not None:
+        load_checkpoint(model, ctx.teacher_ckpt)
+        how = "checkpoint"
+    elif "train_teacher" in plan:
+        train_epochs(ctx, model, ctx.recipe.teacher_epochs, ctx.recipe.lr, "teacher", seed_offset=1)
+        how = "trained"
+    elif "pretrained_teacher" in plan:
+        how = "pretrained"
+    else:  # pragma: no cover - check_plan forbids it
+        raise ConfigError("the example plan has no teacher step", "fix the example")
+    model.eval()
+    ctx.teacher = model
+    assert ctx.x_eval is not None and ctx.y_eval is not None
+    params, macs = stats(model, example_input(ctx))
+    ctx.extra["teacher_source"] = how
+    ctx.record(StageRecord("teacher", "teacher_fp32", accuracy(model, ctx.x_eval, ctx.y_eval), params, macs,
+                           None, time.perf_counter() - t0))
+    return ctx
