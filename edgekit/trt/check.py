@@ -88,6 +88,10 @@ class CheckReport:
             "layers": [asdict(lv) for lv in self.layers],
         }
 
+    def model_dump(self, mode: str = "json") -> dict[str, Any]:
+        """For manifest.extra (the build's hooks serialise results through model_dump)."""
+        return self.to_dict()
+
     def rich_table(self) -> Table:
         """Findings (errors first) then, for DLA builds, the per-layer placement."""
         t = Table(
@@ -286,7 +290,7 @@ def _int64_findings(g: Graph) -> list[Finding]:
 
 
 def _resolve(
-    profile: DeviceProfile | str, precision: str, use_dla: bool | None
+    profile: DeviceProfile | str, precision: str | None, use_dla: bool | None
 ) -> tuple[DeviceProfile, bool]:
     prof = get_profile(profile) if isinstance(profile, str) else profile
     if prof.tensorrt is None:
@@ -294,6 +298,8 @@ def _resolve(
             f"device '{prof.name}' has no TensorRT (backend {prof.backend})",
             "edgekit check targets Jetson profiles: pass --device jetson-...",
         )
+    if precision is None:
+        return prof, bool(use_dla)
     if precision not in ("fp32", "fp16", "int8"):
         raise ConfigError(f"unknown precision '{precision}'", "use fp32, fp16 or int8")
     if precision not in prof.precisions:
@@ -311,11 +317,21 @@ def _resolve(
 def check_graph(
     g: Graph,
     profile: DeviceProfile | str,
-    precision: str = "int8",
+    precision: str | None = None,
     use_dla: bool | None = None,
     model_name: str = "",
 ) -> CheckReport:
-    prof, dla = _resolve(profile, precision, use_dla)
+    """``precision`` None: int8 for a Q/DQ model when the device has INT8, else fp16 where supported, else
+    fp32. ``use_dla`` None: the profile's DLA, except for a Q/DQ INT8 model (that one is the GPU's; the
+    DLA gets its translated, Q/DQ-free form)."""
+    has_qdq = any(n.op_type in QDQ_OPS for n in g.nodes)
+    prof, _ = _resolve(profile, None, None)
+    if precision is None:
+        precision = "int8" if has_qdq and "int8" in prof.precisions else "fp16"
+        precision = precision if precision in prof.precisions else "fp32"
+    if use_dla is None:
+        use_dla = prof.has_dla and not (precision == "int8" and has_qdq)
+    prof, dla = _resolve(prof, precision, use_dla)
     assert prof.tensorrt is not None
     ver = prof.tensorrt.version_tuple
     gen = prof.dla.generation if prof.dla else None
@@ -329,7 +345,6 @@ def check_graph(
         opset=g.opset,
     )
     rep.findings.extend(_model_findings(g, prof, ver))
-    has_qdq = any(n.op_type in QDQ_OPS for n in g.nodes)
     if has_qdq:
         rep.findings.extend(check_qdq(g, ver))
     bad_ops = ops.unsupported_ops(ver)
@@ -445,9 +460,14 @@ def check_graph(
 
 
 def check_model(
-    onnx_path: str | Path, profile: DeviceProfile | str, precision: str = "int8", use_dla: bool | None = None
+    onnx_path: str | Path,
+    profile: DeviceProfile | str,
+    precision: str | None = None,
+    use_dla: bool | None = None,
 ) -> CheckReport:
-    """Check ``onnx_path`` for ``profile``. Raises EdgekitError (exit 2) on bad input; never builds."""
+    """Check ``onnx_path`` for ``profile`` (a DeviceProfile or its name) at ``precision`` ("int8", "fp16",
+    "fp32"; None = automatic, see check_graph), on the DLA when ``use_dla`` (None = automatic).
+    Raises EdgekitError (exit 2) on bad input; never builds anything."""
     _resolve(profile, precision, use_dla)  # bad device/precision before reading a large model
     g = load(onnx_path)
     return check_graph(g, profile, precision, use_dla, model_name=str(onnx_path))

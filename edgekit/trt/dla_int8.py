@@ -30,6 +30,7 @@ import onnx
 from onnx import helper, numpy_helper
 
 from edgekit.errors import InputError
+from edgekit.profiles import DeviceProfile
 from edgekit.trt.calib_cache import CalibCache, read
 from edgekit.trt.graph import attr
 
@@ -61,6 +62,10 @@ class Translation:
             "int8_layers": self.int8_layers,
             "fp16_layers": self.fp16_layers,
         }
+
+    def model_dump(self, mode: str = "json") -> dict[str, Any]:
+        """For manifest.extra (the build's hooks serialise results through model_dump)."""
+        return self.to_dict()
 
 
 def _const_map(model: onnx.ModelProto) -> dict[str, np.ndarray]:
@@ -218,10 +223,19 @@ def _save_model(model: onnx.ModelProto, path: Path) -> None:
 
 
 def translate(
-    qdq_onnx: str | Path, out_dir: str | Path, cache_tag: str, optional_ops: bool = True
+    qdq_onnx: str | Path, out_dir: str | Path, profile_or_tag: DeviceProfile | str, optional_ops: bool = True
 ) -> Translation:
     """Write ``<stem>_noqdq.onnx``, ``<stem>_calib.cache``, ``<stem>_precision.json`` and
-    ``<stem>_layer_arg.txt`` into ``out_dir``. ``cache_tag`` is ``profile.tensorrt.cache_tag``."""
+    ``<stem>_layer_arg.txt`` into ``out_dir``. ``profile_or_tag``: the device profile (its
+    ``tensorrt.cache_tag`` heads the cache) or the tag itself, e.g. "8502"."""
+    if isinstance(profile_or_tag, str):
+        cache_tag = profile_or_tag
+    elif profile_or_tag.tensorrt is not None:
+        cache_tag = profile_or_tag.tensorrt.cache_tag
+    else:
+        raise InputError(
+            f"device '{profile_or_tag.name}' has no TensorRT", "translate for a Jetson DLA profile"
+        )
     src = Path(qdq_onnx)
     if not src.is_file():
         raise InputError(f"Q/DQ model {src} does not exist", "pass the QAT ONNX export")

@@ -132,10 +132,11 @@ def configure(
             config.set_flag(trt.BuilderFlag.GPU_FALLBACK)
     tc: trt.ITimingCache = config.create_timing_cache(timing_cache)
     config.set_timing_cache(tc, False)
-    profile: trt.IOptimizationProfile = builder.create_optimization_profile()
-    shape = trt.Dims(spec.input_shape)
-    profile.set_shape(spec.input_name, shape, shape, shape)
-    config.add_optimization_profile(profile)
+    if spec.dynamic_input:  # fix symbolic dims: min = opt = max (the DLA needs static shapes)
+        profile: trt.IOptimizationProfile = builder.create_optimization_profile()
+        shape = trt.Dims(spec.input_shape)
+        profile.set_shape(spec.input_name, shape, shape, shape)
+        config.add_optimization_profile(profile)
     return config, tc
 
 

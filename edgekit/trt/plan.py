@@ -46,6 +46,7 @@ class EngineSpec:
     trt_version: str
     explicit_batch_flag: bool  # NetworkDefinitionCreationFlag.EXPLICIT_BATCH (TensorRT 8.x only)
     memory_api: str  # "max_workspace_size" (< 8.4) | "set_memory_pool_limit"
+    dynamic_input: bool = True  # the ONNX input has symbolic dims: fix them with a profile / --shapes
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -67,10 +68,73 @@ def _companion(onnx_rel: str, suffix: str) -> str:
     return stem + suffix
 
 
+def _onnx_input(path: Path) -> tuple[str, list[int]]:
+    """The first real graph input of an ONNX file: name and shape (-1 for symbolic dims)."""
+    import onnx
+
+    try:
+        m = onnx.load(str(path), load_external_data=False)
+    except Exception as exc:
+        raise ConfigError(f"cannot read {path} for its input shape", "pass input_info explicitly") from exc
+    inits = {t.name for t in m.graph.initializer}
+    for vi in m.graph.input:
+        if vi.name not in inits:
+            dims = [d.dim_value if d.HasField("dim_value") else -1 for d in vi.type.tensor_type.shape.dim]
+            return vi.name, dims
+    raise ConfigError(f"{path} has no graph input", "re-export the model")
+
+
+def _spec(
+    profile: DeviceProfile,
+    model_id: str,
+    onnx_rel: str,
+    prec: str,
+    mode: str | None,
+    core: int | None,
+    name: str,
+    shape: list[int],
+    workspace_mib: int,
+    bundle_root: Path | None,
+    dynamic: bool = True,
+) -> EngineSpec:
+    assert profile.tensorrt is not None
+    ver = profile.tensorrt.version_tuple
+    cache, fp16_layers = None, []
+    if mode == "implicit":
+        cache = _companion(onnx_rel, "_calib.cache")
+        arg = bundle_root / _companion(onnx_rel, "_layer_arg.txt") if bundle_root else None
+        if arg is not None and arg.is_file() and arg.read_text().strip():
+            fp16_layers = [x.rsplit(":", 1)[0] for x in arg.read_text().strip().split(",")]
+        if bundle_root is not None and not (bundle_root / cache).is_file():
+            raise ConfigError(
+                f"model {model_id} needs its calibration cache {cache}",
+                "run edgekit.trt.dla_int8.translate on the Q/DQ model first",
+            )
+    return EngineSpec(
+        model_id=model_id,
+        onnx=onnx_rel,
+        engine=engine_name(model_id, prec, core),
+        precision=prec,
+        int8_mode=mode,
+        calib_cache=cache,
+        fp16_layers=fp16_layers,
+        dla_core=core,
+        gpu_fallback=core is not None,
+        workspace_mib=workspace_mib,
+        timing_cache=TIMING_CACHE,
+        input_name=name,
+        input_shape=shape,
+        trt_version=profile.tensorrt.version,
+        explicit_batch_flag=ver[0] < 10,
+        dynamic_input=dynamic,
+        memory_api="max_workspace_size" if ver[:2] < (8, 4) else "set_memory_pool_limit",
+    )
+
+
 def engine_specs(
     profile: DeviceProfile,
     entries: list[ModelEntry],
-    input_info: InputInfo,
+    input_info: InputInfo | None = None,
     use_dla: bool | None = None,
     dla_core: int = 0,
     batch: int = 1,
@@ -78,6 +142,9 @@ def engine_specs(
     fp16_from_fp32: bool = True,
     bundle_root: Path | None = None,
 ) -> list[EngineSpec]:
+    """One EngineSpec per TensorRT engine to build. ``input_info`` None: read each ONNX's input (needs
+    ``bundle_root``). On a DLA profile, a ``trt_qdq`` entry whose translation (``<stem>_noqdq.onnx`` +
+    ``<stem>_calib.cache``) lies beside it also gets an implicit-INT8 DLA engine, id ``<id>_dla``."""
     if profile.tensorrt is None:
         raise ConfigError(f"device '{profile.name}' has no TensorRT", "plans are for Jetson profiles")
     dla = profile.has_dla if use_dla is None else use_dla
@@ -87,13 +154,18 @@ def engine_specs(
         raise ConfigError(
             f"DLA core {dla_core} does not exist on {profile.name}", f"use 0..{profile.dla.cores - 1}"
         )
-    ver = profile.tensorrt.version_tuple
-    shape = [batch if (d == -1 or i == 0) else d for i, d in enumerate(input_info.shape)]
     specs: list[EngineSpec] = []
     for e in entries:
         if e.int8_flavour == "ort_cpu":
             continue
-        prec, mode, cache, fp16_layers, core = e.precision, None, None, [], None
+        if input_info is not None:
+            name, dims = input_info.name, list(input_info.shape)
+        elif bundle_root is not None:
+            name, dims = _onnx_input(bundle_root / e.file)
+        else:
+            raise ConfigError("engine_specs needs input_info or bundle_root", "pass the bundle root")
+        shape = [batch if (d == -1 or i == 0) else d for i, d in enumerate(dims)]
+        prec = e.precision
         if prec == "fp32" and fp16_from_fp32 and "fp16" in profile.precisions:
             prec = "fp16"
         if prec not in profile.precisions:
@@ -101,51 +173,47 @@ def engine_specs(
                 f"model {e.id} is {prec}, which {profile.name} does not support",
                 f"use one of {', '.join(profile.precisions)}",
             )
-        if prec == "int8":
-            if e.int8_flavour == "dla_implicit":
-                mode, cache = "implicit", _companion(e.file, "_calib.cache")
-                arg = bundle_root / _companion(e.file, "_layer_arg.txt") if bundle_root else None
-                if arg is not None and arg.is_file() and arg.read_text().strip():
-                    fp16_layers = [x.rsplit(":", 1)[0] for x in arg.read_text().strip().split(",")]
-                if bundle_root is not None and not (bundle_root / cache).is_file():
-                    raise ConfigError(
-                        f"model {e.id} needs its calibration cache {cache}",
-                        "run edgekit.trt.dla_int8.translate on the Q/DQ model first",
-                    )
-            else:
-                mode = "explicit"
+        mode = None if prec != "int8" else ("implicit" if e.int8_flavour == "dla_implicit" else "explicit")
         # DLA: FP16/INT8 only, and never Q/DQ (explicit) INT8 through TensorRT 10.x.
-        if dla and prec in ("fp16", "int8") and mode != "explicit":
-            core = dla_core
+        core = dla_core if dla and mode != "explicit" else None
+        dyn = any(d == -1 for d in dims)
         specs.append(
-            EngineSpec(
-                model_id=e.id,
-                onnx=e.file,
-                engine=engine_name(e.id, prec, core),
-                precision=prec,
-                int8_mode=mode,
-                calib_cache=cache,
-                fp16_layers=fp16_layers,
-                dla_core=core,
-                gpu_fallback=core is not None,
-                workspace_mib=workspace_mib,
-                timing_cache=TIMING_CACHE,
-                input_name=input_info.name,
-                input_shape=shape,
-                trt_version=profile.tensorrt.version,
-                explicit_batch_flag=ver[0] < 10,
-                memory_api="max_workspace_size" if ver[:2] < (8, 4) else "set_memory_pool_limit",
-            )
+            _spec(profile, e.id, e.file, prec, mode, core, name, shape, workspace_mib, bundle_root, dyn)
         )
+        noqdq = _companion(e.file, "_noqdq.onnx")
+        if (
+            dla
+            and mode == "explicit"
+            and bundle_root is not None
+            and (bundle_root / noqdq).is_file()
+            and (bundle_root / _companion(e.file, "_calib.cache")).is_file()
+        ):
+            specs.append(
+                _spec(
+                    profile,
+                    f"{e.id}_dla",
+                    noqdq,
+                    "int8",
+                    "implicit",
+                    dla_core,
+                    name,
+                    shape,
+                    workspace_mib,
+                    bundle_root,
+                    dyn,
+                )
+            )
     return specs
 
 
-def trtexec_command(spec: EngineSpec) -> str:
-    """The ``trtexec`` line equivalent to the Python builder settings of ``spec``."""
+def trtexec_args(spec: EngineSpec) -> list[str]:
+    """The ``trtexec`` arguments (without the program) equivalent to the Python builder settings of
+    ``spec``; paths are relative to the bundle root (run with the bundle as working directory)."""
     ver = tuple(int(x) for x in spec.trt_version.split("."))
-    args = ["trtexec", f"--onnx={spec.onnx}", f"--saveEngine={spec.engine}"]
+    args = [f"--onnx={spec.onnx}", f"--saveEngine={spec.engine}"]
     shape = "x".join(str(d) for d in spec.input_shape)
-    args.append(f"--shapes={spec.input_name}:{shape}")
+    if spec.dynamic_input:  # trtexec rejects --shapes for a static model
+        args.append(f"--shapes={spec.input_name}:{shape}")
     if spec.precision in ("fp16", "int8"):
         args.append("--fp16")
     if spec.precision == "int8":
@@ -166,7 +234,22 @@ def trtexec_command(spec: EngineSpec) -> str:
     else:
         args.append(f"--memPoolSize=workspace:{spec.workspace_mib}")
     args.append(f"--timingCacheFile={spec.timing_cache}")
-    return " ".join(shlex.quote(a) for a in args)
+    return args
+
+
+def trtexec_command(spec: EngineSpec) -> str:
+    """The shell line for ``spec`` (as written to trt/build.sh)."""
+    return " ".join(shlex.quote(a) for a in ["trtexec", *trtexec_args(spec)])
+
+
+def default_spec(specs: list[EngineSpec]) -> EngineSpec:
+    """The engine a single-engine consumer (edgekit flash) builds: the DLA INT8 one, else any INT8, else
+    the first."""
+    for want in (lambda s: s.precision == "int8" and s.dla_core is not None, lambda s: s.precision == "int8"):
+        for s in specs:
+            if want(s):
+                return s
+    return specs[0]
 
 
 @dataclass
@@ -184,6 +267,10 @@ class PlanResult:
             "engines": [s.engine for s in self.specs],
         }
 
+    def model_dump(self, mode: str = "json") -> dict[str, Any]:
+        """For manifest.extra (the build's hooks serialise results through model_dump)."""
+        return self.summary()
+
 
 def _atomic_write(path: Path, text: str, mode: int | None = None) -> None:
     tmp = path.with_name(path.name + ".tmp")
@@ -197,7 +284,7 @@ def write_plan(
     bundle_root: str | Path,
     profile: DeviceProfile,
     model_entries: list[ModelEntry],
-    input_info: InputInfo,
+    input_info: InputInfo | None = None,
     use_dla: bool | None = None,
     dla_core: int = 0,
     batch: int = 1,
@@ -205,7 +292,10 @@ def write_plan(
     fp16_from_fp32: bool = True,
     reason: str = "",
 ) -> PlanResult:
-    """Write ``trt/plan.json`` and ``trt/build.sh`` into ``bundle_root``. Builds nothing."""
+    """Write ``trt/plan.json`` and ``trt/build.sh`` into ``bundle_root``. Builds nothing.
+
+    plan.json: ``engines`` (every EngineSpec field + ``trtexec_args``), ``default_engine`` and ``trtexec``
+    (the default engine's argument list, run from the bundle root), ``built`` (always false)."""
     root = Path(bundle_root)
     specs = engine_specs(
         profile,
@@ -234,7 +324,9 @@ def write_plan(
         "note": reason
         or "No engine was built: TensorRT is not importable on the build host. Build on the "
         "device with `sh trt/build.sh` (trtexec) or `edgekit engine build BUNDLE`.",
-        "engines": [s.to_dict() for s in specs],
+        "default_engine": default_spec(specs).engine,
+        "trtexec": trtexec_args(default_spec(specs)),
+        "engines": [{**s.to_dict(), "trtexec_args": trtexec_args(s)} for s in specs],
     }
     _atomic_write(d / "plan.json", json.dumps(plan, indent=2) + "\n")
     lines = [
