@@ -17,6 +17,8 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 COMMAND_MODULES = [
     "edgekit.commands.devices",
+    "edgekit.commands.bench",
+    "edgekit.commands.report",
     "edgekit.commands.build",
     "edgekit.commands.parity",
     "edgekit.commands.demo",

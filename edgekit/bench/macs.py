@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import onnx
-from onnx import TensorProto, numpy_helper, shape_inference
+from onnx import TensorProto, shape_inference
 
 from edgekit.errors import InputError
 
@@ -31,12 +31,40 @@ _MATMUL = {"MatMul", "MatMulInteger", "QLinearMatMul"}
 _COMPUTE = _CONV | _MATMUL | {"Gemm", "QGemm", "ConvTranspose"}
 # fused into the compute layer before them when they are its only consumer
 _FUSABLE = {
-    "BatchNormalization", "Relu", "LeakyRelu", "Clip", "Sigmoid", "HardSigmoid", "HardSwish", "Tanh",
-    "Add", "Mul", "Sub", "Div", "PRelu", "Elu", "Selu", "Softplus", "Gelu", "Erf", "QLinearAdd",
+    "BatchNormalization",
+    "Relu",
+    "LeakyRelu",
+    "Clip",
+    "Sigmoid",
+    "HardSigmoid",
+    "HardSwish",
+    "Tanh",
+    "Add",
+    "Mul",
+    "Sub",
+    "Div",
+    "PRelu",
+    "Elu",
+    "Selu",
+    "Softplus",
+    "Gelu",
+    "Erf",
+    "QLinearAdd",
 }
 _FREE = {
-    "QuantizeLinear", "DequantizeLinear", "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity",
-    "Shape", "Constant", "Cast", "Dropout", "Gather", "Concat_shape",
+    "QuantizeLinear",
+    "DequantizeLinear",
+    "Reshape",
+    "Flatten",
+    "Squeeze",
+    "Unsqueeze",
+    "Identity",
+    "Shape",
+    "Constant",
+    "Cast",
+    "Dropout",
+    "Gather",
+    "Concat_shape",
 }
 _FLOAT_TYPES = {TensorProto.FLOAT, TensorProto.FLOAT16, TensorProto.DOUBLE, TensorProto.BFLOAT16}
 
@@ -84,8 +112,12 @@ class GraphCost:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "model": self.model, "batch": self.batch, "precision": self.precision, "macs": self.macs,
-            "bytes": self.bytes, "weight_bytes": self.weight_bytes,
+            "model": self.model,
+            "batch": self.batch,
+            "precision": self.precision,
+            "macs": self.macs,
+            "bytes": self.bytes,
+            "weight_bytes": self.weight_bytes,
             "layers": [layer.to_dict() for layer in self.layers],
         }
 
@@ -251,10 +283,12 @@ def _broadcast(a: Sequence[int], b: Sequence[int]) -> list[int]:
     n = max(len(a), len(b))
     a = [1] * (n - len(a)) + list(a)
     b = [1] * (n - len(b)) + list(b)
-    return [max(x, y) for x, y in zip(a, b)]
+    return [max(x, y) for x, y in zip(a, b, strict=False)]
 
 
-def count_model(model: onnx.ModelProto | str | Path, batch: int = 1, precision: str | None = None) -> GraphCost:
+def count_model(
+    model: onnx.ModelProto | str | Path, batch: int = 1, precision: str | None = None
+) -> GraphCost:
     """Per-layer MACs and bytes of ``model`` at ``batch`` (see the module doc for what a layer is)."""
     if precision is not None and precision not in PRECISION_BYTES:
         raise InputError(f"unknown precision '{precision}'", f"use one of {list(PRECISION_BYTES)}")
@@ -299,11 +333,14 @@ def count_model(model: onnx.ModelProto | str | Path, batch: int = 1, precision: 
             if n.op_type == "QGemm" and len(n.input) > 8:
                 g.types[n.output[0]] = g.types.get(n.input[8], TensorProto.UINT8)  # its y_zero_point
         layer = LayerCost(
-            name=nm, op=n.op_type, macs=int(macs),
+            name=nm,
+            op=n.op_type,
+            macs=int(macs),
             weight_bytes=sum(g.nbytes(w, precision) for w in weights),
             in_bytes=sum(g.nbytes(a, precision) for a in acts),
             out_bytes=sum(g.nbytes(o, precision) for o in n.output if o),
-            out_shape=[int(d) for d in y], nodes=[nm],
+            out_shape=[int(d) for d in y],
+            nodes=[nm],
         )
         layers.append(layer)
         if n.op_type in _COMPUTE or n.op_type in _FUSABLE:

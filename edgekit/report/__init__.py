@@ -1,0 +1,56 @@
+"""The build report: ``report.html`` (self-contained) and ``report.md`` (pull-request summary)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from edgekit.bundle import MANIFEST, Manifest
+from edgekit.errors import BundleError
+
+HTML = "report.html"
+MARKDOWN = "report.md"
+
+
+def _write(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def write_report(
+    bundle_root: str | Path,
+    bench: dict[str, Any] | None,
+    estimate: dict[str, Any] | None,
+    parity: dict[str, Any] | list[dict[str, Any]] | None,
+    manifest: Manifest | None = None,
+) -> Path:
+    """Write ``report.html`` and ``report.md`` into ``bundle_root``; return the HTML path.
+
+    ``bench`` is an ``edgekit-bench/1`` document, ``estimate`` an ``edgekit-estimate/1`` document
+    (``edgekit.bench.roofline.estimate_bundle``), ``parity`` a ParityReport.to_dict() (or a list of them).
+    A ``None`` falls back to manifest.extra["bench"|"estimate"|"parity"] or bench.json / estimate.json /
+    parity.json in the bundle, else that section reads "not run". Pass ``manifest`` when the build calls
+    this before manifest.json is written (the staging folder)."""
+    from edgekit.report.content import gather
+    from edgekit.report.html import render_html
+    from edgekit.report.markdown import render_markdown
+
+    root = Path(bundle_root)
+    if manifest is None:
+        from edgekit.bundle import load
+
+        if not (root / MANIFEST).is_file():
+            raise BundleError(
+                f"{root} has no {MANIFEST}", "pass manifest= when reporting on a staging folder"
+            )
+        manifest = load(root, verify=False).manifest
+    content = gather(root, manifest, bench, estimate, parity)
+    html_path = root / HTML
+    _write(html_path, render_html(content))
+    _write(root / MARKDOWN, render_markdown(content))
+    return html_path
+
+
+__all__ = ["HTML", "MARKDOWN", "write_report"]

@@ -1,0 +1,164 @@
+"""What the report says, gathered once for the HTML page and the Markdown summary.
+
+Every section is either data that exists (passed in, or in the manifest / bundle) or ``None``, which both
+renderers show as "not run". Nothing is filled in or guessed.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from edgekit import __version__
+from edgekit.bundle import Manifest
+
+
+@dataclass
+class Verification:
+    what: str
+    status: str  # "verified here" | "computed here" | "not run" | "unverified here" | "failed"
+    detail: str = ""
+
+
+@dataclass
+class ReportContent:
+    manifest: Manifest
+    root: Path
+    stages: list[dict[str, Any]] | None
+    bench: dict[str, Any] | None
+    estimate: dict[str, Any] | None
+    parity: list[dict[str, Any]] | None
+    verification: list[Verification] = field(default_factory=list)
+    sources: dict[str, str] = field(default_factory=dict)
+    version: str = __version__
+
+    def latency_b1(self) -> dict[str, float]:
+        """Measured p50 at the smallest batch, per model id (empty without a bench)."""
+        if not self.bench or not self.bench.get("results"):
+            return {}
+        small = min(r["batch"] for r in self.bench["results"])
+        return {r["model_id"]: r["latency_ms"]["p50"] for r in self.bench["results"] if r["batch"] == small}
+
+
+def _read_json(p: Path) -> Any:
+    try:
+        return json.loads(p.read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+
+
+def _first(*cands: tuple[Any, str]) -> tuple[Any, str]:
+    for value, where in cands:
+        if value:
+            return value, where
+    return None, ""
+
+
+def _parity_list(p: Any) -> list[dict[str, Any]] | None:
+    if p is None:
+        return None
+    if isinstance(p, dict) and isinstance(p.get("reports"), list):
+        p = p["reports"]
+    if isinstance(p, dict):
+        return [p]
+    if isinstance(p, list):
+        return [x for x in p if isinstance(x, dict)] or None
+    return None
+
+
+def gather(
+    root: Path,
+    manifest: Manifest,
+    bench: dict[str, Any] | None,
+    estimate: dict[str, Any] | None,
+    parity: dict[str, Any] | list[dict[str, Any]] | None,
+) -> ReportContent:
+    extra = manifest.extra
+    bench, bsrc = _first(
+        (bench, "passed in"),
+        (extra.get("bench"), "manifest.extra['bench']"),
+        (_read_json(root / "bench.json"), "bench.json"),
+    )
+    estimate, esrc = _first(
+        (estimate, "passed in"),
+        (extra.get("estimate"), "manifest.extra['estimate']"),
+        (_read_json(root / "estimate.json"), "estimate.json"),
+    )
+    par, psrc = _first(
+        (parity, "passed in"),
+        (extra.get("parity"), "manifest.extra['parity']"),
+        (_read_json(root / "parity.json"), "parity.json"),
+    )
+    stages = extra.get("stages") if isinstance(extra.get("stages"), list) and extra.get("stages") else None
+    c = ReportContent(
+        manifest=manifest,
+        root=root,
+        stages=stages,
+        bench=bench,
+        estimate=estimate,
+        parity=_parity_list(par),
+        sources={
+            "bench": bsrc,
+            "estimate": esrc,
+            "parity": psrc,
+            "stages": "manifest.extra['stages']" if stages else "",
+        },
+    )
+    c.verification = _verification(c)
+    return c
+
+
+def _verification(c: ReportContent) -> list[Verification]:
+    v: list[Verification] = []
+    if c.stages:
+        v.append(
+            Verification(
+                "training / compression stages (PyTorch, this host)",
+                "verified here",
+                f"{len(c.stages)} stage(s) recorded by the build",
+            )
+        )
+    else:
+        v.append(Verification("training / compression stages", "not run", "no manifest.extra['stages']"))
+    if c.bench:
+        host = c.bench.get("host", {}).get("cpu", "this host")
+        v.append(
+            Verification(
+                f"latency on {c.bench.get('runtime')} (CPU)",
+                "verified here",
+                f"measured on {host}, {len(c.bench.get('results', []))} measurement(s)",
+            )
+        )
+    else:
+        v.append(Verification("latency measurement", "not run", "run `edgekit bench BUNDLE --report`"))
+    if c.parity:
+        for p in c.parity:
+            verdict = p.get("verdict") or ("in sync" if p.get("in_sync") else "NOT in sync")
+            ok = p.get("in_sync") is True and not p.get("error")
+            v.append(
+                Verification(
+                    f"parity: {p.get('runtime', '?')} ({p.get('where', '?')}) vs training",
+                    "verified here" if ok else "failed",
+                    f"model {p.get('model', '?')}: {verdict}",
+                )
+            )
+    else:
+        v.append(Verification("Python vs C++ parity", "not run", "run `edgekit parity BUNDLE`"))
+    kind = c.estimate and any("dla" in m.get("targets", {}) for m in c.estimate.get("models", {}).values())
+    v.append(
+        Verification(
+            "latency estimate (roofline from the ONNX graph)",
+            "computed here" if c.estimate else "not run",
+            "a model, not a measurement" + ("; DLA placement from the checker's rules" if kind else ""),
+        )
+    )
+    v.append(
+        Verification(
+            "TensorRT engine build, Jetson GPU/DLA latency and accuracy",
+            "unverified here",
+            "no Jetson and no TensorRT on this machine",
+        )
+    )
+    return v

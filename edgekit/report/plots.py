@@ -1,0 +1,102 @@
+"""The report's figures: matplotlib (Agg) PNGs as base64 for inlining; ``None`` = nothing to plot."""
+
+from __future__ import annotations
+
+import base64
+import io
+from collections.abc import Sequence
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+UNIT_COLORS = {"dla": "#2a9d8f", "gpu": "#e76f51", "cpu": "#457b9d"}
+
+
+def _png(fig: Any) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=96, bbox_inches="tight")
+    plt.close(fig)
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def stages_plot(stages: Sequence[dict[str, Any]], latency_ms: dict[str, float]) -> str | None:
+    """Accuracy against MACs, ONNX size and measured latency (batch 1), one point per stage."""
+    pts = [s for s in stages if s.get("accuracy") is not None]
+    if not pts:
+        return None
+    panels: list[tuple[str, str, float]] = [
+        ("macs", "MMACs / image", 1e6),
+        ("onnx_bytes", "ONNX size (MB)", 1e6),
+    ]
+    if any(s.get("model_id") in latency_ms for s in pts):
+        panels.append(("latency", "p50 latency, batch 1 (ms)", 1.0))
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.4), squeeze=False)
+    for ax, (key, label, scale) in zip(axes[0], panels, strict=False):
+        for s in pts:
+            v = latency_ms.get(s.get("model_id", "")) if key == "latency" else s.get(key)
+            if v is None:
+                continue
+            ax.scatter(float(v) / scale, 100 * float(s["accuracy"]), s=40, color="#264653")
+            ax.annotate(
+                str(s["stage"]),
+                (float(v) / scale, 100 * float(s["accuracy"])),
+                fontsize=8,
+                xytext=(4, 4),
+                textcoords="offset points",
+            )
+        ax.set_xlabel(label)
+        ax.set_ylabel("accuracy (%)")
+        ax.grid(alpha=0.3)
+    fig.suptitle("Accuracy vs cost across the build stages", fontsize=10)
+    return _png(fig)
+
+
+def latency_histogram(rows: Sequence[dict[str, Any]]) -> str | None:
+    """Per-run latency distribution of each measured model at its smallest batch."""
+    if not rows:
+        return None
+    small = min(r["batch"] for r in rows)
+    sel = [r for r in rows if r["batch"] == small and r.get("samples_ms")]
+    if not sel:
+        return None
+    fig, ax = plt.subplots(figsize=(7.5, 3.4))
+    # clip the long tail (other processes on a shared host) so the body of the distribution is visible
+    hi = max(1.25 * float(sorted(r["samples_ms"])[int(0.95 * (len(r["samples_ms"]) - 1))]) for r in sel)
+    lo = min(min(r["samples_ms"]) for r in sel)
+    bins = [lo + (hi - lo) * i / 50 for i in range(51)] if hi > lo else 20
+    for r in sel:
+        ax.hist(
+            [min(s, hi) for s in r["samples_ms"]],
+            bins=bins,
+            alpha=0.55,
+            label=f"{r['model_id']} (p50 {r['latency_ms']['p50']:.3f} ms)",
+        )
+    ax.set_xlabel(f"latency per run, batch {small} (ms; tail clipped at 1.25 x the largest p95)")
+    ax.set_ylabel("runs")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    return _png(fig)
+
+
+def placement_plot(layers: Sequence[dict[str, Any]], title: str) -> str | None:
+    """Estimated time per layer, coloured by where it runs (DLA / GPU / CPU)."""
+    if not layers:
+        return None
+    h = max(2.0, 0.22 * len(layers) + 1.0)
+    fig, ax = plt.subplots(figsize=(7.5, min(h, 14)))
+    names = [f"{r['name']} ({r['op']})" for r in layers]
+    ys = list(range(len(layers)))[::-1]
+    ax.barh(ys, [r["ms"] * 1e3 for r in layers], color=[UNIT_COLORS.get(r["unit"], "#999") for r in layers])
+    ax.set_yticks(ys)
+    ax.set_yticklabels(names, fontsize=7)
+    ax.set_xlabel("estimated time (us)")
+    for unit, c in UNIT_COLORS.items():
+        if any(r["unit"] == unit for r in layers):
+            ax.barh([], [], color=c, label=unit.upper())
+    ax.legend(fontsize=8, loc="lower right")
+    ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3, axis="x")
+    return _png(fig)
