@@ -17,11 +17,15 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def parity(
         bundle: Path = typer.Argument(..., help="the bundle folder"),
-        runtime: str = typer.Option("cpp", "--runtime", help="side under test: cpp (edgekit-infer), ort or torch"),
+        runtime: str = typer.Option(
+            "cpp", "--runtime", help="side under test: cpp (edgekit-infer), ort or torch"
+        ),
         model: str = typer.Option(None, "--model", help="model id (default: the manifest's default_model)"),
         host: str = typer.Option(None, "--host", help="user@host: run edgekit-infer on the device over SSH"),
         binary: Path = typer.Option(None, "--binary", help="edgekit-infer to use (default: the repo build)"),
-        json_file: str = typer.Option(None, "--json", help="write the report as JSON to FILE ('-' for stdout)"),
+        json_file: str = typer.Option(
+            None, "--json", help="write the report as JSON to FILE ('-' for stdout)"
+        ),
     ) -> None:
         """Run the golden set through the runtime under test and compare every preprocessing step and the
         outputs with the training-time reference. Exit 0 in sync, 1 not in sync, 2 on error."""
@@ -30,19 +34,31 @@ def register(app: typer.Typer) -> None:
         to_stdout = json_file == "-"
         console = Console(stderr=to_stdout)
         try:
-            with Progress(TextColumn("[bold]parity[/] {task.description}"), BarColumn(), MofNCompleteColumn(),
-                          TimeElapsedColumn(), console=console, transient=True) as prog:
+            with Progress(
+                TextColumn("[bold]parity[/] {task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=console,
+                transient=True,
+            ) as prog:
                 task = prog.add_task(f"{runtime}", total=None)
 
                 def step(item: str) -> None:
                     prog.update(task, description=f"{runtime}: golden {item}", advance=1)
 
-                report = run_parity(bundle, runtime=runtime, model=model, host=host, binary=binary,
-                                    progress=step)
+                report = run_parity(
+                    bundle, runtime=runtime, model=model, host=host, binary=binary, progress=step
+                )
         except EdgekitError as exc:
             if json_file:
-                err = {"verdict": "error", "exit_code": exc.exit_code, "error": str(exc), "bundle": str(bundle),
-                       "runtime": runtime}
+                err = {
+                    "verdict": "error",
+                    "exit_code": exc.exit_code,
+                    "error": str(exc),
+                    "bundle": str(bundle),
+                    "runtime": runtime,
+                }
                 if to_stdout:
                     print(json.dumps(err))
                 else:

@@ -1,4 +1,4 @@
-"""``run_parity``: run the golden set through the runtime under test and compare it with the training record."""
+"""``run_parity``: run the golden set through the runtime under test; compare it with the training record."""
 
 from __future__ import annotations
 
@@ -54,13 +54,23 @@ def _compare_stages(ref: Reference, side: SideResult, report: ParityReport) -> d
                 bad[rn] += 1
                 if prev_ok:
                     first.setdefault(name, i)
-                    nxt = next(((r2, g2) for r2, g2 in al.pairs[i + 1:] if g2 is not None), None)
-                    why = f"{rn}: step missing on the deployed side"
+                    nxt = next(((r2, g2) for r2, g2 in al.pairs[i + 1 :] if g2 is not None), None)
+                    desc = ", ".join(f"{k} {v}" for k, v in steps[i].items() if k != "op")
+                    why = f"{compare.op_of(rn)} ({desc}) is missing on the deployed side"
                     if nxt is not None and nxt[0] in rst:
                         r2, g2 = nxt
-                        sub = localize.diagnose_pair(r2, rst[r2], res.stages[g2], step_atol(compare.op_of(r2),
-                                                     steps[compare.index_of(r2)]), rst.get(rn), None, layout, norm)
-                        why = f"step missing on the deployed side → {sub}"
+                        sub = localize.diagnose_pair(
+                            r2,
+                            rst[r2],
+                            res.stages[g2],
+                            step_atol(compare.op_of(r2), steps[compare.index_of(r2)]),
+                            rst.get(rn),
+                            None,
+                            layout,
+                            norm,
+                        )
+                        sub = sub.split(": ", 1)[1] if sub.startswith(compare.op_of(r2) + ":") else sub
+                        why += f" → {sub} (seen at the deployed step {g2})"
                     causes[(i, rn, why)].append(name)
                     prev_ok = False
                 continue
@@ -90,8 +100,17 @@ def _compare_stages(ref: Reference, side: SideResult, report: ParityReport) -> d
             status = "missing"
         else:
             status = "fail" if bad[rn] else "pass"
-        report.stages.append(StageRow(rn, gn, step_atol(compare.op_of(rn), ref.raw["preprocess"]["steps"][i]),
-                                      worst[rn] if compared[rn] else None, bad[rn], n_items, status))
+        report.stages.append(
+            StageRow(
+                rn,
+                gn,
+                step_atol(compare.op_of(rn), ref.raw["preprocess"]["steps"][i]),
+                worst[rn] if compared[rn] else None,
+                bad[rn],
+                n_items,
+                status,
+            )
+        )
     for e in sorted(extra_seen):
         report.stages.append(StageRow("-", e, 0.0, None, n_items, n_items, "fail"))
     for (_i, rn, why), its in sorted(causes.items(), key=lambda kv: (kv[0][0], -len(kv[1]))):
@@ -109,11 +128,20 @@ def _ref_outputs(ref: Reference, model_id: str, runtime: str) -> tuple[str, dict
     return "ort", ref.model_outputs(model_id, "ort")
 
 
-def _compare_outputs(ref: Reference, bundle: B.Bundle, side: SideResult, model_id: str, precision: str,
-                     diverged: dict[str, int], report: ParityReport) -> None:
+def _compare_outputs(
+    ref: Reference,
+    bundle: B.Bundle,
+    side: SideResult,
+    model_id: str,
+    precision: str,
+    diverged: dict[str, int],
+    report: ParityReport,
+) -> None:
     against, ref_out = _ref_outputs(ref, model_id, side.runtime)
     if ref_out is None:
-        report.checks.append(Check("outputs", "skip", f"the record has no reference outputs for '{model_id}'"))
+        report.checks.append(
+            Check("outputs", "skip", f"the record has no reference outputs for '{model_id}'")
+        )
         return
     tol = output_tolerance(precision)
     k = int(ref.raw.get("top_k", 5))
@@ -121,44 +149,98 @@ def _compare_outputs(ref: Reference, bundle: B.Bundle, side: SideResult, model_i
     errors = {n: side.items[n].error for n in names if n in side.items and side.items[n].error}
     if errors:
         msgs = Counter(errors.values()).most_common(1)[0][0]
-        report.diagnoses.append(Diagnosis("runtime", f"{side.runtime} failed on {len(errors)}/{len(names)} golden "
-                                          f"items: {msgs}", len(errors)))
-    ok_idx = [i for i, n in enumerate(names) if n in side.items and not side.items[n].error
-              and side.items[n].outputs]
+        report.diagnoses.append(
+            Diagnosis(
+                "runtime",
+                f"{side.runtime} failed on {len(errors)}/{len(names)} golden items: {msgs}",
+                len(errors),
+            )
+        )
+    ok_idx = [
+        i
+        for i, n in enumerate(names)
+        if n in side.items and not side.items[n].error and side.items[n].outputs
+    ]
     if not ok_idx:
-        report.outputs.append(OutputRow("*", against, precision, float("inf"), 0.0, 0.0, tol.min_cosine, 0.0,
-                                        tol.min_top1, 0.0, tol.min_topk, k, "fail"))
+        report.outputs.append(
+            OutputRow(
+                "*",
+                against,
+                precision,
+                float("inf"),
+                0.0,
+                0.0,
+                tol.min_cosine,
+                0.0,
+                tol.min_top1,
+                0.0,
+                tol.min_topk,
+                k,
+                "fail",
+            )
+        )
         return
     out_fail = False
     for oname, rarr in ref_out.items():
-        got = [side.items[names[i]].outputs.get(oname) for i in ok_idx]
-        if any(g is None for g in got):
+        got_opt = [side.items[names[i]].outputs.get(oname) for i in ok_idx]
+        got = [x for x in got_opt if x is not None]
+        if len(got) != len(got_opt):
             have = sorted(side.items[names[ok_idx[0]]].outputs)
-            report.checks.append(Check(f"output {oname}", "fail", f"the runtime produced no '{oname}' (has {have})"))
+            report.checks.append(
+                Check(f"output {oname}", "fail", f"the runtime produced no '{oname}' (has {have})")
+            )
             out_fail = True
             continue
         r = rarr[ok_idx]
         g = np.concatenate([x.reshape(1, -1) for x in got], axis=0)
         if g.shape[1] != r.reshape(len(ok_idx), -1).shape[1]:
-            report.checks.append(Check(f"output {oname}", "fail", f"shape {list(got[0].shape)}, reference "
-                                                                  f"{list(rarr.shape[1:])}"))
+            report.checks.append(
+                Check(
+                    f"output {oname}", "fail", f"shape {list(got[0].shape)}, reference {list(rarr.shape[1:])}"
+                )
+            )
             out_fail = True
             continue
         mt = compare.output_metrics(r, g, k, tol)
         status = "pass" if mt.ok and len(ok_idx) == len(names) else "fail"
         out_fail |= status == "fail"
-        report.outputs.append(OutputRow(oname, against, precision, mt.max_abs, mt.max_abs_limit, mt.min_cosine,
-                                        tol.min_cosine, mt.top1, tol.min_top1, mt.topk, tol.min_topk, mt.k, status))
+        report.outputs.append(
+            OutputRow(
+                oname,
+                against,
+                precision,
+                mt.max_abs,
+                mt.max_abs_limit,
+                mt.min_cosine,
+                tol.min_cosine,
+                mt.top1,
+                tol.min_top1,
+                mt.topk,
+                tol.min_topk,
+                mt.k,
+                status,
+            )
+        )
         # identical input (all stages matched) but outputs off: the model differs
         same_in = [i for i in ok_idx if names[i] not in diverged]
         if not mt.ok and same_in:
-            mt2 = compare.output_metrics(rarr[same_in], np.concatenate(
-                [side.items[names[i]].outputs[oname].reshape(1, -1) for i in same_in]), k, tol)
+            mt2 = compare.output_metrics(
+                rarr[same_in],
+                np.concatenate([side.items[names[i]].outputs[oname].reshape(1, -1) for i in same_in]),
+                k,
+                tol,
+            )
             if not mt2.ok:
-                report.diagnoses.append(Diagnosis(
-                    "model", "outputs differ with identical input → different model file", len(same_in),
-                    f"{oname}: max |d| {mt2.max_abs:.3g} (limit {mt2.max_abs_limit:.3g}), cosine "
-                    f"{mt2.min_cosine:.5f}, top-1 {mt2.top1:.0%} on {len(same_in)} items whose stages all match"))
+                report.diagnoses.append(
+                    Diagnosis(
+                        "model",
+                        "outputs differ with identical input → different model file",
+                        len(same_in),
+                        f"{oname}: max |d| {mt2.max_abs:.3g} (limit {mt2.max_abs_limit:.3g}), cosine "
+                        f"{mt2.min_cosine:.5f}, top-1 {mt2.top1:.0%} on {len(same_in)} items whose "
+                        "stages all match",
+                    )
+                )
         # labels: same top-1 index but a different label shown
         if oname == ref.outputs[0]["name"] and ref.labels:
             rtop = r.reshape(len(ok_idx), -1).argmax(1)
@@ -178,8 +260,14 @@ def _compare_outputs(ref: Reference, bundle: B.Bundle, side: SideResult, model_i
                     cause = f"labels: {len(dep)} labels, training had {len(ref.labels)}"
                 else:
                     cause = "labels: label names differ from training"
-                report.diagnoses.append(Diagnosis("labels", cause, wrong, f"same top-1 class index but another "
-                                                                          f"label shown on {wrong}/{agree} items"))
+                report.diagnoses.append(
+                    Diagnosis(
+                        "labels",
+                        cause,
+                        wrong,
+                        f"same top-1 class index but another label shown on {wrong}/{agree} items",
+                    )
+                )
                 out_fail = True
     if out_fail:
         report.in_sync = False
@@ -192,26 +280,35 @@ def _reference_consistency(ref: Reference, report: ParityReport) -> None:
         o = ref.model_outputs(mid, "ort")
         if t is None or o is None:
             if o is not None:
-                report.notes.append(f"torch side skipped for {mid}: no PyTorch model was given when the "
-                                    "reference was recorded")
+                report.notes.append(
+                    f"torch side skipped for {mid}: no PyTorch model was given when the "
+                    "reference was recorded"
+                )
             continue
         tol = output_tolerance(info.get("precision", "fp32"))
         k = int(ref.raw.get("top_k", 5))
         name = next(iter(o))
         if name not in t:
-            report.checks.append(Check(f"reference torch vs ORT ({mid})", "fail", f"torch has no output {name}"))
+            report.checks.append(
+                Check(f"reference torch vs ORT ({mid})", "fail", f"torch has no output {name}")
+            )
             continue
         mt = compare.output_metrics(o[name], t[name], k, tol)
         top1_ok = mt.top1 >= tol.min_top1
         status = "pass" if (top1_ok if info.get("precision") == "int8" else mt.ok) else "fail"
-        report.checks.append(Check(
-            f"reference torch vs ORT ({mid}, {info.get('precision')})", status,
-            f"top-1 agreement {mt.top1:.1%} (≥{tol.min_top1:.0%}), max |d| {mt.max_abs:.3g}, "
-            f"cosine {mt.min_cosine:.5f} on {mt.n} golden items"))
+        report.checks.append(
+            Check(
+                f"reference torch vs ORT ({mid}, {info.get('precision')})",
+                status,
+                f"top-1 agreement {mt.top1:.1%} (≥{tol.min_top1:.0%}), max |d| {mt.max_abs:.3g}, "
+                f"cosine {mt.min_cosine:.5f} on {mt.n} golden items",
+            )
+        )
 
 
-def _model_file_check(bundle: B.Bundle, ref: Reference, model_id: str, precision: str,
-                      report: ParityReport) -> None:
+def _model_file_check(
+    bundle: B.Bundle, ref: Reference, model_id: str, precision: str, report: ParityReport
+) -> None:
     """Feed the recorded (training-side) input tensors to the bundle's current model file with ONNX Runtime:
     tells a changed model apart from changed preprocessing whatever the runtime under test."""
     path = bundle.model_path(model_id)
@@ -226,19 +323,33 @@ def _model_file_check(bundle: B.Bundle, ref: Reference, model_id: str, precision
         report.checks.append(Check("model file on training input", "fail", str(exc).splitlines()[0][:200]))
         return
     name = next(iter(o))
-    got = np.concatenate([x[name].reshape(1, -1) for x in outs if name in x]) if all(name in x for x in outs) \
+    got = (
+        np.concatenate([x[name].reshape(1, -1) for x in outs if name in x])
+        if all(name in x for x in outs)
         else None
+    )
     if got is None:
         report.checks.append(Check("model file on training input", "fail", f"no output {name}"))
         return
     mt = compare.output_metrics(o[name], got, int(ref.raw.get("top_k", 5)), output_tolerance(precision))
-    report.checks.append(Check("model file on training input", "pass" if mt.ok else "fail",
-                               f"ORT on {path.name} with the recorded input tensors: max |d| {mt.max_abs:.3g}, "
-                               f"cosine {mt.min_cosine:.5f}, top-1 {mt.top1:.0%}"))
+    report.checks.append(
+        Check(
+            "model file on training input",
+            "pass" if mt.ok else "fail",
+            f"ORT on {path.name} with the recorded input tensors: max |d| {mt.max_abs:.3g}, "
+            f"cosine {mt.min_cosine:.5f}, top-1 {mt.top1:.0%}",
+        )
+    )
     if not mt.ok and not any(d.step == "model" for d in report.diagnoses):
-        report.diagnoses.append(Diagnosis("model", "outputs differ with identical input → different model file",
-                                          len(ref.items), "the current model file fed the training-side input "
-                                                          "tensors does not reproduce the recorded outputs"))
+        report.diagnoses.append(
+            Diagnosis(
+                "model",
+                "outputs differ with identical input → different model file",
+                len(ref.items),
+                "the current model file fed the training-side input "
+                "tensors does not reproduce the recorded outputs",
+            )
+        )
 
 
 def run_parity(
@@ -260,14 +371,20 @@ def run_parity(
     bundle = B.load(bundle_path)
     ref = load_reference(bundle.root)
     entry = bundle.manifest.model(model)
-    report = ParityReport(bundle=str(bundle.root), runtime=runtime, where="", model=entry.id,
-                          precision=entry.precision)
+    report = ParityReport(
+        bundle=str(bundle.root), runtime=runtime, where="", model=entry.id, precision=entry.precision
+    )
     report.checks += static_checks.manifest_vs_model(bundle, entry.id)
     report.checks += static_checks.manifest_vs_record(bundle, ref, entry.id)
     _reference_consistency(ref, report)
     if runtime == "cpp":
         ex = executor or (remote_executor(host, bundle.root) if host else LocalExecutor(binary))
-        side = run_cpp_side(bundle, entry.id, ex, progress=progress)
+        try:
+            side = run_cpp_side(bundle, entry.id, ex, progress=progress)
+        finally:
+            close = getattr(ex, "close", None)
+            if executor is None and callable(close):
+                close()
     else:
         side = run_python_side(bundle, entry.id, runtime, progress=progress)
     report.where = side.where

@@ -7,6 +7,8 @@ uses it. Paths on the target are strings (POSIX), local paths are ``Path``.
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import os
 import shutil
 import subprocess
@@ -59,10 +61,9 @@ class Executor(Protocol):
 def find_local_binary(explicit: str | Path | None = None) -> Path | None:
     """``explicit``, ``$EDGEKIT_INFER``, ``edgekit.runtime_cpp.find_binary()``, the repo build, or PATH."""
     cands: list[str | Path | None] = [explicit, os.environ.get("EDGEKIT_INFER")]
-    try:
-        from edgekit import runtime_cpp  # the C++ engineer's helper, when present
-
-        cands.append(runtime_cpp.find_binary())  # type: ignore[attr-defined]
+    try:  # the C++ engineer's helper, when present
+        found = importlib.import_module("edgekit.runtime_cpp").find_binary()
+        cands.append(str(found) if found else None)
     except Exception:  # noqa: BLE001 - absent or not built yet: fall through to the other places
         pass
     cands += [REPO_BINARY, shutil.which("edgekit-infer")]
@@ -70,8 +71,10 @@ def find_local_binary(explicit: str | Path | None = None) -> Path | None:
         if c and Path(c).is_file() and os.access(c, os.X_OK):
             return Path(c)
     if explicit:
-        raise RuntimeNotFound(f"edgekit-infer binary {explicit} does not exist or is not executable",
-                              "pass the path of a built edgekit-infer")
+        raise RuntimeNotFound(
+            f"edgekit-infer binary {explicit} does not exist or is not executable",
+            "pass the path of a built edgekit-infer",
+        )
     return None
 
 
@@ -107,7 +110,9 @@ class LocalExecutor:
         except subprocess.TimeoutExpired:
             return ExecResult(124, "", f"error: timed out after {timeout:g} s")
         except OSError as exc:
-            raise RuntimeNotFound(f"cannot start {argv[0]}: {exc.strerror}", "rebuild the C++ runtime") from exc
+            raise RuntimeNotFound(
+                f"cannot start {argv[0]}: {exc.strerror}", "rebuild the C++ runtime"
+            ) from exc
         return ExecResult(p.returncode, p.stdout, p.stderr)
 
     def fetch(self, remote_dir: str, local_dir: Path) -> None:
@@ -128,6 +133,9 @@ def register_remote_executor(factory: RemoteFactory) -> None:
 
 
 def remote_executor(host: str, local_bundle: Path) -> Executor:
+    if _remote_factory is None:
+        with contextlib.suppress(ImportError):  # the SSH transport registers itself on import
+            import edgekit.remote.executor  # noqa: F401
     if _remote_factory is None:
         raise RuntimeNotFound(
             f"no SSH transport is registered, so parity cannot run on {host}",

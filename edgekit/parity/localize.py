@@ -39,8 +39,10 @@ def channel_axis(a: np.ndarray, ref_layout: str) -> int:
 
 def _shape_cause(ref: np.ndarray, got: np.ndarray, ax: int, atol: float) -> str:
     if ref.ndim == 4 and got.ndim == 4:
-        for perm, tag in (((0, 3, 1, 2), "NHWC vs NCHW: the deployed tensor is NHWC, training used NCHW"),
-                          ((0, 2, 3, 1), "NCHW vs NHWC: the deployed tensor is NCHW, training used NHWC")):
+        for perm, tag in (
+            ((0, 3, 1, 2), "NHWC vs NCHW: the deployed tensor is NHWC, training used NCHW"),
+            ((0, 2, 3, 1), "NCHW vs NHWC: the deployed tensor is NCHW, training used NHWC"),
+        ):
             t = got.transpose(perm)
             if t.shape == ref.shape and _close(ref, t, atol):
                 return f"layout: {tag}"
@@ -90,9 +92,13 @@ def _affine_cause(op: str, a: np.ndarray, b: np.ndarray, norm: tuple[list[float]
         m_dep = m - b * s_dep
         parts = []
         if not np.allclose(a, 1.0, rtol=1e-4):
-            parts.append(f"per-channel scale ≈ std mismatch (deployed std ≈ {_fmt(s_dep)}, training {_fmt(s)})")
+            parts.append(
+                f"per-channel scale ≈ std mismatch (deployed std ≈ {_fmt(s_dep)}, training {_fmt(s)})"
+            )
         if not np.allclose(m_dep, m, atol=1e-4):
-            parts.append(f"per-channel offset ≈ mean mismatch (deployed mean ≈ {_fmt(m_dep)}, training {_fmt(m)})")
+            parts.append(
+                f"per-channel offset ≈ mean mismatch (deployed mean ≈ {_fmt(m_dep)}, training {_fmt(m)})"
+            )
         if parts:
             return f"{op}: " + "; ".join(parts)
     if np.allclose(a, 1.0, rtol=1e-4):
@@ -133,9 +139,14 @@ def diagnose_pair(
                 r = r[:, :, None] if r.ndim == 2 else r
                 if _close(r, got, max(atol, 0.0)):
                     extra = " and channels swapped (RGB↔BGR)" if flip else ""
-                    return f"resize: interpolation differs (training {train_interp}, deployed matches {name}){extra}"
-        return f"resize: values differ (max |d| {np.abs(ref.astype(float) - got).max():g}); not explained by " \
-               "interpolation or channel order — resize mode or size rounding differs"
+                    return (
+                        f"resize: interpolation differs (training {train_interp}, deployed matches {name})"
+                        + extra
+                    )
+        return (
+            f"resize: values differ (max |d| {np.abs(ref.astype(float) - got).max():g}); not explained by "
+            "interpolation or channel order — resize mode or size rounding differs"
+        )
     if ref.dtype.kind == "f" or got.dtype.kind == "f":
         fit = _affine_fit(ref, got, ax)
         if fit is not None and fit[2] < 1e-3:
@@ -144,5 +155,7 @@ def diagnose_pair(
         return f"{op}: dtype changed {ref.dtype} → {got.dtype}"
     d = np.abs(ref.astype(np.float64) - got.astype(np.float64))
     if op == "decode":
-        return f"decode: decoded pixels differ on {np.mean(d > atol):.1%} of values (another image file or decoder)"
-    return f"{op}: values differ (max |d| {d.max():g} on {np.mean(d > atol):.1%} of values); no simple cause found"
+        frac = np.mean(d > atol)
+        return f"decode: decoded pixels differ on {frac:.1%} of values (another image file or decoder)"
+    frac = np.mean(d > atol)
+    return f"{op}: values differ (max |d| {d.max():g} on {frac:.1%} of values); no simple cause found"

@@ -20,8 +20,10 @@ def session(path: Path):  # type: ignore[no-untyped-def]
     try:
         return ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
     except Exception as exc:  # onnxruntime raises its own exception types
-        raise BundleError(f"ONNX Runtime cannot load {path}: {str(exc).splitlines()[0]}",
-                          "rebuild the bundle or replace the model file") from exc
+        raise BundleError(
+            f"ONNX Runtime cannot load {path}: {str(exc).splitlines()[0]}",
+            "rebuild the bundle or replace the model file",
+        ) from exc
 
 
 def run(sess, x: np.ndarray, input_name: str | None = None) -> dict[str, np.ndarray]:  # type: ignore[no-untyped-def]

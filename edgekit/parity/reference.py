@@ -6,7 +6,7 @@ per model (ONNX Runtime in Python, and PyTorch where a model is given), the labe
 
 Layout inside the bundle (all hashed by ``write_manifest`` like any other file)::
 
-    golden/reference/training.json              the record's facts (spec, labels, input, outputs, models, items)
+    golden/reference/training.json              the facts (spec, labels, input, outputs, models, items)
     golden/reference/stages/<item>.npz          one array per stage, keyed ``NN_op``
     golden/reference/outputs/<model>.ort.npz    one array per output name, stacked over items (N x ...)
     golden/reference/outputs/<model>.torch.npz  same, from the PyTorch model (fake-quant for INT8)
@@ -90,8 +90,10 @@ def write_reference(
     models without one get only ONNX Runtime reference outputs. Returns the record's path."""
     root = Path(root)
     if not manifest.golden:
-        raise BundleError("the manifest lists no golden items, so there is nothing to record",
-                          "add golden images before writing the parity reference")
+        raise BundleError(
+            "the manifest lists no golden items, so there is nothing to record",
+            "add golden images before writing the parity reference",
+        )
     spec = manifest.preprocess
     labels_path = root / manifest.postprocess.labels_file
     labels = labels_path.read_text().splitlines() if labels_path.is_file() else []
@@ -107,8 +109,14 @@ def write_reference(
     models: dict[str, dict[str, Any]] = {}
     for m in manifest.models:
         mpath = root / m.file
-        entry: dict[str, Any] = {"file": m.file, "precision": m.precision, "role": m.role,
-                                 "int8_flavour": m.int8_flavour, "sha256": None, "torch": False}
+        entry: dict[str, Any] = {
+            "file": m.file,
+            "precision": m.precision,
+            "role": m.role,
+            "int8_flavour": m.int8_flavour,
+            "sha256": None,
+            "torch": False,
+        }
         if mpath.is_file() and mpath.suffix == ".onnx":
             entry["sha256"] = sha256_file(mpath)
             sess = ort_session.session(mpath)
@@ -116,8 +124,10 @@ def write_reference(
             for x in finals:
                 for k, v in ort_session.run(sess, x).items():
                     per.setdefault(k, []).append(v)
-            _save_npz(root / REF_DIR / "outputs" / f"{m.id}.ort.npz",
-                      {k: np.concatenate(v, axis=0) for k, v in per.items()})
+            _save_npz(
+                root / REF_DIR / "outputs" / f"{m.id}.ort.npz",
+                {k: np.concatenate(v, axis=0) for k, v in per.items()},
+            )
             entry["output_names"] = list(per)
         tm = (torch_models or {}).get(m.id)
         if tm is not None:
@@ -126,8 +136,10 @@ def write_reference(
             for x in finals:
                 for k, v in _torch_outputs(tm, x, entry.get("output_names") or out_names).items():
                     tper.setdefault(k, []).append(v)
-            _save_npz(root / REF_DIR / "outputs" / f"{m.id}.torch.npz",
-                      {k: np.concatenate(v, axis=0) for k, v in tper.items()})
+            _save_npz(
+                root / REF_DIR / "outputs" / f"{m.id}.torch.npz",
+                {k: np.concatenate(v, axis=0) for k, v in tper.items()},
+            )
             entry["torch"] = True
         models[m.id] = entry
     record = {
@@ -165,7 +177,15 @@ def load_reference(root: Path) -> Reference:
         if raw.get("format") != FORMAT:
             raise ValueError(f"format is {raw.get('format')!r}")
         spec = PreprocessSpec.model_validate(raw["preprocess"])
-        return Reference(root=root, spec=spec, labels=list(raw["labels"]), input=raw["input"],
-                         outputs=raw["outputs"], models=raw["models"], items=raw["items"], raw=raw)
+        return Reference(
+            root=root,
+            spec=spec,
+            labels=list(raw["labels"]),
+            input=raw["input"],
+            outputs=raw["outputs"],
+            models=raw["models"],
+            items=raw["items"],
+            raw=raw,
+        )
     except (ValueError, KeyError, TypeError) as exc:
         raise BundleError(f"{p} is not a valid parity reference: {exc}", "rebuild the bundle") from exc

@@ -128,31 +128,52 @@ class ParityReport:
         for c in ("step", "deployed", "tolerance", "max |d|", "items off", "status"):
             t.add_column(c)
         for r in self.stages:
-            t.add_row(r.ref_stage, r.got_stage or "-", f"±{r.tolerance:g}", num(r.max_abs),
-                      f"{r.items_bad}/{r.items}", st(r.status))
+            t.add_row(
+                r.ref_stage,
+                r.got_stage or "-",
+                f"±{r.tolerance:g}",
+                num(r.max_abs),
+                f"{r.items_bad}/{r.items}",
+                st(r.status),
+            )
         if self.stages:
             console.print(t)
         if self.outputs:
             o = Table(title=f"outputs ({self.precision} tolerances)")
-            for c in ("output", "vs", "max |d| (limit)", "min cosine (limit)", "top-1 (limit)", "top-k (limit)",
-                      "status"):
+            for c in (
+                "output",
+                "vs",
+                "max |d| (limit)",
+                "min cosine (limit)",
+                "top-1 (limit)",
+                "top-k (limit)",
+                "status",
+            ):
                 o.add_column(c)
-            for r in self.outputs:
-                o.add_row(r.output, r.against, f"{num(r.max_abs)} (≤{r.max_abs_limit:.3g})",
-                          f"{r.min_cosine:.6f} (≥{r.min_cosine_limit:g})", f"{r.top1:.1%} (≥{r.top1_limit:.0%})",
-                          f"{r.topk:.1%}@{r.k} (≥{r.topk_limit:.0%})", st(r.status))
+            for orow in self.outputs:
+                o.add_row(
+                    orow.output,
+                    orow.against,
+                    f"{num(orow.max_abs)} (≤{orow.max_abs_limit:.3g})",
+                    f"{orow.min_cosine:.6f} (≥{orow.min_cosine_limit:g})",
+                    f"{orow.top1:.1%} (≥{orow.top1_limit:.0%})",
+                    f"{orow.topk:.1%}@{orow.k} (≥{orow.topk_limit:.0%})",
+                    st(orow.status),
+                )
             console.print(o)
         if self.checks:
-            c = Table(title="checks")
-            c.add_column("check")
-            c.add_column("status")
-            c.add_column("detail", overflow="fold")
+            ct = Table(title="checks")
+            ct.add_column("check")
+            ct.add_column("status")
+            ct.add_column("detail", overflow="fold")
             for ch in self.checks:
-                c.add_row(ch.name, st(ch.status), ch.detail)
-            console.print(c)
+                ct.add_row(ch.name, st(ch.status), ch.detail)
+            console.print(ct)
         for d in self.diagnoses:
-            console.print(f"[red]✗ {d.step}:[/] {d.cause}" + (f"  [dim]({d.evidence})[/]" if d.evidence else ""),
-                          highlight=False)
+            console.print(
+                f"[red]✗ {d.step}:[/] {d.cause}" + (f"  [dim]({d.evidence})[/]" if d.evidence else ""),
+                highlight=False,
+            )
         for n in self.notes:
             console.print(f"[dim]note: {n}[/]", highlight=False)
         color = "red" if not self.in_sync or self.error else "green"

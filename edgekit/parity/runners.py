@@ -2,7 +2,7 @@
 *current* manifest, labels and model files — and returns every stage tensor and the outputs.
 
 - ``ort``: the Python preprocessing + ONNX Runtime in Python on the manifest's model file.
-- ``torch``: the Python preprocessing + the bundle's PyTorch reference model (reference/<id>.pt2 or TorchScript).
+- ``torch``: the Python preprocessing + the bundle's PyTorch reference model (reference/<id>.pt2 or .ts).
 - ``cpp``: ``edgekit-infer --dump-stages`` through an :class:`~edgekit.parity.executor.Executor`.
 """
 
@@ -65,11 +65,15 @@ def load_torch_model(path: Path):  # type: ignore[no-untyped-def]
             return torch.export.load(str(path)).module()
         return torch.jit.load(str(path), map_location="cpu").eval()
     except Exception as exc:  # noqa: BLE001 - torch raises many types for a bad file
-        raise EdgekitError(f"cannot load the PyTorch reference model {path}: {str(exc).splitlines()[0]}",
-                           "rebuild the bundle (reference/<model>.pt2 via torch.export, or TorchScript)") from exc
+        raise EdgekitError(
+            f"cannot load the PyTorch reference model {path}: {str(exc).splitlines()[0]}",
+            "rebuild the bundle (reference/<model>.pt2 via torch.export, or TorchScript)",
+        ) from exc
 
 
-def run_python_side(bundle: Bundle, model_id: str, backend: str, progress: Progress | None = None) -> SideResult:
+def run_python_side(
+    bundle: Bundle, model_id: str, backend: str, progress: Progress | None = None
+) -> SideResult:
     """The ``ort`` or ``torch`` side: the deployed manifest interpreted in Python."""
     m = bundle.manifest
     entry = m.model(model_id)
@@ -91,7 +95,9 @@ def run_python_side(bundle: Bundle, model_id: str, backend: str, progress: Progr
             with torch.no_grad():
                 out = tmodel(torch.from_numpy(x))
             outs = list(out) if isinstance(out, tuple | list) else [out]
-            return {o.name: t.detach().numpy().astype(np.float32) for o, t in zip(m.outputs, outs, strict=False)}
+            return {
+                o.name: t.detach().numpy().astype(np.float32) for o, t in zip(m.outputs, outs, strict=False)
+            }
     else:
         sess = ort_session.session(bundle.model_path(entry.id))
         where = entry.file
@@ -114,7 +120,8 @@ def run_python_side(bundle: Bundle, model_id: str, backend: str, progress: Progr
         try:
             r.outputs = infer(final)
         except Exception as exc:  # noqa: BLE001 - a drifted input shape makes the backend raise
-            r.error = f"{backend} inference failed: {str(exc).strip().splitlines()[-1][:300]}"
+            lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()] or [type(exc).__name__]
+            r.error = f"{backend} inference failed: {lines[0][:300]}"
             continue
         first = next(iter(r.outputs.values()))
         r.top_labels = _top_labels(first, labels, k)
@@ -129,14 +136,19 @@ def _load_dump(folder: Path) -> tuple[dict[str, np.ndarray], dict[str, np.ndarra
     for p in sorted(folder.glob("*.npy")):
         arr = np.load(p, allow_pickle=False)
         if p.stem.startswith("output_"):
-            outputs[p.stem[len("output_"):]] = arr
+            outputs[p.stem[len("output_") :]] = arr
         else:
             stages[p.stem] = arr
     return stages, outputs
 
 
-def run_cpp_side(bundle: Bundle, model_id: str, executor: Executor, timeout: float = 120.0,
-                 progress: Progress | None = None) -> SideResult:
+def run_cpp_side(
+    bundle: Bundle,
+    model_id: str,
+    executor: Executor,
+    timeout: float = 120.0,
+    progress: Progress | None = None,
+) -> SideResult:
     """The ``cpp`` side: ``edgekit-infer --bundle B --input X --model ID --dump-stages D --json`` per item."""
     m = bundle.manifest
     entry = m.model(model_id)
@@ -152,8 +164,18 @@ def run_cpp_side(bundle: Bundle, model_id: str, executor: Executor, timeout: flo
             r = ItemResult()
             items[g.name] = r
             stems[g.name] = Path(g.input).stem
-            argv = [binary, "--bundle", rb, "--input", posixpath.join(rb, g.input), "--model", entry.id,
-                    "--dump-stages", dump, "--json"]
+            argv = [
+                binary,
+                "--bundle",
+                rb,
+                "--input",
+                posixpath.join(rb, g.input),
+                "--model",
+                entry.id,
+                "--dump-stages",
+                dump,
+                "--json",
+            ]
             res = executor.run(argv, timeout)
             lines = [ln for ln in res.stdout.splitlines() if ln.strip().startswith("{")]
             if lines:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+
 from edgekit.bundle import Bundle, sha256_file
 from edgekit.parity.reference import Reference
 from edgekit.parity.report import Check
@@ -24,8 +26,13 @@ def manifest_vs_model(bundle: Bundle, model_id: str) -> list[Check]:
     m = bundle.manifest
     path = bundle.model_path(model_id)
     if path.suffix != ".onnx":
-        return [Check("manifest vs model", "skip", f"{path.name} is not ONNX (TensorRT engines are checked on "
-                                                   "the device by edgekit-infer)")]
+        return [
+            Check(
+                "manifest vs model",
+                "skip",
+                f"{path.name} is not ONNX (TensorRT engines are checked on the device by edgekit-infer)",
+            )
+        ]
     try:
         g = onnx.load(str(path), load_external_data=False).graph
     except Exception as exc:  # noqa: BLE001 - a corrupt file raises protobuf errors
@@ -55,28 +62,35 @@ def manifest_vs_model(bundle: Bundle, model_id: str) -> list[Check]:
         last = _dims(g.output[0])[-1:]
         if last and last[0] > 0 and last[0] != len(labels):
             problems.append(f"{len(labels)} labels but the model has {last[0]} outputs")
-    out.append(Check("manifest vs model", "fail" if problems else "pass",
-                     "; ".join(problems) or f"{path.name}: input {m.input.name} {m.input.shape} {m.input.dtype}, "
-                                             f"outputs {names}, {len(labels)} labels"))
+    out.append(
+        Check(
+            "manifest vs model",
+            "fail" if problems else "pass",
+            "; ".join(problems)
+            or f"{path.name}: input {m.input.name} {m.input.shape} {m.input.dtype}, "
+            f"outputs {names}, {len(labels)} labels",
+        )
+    )
     return out
 
 
 def _step_diff(train: list[dict], dep: list[dict]) -> list[str]:
+    """Step-level differences, aligned by op so one removed step is reported once."""
+    a = [s.get("op") for s in train]
+    b = [s.get("op") for s in dep]
     out = []
-    for i in range(max(len(train), len(dep))):
-        a = train[i] if i < len(train) else None
-        b = dep[i] if i < len(dep) else None
-        if a == b:
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
+        if tag == "equal":
+            for i, j in zip(range(i1, i2), range(j1, j2), strict=True):
+                x, y = train[i], dep[j]
+                keys = [k for k in x if x.get(k) != y.get(k)]
+                if keys:
+                    out.append(
+                        f"step {i} {x['op']}: " + ", ".join(f"{k} {x.get(k)} → {y.get(k)}" for k in keys)
+                    )
             continue
-        if a is None:
-            out.append(f"step {i} added: {b}")
-        elif b is None:
-            out.append(f"step {i} removed: {a}")
-        elif a.get("op") != b.get("op"):
-            out.append(f"step {i}: {a.get('op')} in training, {b.get('op')} deployed")
-        else:
-            keys = [k for k in a if a.get(k) != b.get(k)]
-            out.append(f"step {i} {a['op']}: " + ", ".join(f"{k} {a.get(k)} → {b.get(k)}" for k in keys))
+        out += [f"step {i} removed: {train[i]}" for i in range(i1, i2)]
+        out += [f"step {j} added: {dep[j]}" for j in range(j1, j2)]
     return out
 
 
@@ -86,12 +100,22 @@ def manifest_vs_record(bundle: Bundle, ref: Reference, model_id: str) -> list[Ch
     train_steps = ref.raw["preprocess"]["steps"]
     dep_steps = m.preprocess.to_json_obj()["steps"]
     diff = _step_diff(train_steps, dep_steps)
-    checks.append(Check("preprocessing vs training record", "fail" if diff else "pass",
-                        "; ".join(diff) or f"identical (sha256 {ref.raw['preprocess_sha256'][:12]})"))
+    checks.append(
+        Check(
+            "preprocessing vs training record",
+            "fail" if diff else "pass",
+            "; ".join(diff) or f"identical (sha256 {ref.raw['preprocess_sha256'][:12]})",
+        )
+    )
     if ref.input.get("shape") != m.input.shape or ref.input.get("layout") != m.input.layout:
-        checks.append(Check("input vs training record", "fail",
-                            f"training {ref.input.get('shape')} {ref.input.get('layout')}, manifest "
-                            f"{m.input.shape} {m.input.layout}"))
+        checks.append(
+            Check(
+                "input vs training record",
+                "fail",
+                f"training {ref.input.get('shape')} {ref.input.get('layout')}, manifest "
+                f"{m.input.shape} {m.input.layout}",
+            )
+        )
     labels = bundle.labels()
     if labels != ref.labels:
         if sorted(labels) == sorted(ref.labels):
@@ -100,8 +124,14 @@ def manifest_vs_record(bundle: Bundle, ref: Reference, model_id: str) -> list[Ch
         elif len(labels) != len(ref.labels):
             detail = f"{len(labels)} labels, training had {len(ref.labels)}"
         else:
-            detail = "label names differ: " + ", ".join(
-                f"{i}: {a!r} → {b!r}" for i, (a, b) in enumerate(zip(ref.labels, labels, strict=True)) if a != b)[:300]
+            detail = (
+                "label names differ: "
+                + ", ".join(
+                    f"{i}: {a!r} → {b!r}"
+                    for i, (a, b) in enumerate(zip(ref.labels, labels, strict=True))
+                    if a != b
+                )[:300]
+            )
         checks.append(Check("labels vs training record", "fail", detail))
     else:
         checks.append(Check("labels vs training record", "pass", f"{len(labels)} labels, same order"))
@@ -111,13 +141,26 @@ def manifest_vs_record(bundle: Bundle, ref: Reference, model_id: str) -> list[Ch
         checks.append(Check("model vs training record", "fail", f"the record has no model '{model_id}'"))
     elif rec.get("sha256") and mpath.is_file():
         same = sha256_file(mpath) == rec["sha256"]
-        checks.append(Check("model file vs training record", "pass" if same else "fail",
-                            "same sha256" if same else f"{mpath.name} differs from the file the reference was "
-                                                       "recorded with"))
-    changed = [it["name"] for it in ref.items
-               if not (bundle.root / it["input"]).is_file()
-               or sha256_file(bundle.root / it["input"]) != it["input_sha256"]]
-    checks.append(Check("golden inputs vs training record", "fail" if changed else "pass",
-                        f"changed or missing: {changed[:8]}" if changed else f"{len(ref.items)} files unchanged"))
+        checks.append(
+            Check(
+                "model file vs training record",
+                "pass" if same else "fail",
+                "same sha256"
+                if same
+                else f"{mpath.name} differs from the file the reference was recorded with",
+            )
+        )
+    changed = [
+        it["name"]
+        for it in ref.items
+        if not (bundle.root / it["input"]).is_file()
+        or sha256_file(bundle.root / it["input"]) != it["input_sha256"]
+    ]
+    checks.append(
+        Check(
+            "golden inputs vs training record",
+            "fail" if changed else "pass",
+            f"changed or missing: {changed[:8]}" if changed else f"{len(ref.items)} files unchanged",
+        )
+    )
     return checks
-
