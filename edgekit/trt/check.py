@@ -329,8 +329,9 @@ def check_graph(
     if precision is None:
         precision = "int8" if has_qdq and "int8" in prof.precisions else "fp16"
         precision = precision if precision in prof.precisions else "fp32"
+    qdq_for_gpu = use_dla is None and prof.has_dla and precision == "int8" and has_qdq
     if use_dla is None:
-        use_dla = prof.has_dla and not (precision == "int8" and has_qdq)
+        use_dla = prof.has_dla and not qdq_for_gpu
     prof, dla = _resolve(prof, precision, use_dla)
     assert prof.tensorrt is not None
     ver = prof.tensorrt.version_tuple
@@ -347,6 +348,18 @@ def check_graph(
     rep.findings.extend(_model_findings(g, prof, ver))
     if has_qdq:
         rep.findings.extend(check_qdq(g, ver))
+    if qdq_for_gpu:
+        rep.findings.append(
+            Finding(
+                "info",
+                "dla.qdq_gpu_only",
+                "(model)",
+                "",
+                "checked for the GPU: a Q/DQ model cannot run INT8 on the DLA as is",
+                "for the DLA, translate it (edgekit.trt.dla_int8) and check the _noqdq.onnx with --dla",
+                DLA_DOC,
+            )
+        )
     bad_ops = ops.unsupported_ops(ver)
     if dla and precision == "fp32":
         rep.findings.append(
