@@ -1,0 +1,97 @@
+// The bundle manifest (manifest.json), the same schema as edgekit/bundle.py (schema_version 1).
+#pragma once
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace edgekit {
+
+constexpr int kSchemaVersion = 1;
+
+/// One preprocessing step; which fields matter depends on ``op`` (see edgekit/preprocess/spec.py).
+struct Step {
+  std::string op;                    ///< decode | cvt_color | resize | center_crop | to_float | normalize | layout
+  std::string color = "bgr";         ///< decode: bgr | gray
+  std::string code;                  ///< cvt_color: BGR2RGB, RGB2BGR, BGR2GRAY, RGB2GRAY, GRAY2BGR, GRAY2RGB
+  std::string mode = "stretch";      ///< resize: stretch | shorter_side | letterbox
+  std::vector<int> size;             ///< resize / center_crop
+  std::string interpolation = "linear";  ///< resize: linear | area | nearest | linear_exact
+  int pad_value = 0;                 ///< resize letterbox
+  double scale = 1.0 / 255.0;        ///< to_float
+  std::vector<double> mean, std;     ///< normalize
+  std::string to = "NCHW";           ///< layout: NCHW | NHWC
+};
+
+struct PreprocessSpec {
+  std::vector<Step> steps;
+  int output_channels() const;
+  /// {h, w} of the final image, or nullopt when it depends on the input.
+  std::optional<std::pair<int, int>> output_hw() const;
+  /// The tensor shape with batch 1, e.g. {1, 3, 224, 224}; throws BundleError without a fixed size.
+  std::vector<int64_t> input_shape() const;
+  std::vector<std::string> step_names() const;  ///< "{index:02d}_{op}"
+};
+
+struct TensorInfo {
+  std::string name;
+  std::vector<int64_t> shape;  ///< -1 = dynamic axis (the batch)
+  std::string dtype = "float32";
+  std::string layout;          ///< inputs only: NCHW | NHWC
+};
+
+struct ModelEntry {
+  std::string id, file, precision, role, int8_flavour;
+  int opset = 0;
+};
+
+struct PostprocessInfo {
+  std::string type = "classification";
+  bool apply_softmax = true;
+  int top_k = 5;
+  std::string labels_file = "labels.txt";
+};
+
+struct FileEntry {
+  std::string sha256;
+  int64_t size = 0;
+};
+
+struct GoldenItem {
+  std::string name, input;
+  std::optional<int> label;
+};
+
+/// A TensorRT engine recorded in manifest.extra["tensorrt"]["engines"][model id].
+struct TrtEngineEntry {
+  std::string file;      ///< the serialized engine, relative to the bundle
+  std::string metadata;  ///< its metadata JSON (default: file + ".json")
+};
+
+struct Manifest {
+  int schema_version = kSchemaVersion;
+  std::string name, device, task, created_by, created_at;
+  TensorInfo input;
+  std::vector<TensorInfo> outputs;
+  PreprocessSpec preprocess;
+  std::string preprocess_sha256;
+  PostprocessInfo postprocess;
+  std::vector<ModelEntry> models;
+  std::string default_model;
+  std::vector<GoldenItem> golden;
+  std::map<std::string, FileEntry> files;
+  std::map<std::string, TrtEngineEntry> trt_engines;  ///< from extra.tensorrt.engines
+  std::string extra_json = "{}";                      ///< the whole ``extra`` object, serialized
+
+  /// The entry for ``id`` (empty = default_model); throws BundleError listing the valid ids.
+  const ModelEntry& model(const std::string& id = "") const;
+};
+
+/// Parse and validate manifest text; ``where`` (the file path) is named in every error.
+/// Unknown keys are ignored (forward compatible); a schema_version newer than 1 is refused.
+Manifest parse_manifest(const std::string& text, const std::string& where);
+/// Validate a preprocessing spec's step order and parameters (the rules of spec.py).
+void validate_spec(const PreprocessSpec& spec, const std::string& where);
+
+}  // namespace edgekit

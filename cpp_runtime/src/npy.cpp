@@ -1,0 +1,136 @@
+#include "edgekit/npy.hpp"
+
+#include <cstring>
+#include <regex>
+#include <sstream>
+
+#include "edgekit/error.hpp"
+#include "edgekit/fs_util.hpp"
+
+namespace edgekit {
+namespace {
+constexpr char kMagic[] = "\x93NUMPY";
+constexpr size_t kMagicLen = 6;
+constexpr size_t kAlign = 64;
+constexpr size_t kGrowthAxisMaxDigits = 21;  // numpy.lib.format.GROWTH_AXIS_MAX_DIGITS
+
+std::string shape_repr(const std::vector<int64_t>& shape) {
+  std::ostringstream s;
+  s << '(';
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (i) s << ", ";
+    s << shape[i];
+  }
+  if (shape.size() == 1) s << ',';
+  s << ')';
+  return s.str();
+}
+}  // namespace
+
+size_t npy_item_size(const std::string& descr) {
+  if (descr == "<f4" || descr == "<i4" || descr == "<u4") return 4;
+  if (descr == "<f8" || descr == "<i8" || descr == "<u8") return 8;
+  if (descr == "<f2" || descr == "<i2" || descr == "<u2") return 2;
+  if (descr == "|u1" || descr == "|i1" || descr == "|b1") return 1;
+  throw InputError("unsupported NumPy dtype '" + descr + "'",
+                   "save the array as little-endian float32/float16/float64/int/uint (e.g. arr.astype(np.float32))");
+}
+
+size_t NpyArray::item_size() const { return npy_item_size(descr); }
+
+int64_t NpyArray::count() const {
+  int64_t n = 1;
+  for (auto d : shape) n *= d;
+  return n;
+}
+
+std::string NpyArray::shape_str() const { return shape_repr(shape); }
+
+NpyArray parse_npy(const std::vector<uint8_t>& b, const std::string& what) {
+  const std::string fix = "save it with numpy.save (a C-order, little-endian array)";
+  if (b.size() < 10 || std::memcmp(b.data(), kMagic, kMagicLen) != 0)
+    throw InputError(what + " is not a NumPy .npy file (bad magic)", fix);
+  const int major = b[6];
+  size_t hlen = 0, hstart = 0;
+  if (major == 1) {
+    hlen = static_cast<size_t>(b[8]) | (static_cast<size_t>(b[9]) << 8);
+    hstart = 10;
+  } else if (major == 2 || major == 3) {
+    if (b.size() < 12) throw InputError(what + " has a truncated .npy header", fix);
+    hlen = static_cast<size_t>(b[8]) | (static_cast<size_t>(b[9]) << 8) | (static_cast<size_t>(b[10]) << 16) |
+           (static_cast<size_t>(b[11]) << 24);
+    hstart = 12;
+  } else {
+    throw InputError(what + " has unsupported .npy format version " + std::to_string(major), fix);
+  }
+  if (hstart + hlen > b.size()) throw InputError(what + " has a truncated .npy header", fix);
+  const std::string header(reinterpret_cast<const char*>(b.data() + hstart), hlen);
+
+  NpyArray a;
+  std::smatch m;
+  static const std::regex re_descr(R"('descr'\s*:\s*'([^']+)')");
+  static const std::regex re_fortran(R"('fortran_order'\s*:\s*(True|False))");
+  static const std::regex re_shape(R"('shape'\s*:\s*\(([^)]*)\))");
+  if (!std::regex_search(header, m, re_descr)) throw InputError(what + ": .npy header has no 'descr'", fix);
+  a.descr = m[1].str();
+  if (a.descr == "<u1" || a.descr == "<i1" || a.descr == "<b1") a.descr[0] = '|';
+  if (!std::regex_search(header, m, re_fortran)) throw InputError(what + ": .npy header has no 'fortran_order'", fix);
+  if (m[1].str() == "True")
+    throw InputError(what + " is a Fortran-order array", "save np.ascontiguousarray(arr) instead");
+  if (!std::regex_search(header, m, re_shape)) throw InputError(what + ": .npy header has no 'shape'", fix);
+  std::string dims = m[1].str();
+  std::stringstream ss(dims);
+  std::string tok;
+  while (std::getline(ss, tok, ',')) {
+    const auto first = tok.find_first_not_of(" \t");
+    if (first == std::string::npos) continue;
+    const auto last = tok.find_last_not_of(" \tL");
+    const std::string t = tok.substr(first, last - first + 1);
+    try {
+      size_t used = 0;
+      const long long v = std::stoll(t, &used);
+      if (used != t.size() || v < 0) throw std::invalid_argument(t);
+      a.shape.push_back(v);
+    } catch (const std::exception&) {
+      throw InputError(what + ": .npy header has a bad shape '(" + dims + ")'", fix);
+    }
+  }
+  const size_t isz = npy_item_size(a.descr);
+  const size_t nbytes = static_cast<size_t>(a.count()) * isz;
+  const size_t off = hstart + hlen;
+  if (b.size() - off != nbytes)
+    throw InputError(what + " holds " + std::to_string(b.size() - off) + " data bytes, its header " + a.descr + " " +
+                         shape_repr(a.shape) + " needs " + std::to_string(nbytes),
+                     "the file is truncated or corrupt: " + fix);
+  a.data.assign(b.begin() + static_cast<std::ptrdiff_t>(off), b.end());
+  return a;
+}
+
+NpyArray read_npy(const std::string& path) { return parse_npy(read_file_bytes(path, "NumPy file"), path); }
+
+std::vector<uint8_t> encode_npy(const std::string& descr, const std::vector<int64_t>& shape, const void* data,
+                                size_t nbytes) {
+  std::string header = "{'descr': '" + descr + "', 'fortran_order': False, 'shape': " + shape_repr(shape) + ", }";
+  if (!shape.empty()) header.append(kGrowthAxisMaxDigits - std::to_string(shape[0]).size(), ' ');
+  const size_t hlen = header.size() + 1;
+  const size_t pad = kAlign - ((kMagicLen + 2 + 2 + hlen) % kAlign);
+  header.append(pad, ' ');
+  header.push_back('\n');
+  std::vector<uint8_t> out(kMagicLen + 4 + header.size() + nbytes);
+  std::memcpy(out.data(), kMagic, kMagicLen);
+  out[6] = 1;
+  out[7] = 0;
+  out[8] = static_cast<uint8_t>(header.size() & 0xff);
+  out[9] = static_cast<uint8_t>(header.size() >> 8);
+  std::memcpy(out.data() + 10, header.data(), header.size());
+  if (nbytes) std::memcpy(out.data() + 10 + header.size(), data, nbytes);
+  return out;
+}
+
+void write_npy(const std::string& path, const std::string& descr, const std::vector<int64_t>& shape,
+               const void* data, size_t nbytes) {
+  const auto bytes = encode_npy(descr, shape, data, nbytes);
+  write_file_atomic(path, bytes.data(), bytes.size());
+}
+
+}  // namespace edgekit
