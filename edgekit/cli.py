@@ -17,11 +17,13 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 COMMAND_MODULES = [
     "edgekit.commands.devices",
+    "edgekit.commands.check",
     "edgekit.commands.bench",
     "edgekit.commands.report",
     "edgekit.commands.build",
     "edgekit.commands.parity",
     "edgekit.commands.demo",
+    "edgekit.commands.flash",
 ]
 
 app = typer.Typer(
@@ -47,7 +49,9 @@ err_console = Console(stderr=True)
 
 def main() -> None:
     try:
-        app(standalone_mode=False)
+        rv = app(standalone_mode=False)  # typer.Exit(n) comes back as n here, not as an exception
+        if isinstance(rv, int) and rv != 0:
+            sys.exit(rv)
     except EdgekitError as exc:
         err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
