@@ -119,6 +119,7 @@ def run_build(opts: BuildOptions, reporter: Reporter | None = None) -> BuildResu
     seconds: dict[str, float] = {}
     with (tempfile.TemporaryDirectory(prefix="edgekit-build-") as work, B.staging(out) as root,
           reporter.session()):
+        root.chmod(0o755)  # mkdtemp makes it private; a bundle is meant to be copied and read
         ctx = BuildContext(example=example, profile=profile, recipe=recipe, root=root, reporter=reporter,
                            fast=opts.fast, seed=opts.seed, teacher_ckpt=opts.teacher, work=Path(work))
         stages = plan_stages(ctx, opts.extra_stages)
