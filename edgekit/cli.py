@@ -23,7 +23,6 @@ COMMAND_MODULES = [
     "edgekit.commands.build",
     "edgekit.commands.parity",
     "edgekit.commands.demo",
-    "edgekit.commands.flash",
 ]
 
 app = typer.Typer(
