@@ -1,0 +1,1 @@
+"""Plain-PyTorch model definitions (no torchvision dependency)."""
