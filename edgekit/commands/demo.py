@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -191,7 +192,18 @@ def register(app: typer.Typer) -> None:
                 threads,
                 fourcc,
             )
-            rc = subprocess.call(args)
+            proc = subprocess.Popen(args)
+            # SIGINT/SIGTERM are passed to the app, which stops cleanly; this process waits for it instead
+            # of dying first, and passes its exit code on.
+            def forward(signum: int, _frame: object) -> None:
+                proc.send_signal(signum)
+
+            old = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
+            try:
+                rc = proc.wait()
+            finally:
+                for s, h in old.items():
+                    signal.signal(s, h)
             if rc != 0:
                 raise typer.Exit(rc)
             return

@@ -63,6 +63,10 @@ def digits_video(tiny_bundle_session: Path, tmp_path_factory: pytest.TempPathFac
 
 
 def camera_app() -> Path | None:
+    """The built edgekit-camera: $EDGEKIT_CAMERA_BIN, else cpp_runtime/build*/bin."""
+    env = os.environ.get("EDGEKIT_CAMERA_BIN")
+    if env:
+        return Path(env)
     for b in ("build", "build-release"):
         for sub in ("bin", "apps/camera"):
             p = REPO / "cpp_runtime" / b / sub / "edgekit-camera"
