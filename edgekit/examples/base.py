@@ -17,7 +17,8 @@ Stage plan: ``plan`` is an ordered tuple of step names from ``PLAN_STEPS``:
 
 The *deployed* model is the student when ``student()`` returns a module, else the teacher; the
 bundle always names it ``student_*`` (``student_fp32``, ``student_int8_qdq``, ``student_int8_cpu``),
-and ``teacher_fp32`` is the teacher. The pipeline's ONNX models take ``input`` (float32, shape
+and ``teacher_fp32`` is the teacher (left out when it would be a copy of ``student_fp32``:
+no student and no pruning). The pipeline's ONNX models take ``input`` (float32, shape
 ``spec.input_shape()`` with a dynamic batch) and return ``logits`` [N, len(labels)].
 
 Additive changes only from here on: other examples (edgekit/examples/mobilenetv2.py) code against it.
@@ -96,6 +97,7 @@ class Example(abc.ABC):
     name: str = ""
     description: str = ""
     plan: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()  # caveats copied into manifest.extra["notes"] (e.g. "PTQ only")
 
     @property
     @abc.abstractmethod

@@ -61,6 +61,7 @@ class BuildContext:
     teacher: nn.Module | None = None
     student: nn.Module | None = None  # the deployed model as it evolves (distilled, pruned, fine-tuned)
     qmodel: nn.Module | None = None  # the fake-quant (TensorRT flavour) student
+    teacher_logits: torch.Tensor | None = None  # teacher on x_train (from distill; reused by KD fine-tunes)
     # outputs
     onnx: dict[str, Path] = field(default_factory=dict)  # model id -> ONNX file under root
     models: list[ModelEntry] = field(default_factory=list)

@@ -11,7 +11,16 @@ import time
 import torch
 import torch.nn.functional as F
 
-from edgekit.stages.common import accuracy, example_input, predict, seed_all, stats, train_epochs
+from edgekit.stages.common import (
+    LossFn,
+    accuracy,
+    ce_loss,
+    example_input,
+    predict,
+    seed_all,
+    stats,
+    train_epochs,
+)
 from edgekit.stages.context import BuildContext, StageRecord
 
 
@@ -28,6 +37,20 @@ def kd_loss(
     return alpha * soft + (1.0 - alpha) * hard
 
 
+def distill_loss(ctx: BuildContext) -> LossFn:
+    """The KD loss against the cached teacher logits, or plain cross-entropy when there are none
+    (no distillation in the plan): used by distill, and by the fine-tune and QAT stages after it."""
+    t_logits = ctx.teacher_logits
+    if t_logits is None:
+        return ce_loss
+    r = ctx.recipe
+
+    def loss(logits: torch.Tensor, labels: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+        return kd_loss(logits, t_logits[idx], labels, r.temperature, r.alpha)
+
+    return loss
+
+
 def distill_stage(ctx: BuildContext) -> BuildContext:
     t0 = time.perf_counter()
     assert ctx.teacher is not None and ctx.x_train is not None and ctx.x_eval is not None
@@ -36,15 +59,12 @@ def distill_stage(ctx: BuildContext) -> BuildContext:
     student = ctx.example.student(ctx.profile, ctx.teacher)
     if student is None or "distill" not in ctx.example.plan:
         ctx.student = copy.deepcopy(ctx.teacher)  # the teacher itself is deployed
+        ctx.extra["student_is_teacher"] = True
         return ctx
     # No augmentation: the teacher's logits on the training set are computed once.
-    t_logits = predict(ctx.teacher, ctx.x_train)
+    ctx.teacher_logits = predict(ctx.teacher, ctx.x_train)
     r = ctx.recipe
-
-    def loss(logits: torch.Tensor, labels: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
-        return kd_loss(logits, t_logits[idx], labels, r.temperature, r.alpha)
-
-    train_epochs(ctx, student, r.distill_epochs, r.lr, "distill", loss_fn=loss, seed_offset=2)
+    train_epochs(ctx, student, r.distill_epochs, r.lr, "distill", loss_fn=distill_loss(ctx), seed_offset=2)
     ctx.student = student.eval()
     params, macs = stats(student, example_input(ctx))
     ctx.record(StageRecord("distill", "student", accuracy(student, ctx.x_eval, ctx.y_eval), params, macs,

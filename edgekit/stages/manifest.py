@@ -23,7 +23,8 @@ def manifest_stage(ctx: BuildContext) -> BuildContext:
     layout = spec.steps[-1].to  # type: ignore[union-attr]
     ctx.extra["stages"] = [r.as_dict() for r in ctx.records]
     ctx.extra.update({"example": ctx.example.name, "fast": ctx.fast, "seed": ctx.seed,
-                      "plan": list(ctx.example.plan), "recipe": dict(ctx.recipe.__dict__)})
+                      "plan": list(ctx.example.plan), "recipe": dict(ctx.recipe.__dict__),
+                      "notes": list(getattr(ctx.example, "notes", ()))})
     try:
         ctx.manifest = B.Manifest(
             name=f"{ctx.example.name}-{ctx.profile.name}",

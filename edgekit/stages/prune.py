@@ -11,6 +11,7 @@ import torch.nn as nn
 
 from edgekit.stages.common import accuracy, example_input, seed_all, stats, train_epochs
 from edgekit.stages.context import BuildContext, StageRecord
+from edgekit.stages.distill import distill_loss
 
 
 def prune_model(model: nn.Module, example: torch.Tensor, ratio: float, round_to: int,
@@ -39,7 +40,8 @@ def prune_stage(ctx: BuildContext) -> BuildContext:
     ctx.record(StageRecord("prune", "student", accuracy(model, ctx.x_eval, ctx.y_eval), params, macs, None,
                            time.perf_counter() - t0))
     t1 = time.perf_counter()
-    train_epochs(ctx, model, ctx.recipe.finetune_epochs, ctx.recipe.lr / 2, "fine-tune", seed_offset=3)
+    train_epochs(ctx, model, ctx.recipe.finetune_epochs, ctx.recipe.lr / 2, "fine-tune",
+                 loss_fn=distill_loss(ctx), seed_offset=3)
     ctx.student = model.eval()
     ctx.record(StageRecord("finetune", "student", accuracy(model, ctx.x_eval, ctx.y_eval), params, macs, None,
                            time.perf_counter() - t1))

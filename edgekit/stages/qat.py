@@ -15,6 +15,7 @@ import torch.nn as nn
 from edgekit.stages import fakequant as fq
 from edgekit.stages.common import accuracy, example_input, seed_all, stats, train_epochs
 from edgekit.stages.context import BuildContext, StageRecord
+from edgekit.stages.distill import distill_loss
 
 
 def fold_batchnorm(model: nn.Module) -> nn.Module:
@@ -43,7 +44,8 @@ def qat_stage(ctx: BuildContext) -> BuildContext:
     name = "qat" if "qat" in ctx.example.plan else "ptq"
     if name == "qat":
         ctx.extra["ptq_accuracy"] = accuracy(qmodel, ctx.x_eval, ctx.y_eval)
-        train_epochs(ctx, qmodel, ctx.recipe.qat_epochs, ctx.recipe.qat_lr, "QAT", seed_offset=4)
+        train_epochs(ctx, qmodel, ctx.recipe.qat_epochs, ctx.recipe.qat_lr, "QAT",
+                     loss_fn=distill_loss(ctx), seed_offset=4)
     fq.freeze(qmodel)
     qmodel.eval()
     ctx.qmodel = qmodel

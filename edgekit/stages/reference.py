@@ -5,7 +5,7 @@ torch.export can trace it, else as TorchScript (``reference/<id>.ts``, ``torch.j
 fake-quant student needs TorchScript because torch.export has no fake (meta) kernel for
 ``fake_quantize_per_tensor_affine`` in torch 2.13. ``manifest.extra["references"]`` says which.
 Load with ``torch.export.load(p).module()`` or ``torch.jit.load(p)``; input = the preprocessed tensor.
-The teacher's state dict is saved as ``reference/teacher_state_dict.pt`` (usable with --teacher).
+A teacher trained by this build is also saved as ``reference/teacher_state_dict.pt`` (for --teacher).
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ def reference_stage(ctx: BuildContext) -> BuildContext:
         rel = path.relative_to(ctx.root).as_posix()
         ctx.references[model_id] = rel
         refs[model_id] = {"file": rel, "format": fmt}
-    if ctx.teacher is not None:
+    if ctx.teacher is not None and ctx.extra.get("teacher_source") == "trained":
         torch.save(ctx.teacher.state_dict(), rdir / "teacher_state_dict.pt")
     ctx.extra["references"] = refs
     return ctx
