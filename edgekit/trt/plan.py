@@ -349,6 +349,7 @@ def read_plan(bundle_root: str | Path) -> list[EngineSpec]:
         raise ConfigError(f"{p} does not exist", "run edgekit build for a Jetson device first")
     try:
         data = json.loads(p.read_text())
-        return [EngineSpec.from_dict(e) for e in data["engines"]]
+        fields = set(EngineSpec.__dataclass_fields__)
+        return [EngineSpec.from_dict({k: v for k, v in e.items() if k in fields}) for e in data["engines"]]
     except (json.JSONDecodeError, KeyError, TypeError) as exc:
         raise ConfigError(f"{p} is not a valid plan ({exc})", "rebuild the bundle") from exc

@@ -1,0 +1,99 @@
+"""QAT (Q/DQ) -> DLA implicit INT8: Q/DQ-free ONNX + calibration cache + layer precisions, proven on the CPU
+by re-inserting fake quantization from the cache and comparing with the Q/DQ model in ONNX Runtime."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+from onnx import helper
+from trt_graphs import init, model
+
+from edgekit.errors import InputError
+from edgekit.profiles import get_profile
+from edgekit.trt.calib_cache import CalibCache, read
+from edgekit.trt.check import check_model
+from edgekit.trt.dla_int8 import propagate, translate, verify_translation
+
+
+@pytest.fixture(scope="module")
+def translated(qdq_model: Path, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    return translate(qdq_model, tmp_path_factory.mktemp("tr"), get_profile("jetson-xavier"))
+
+
+def test_outputs_are_qdq_free_with_nvidia_cache(translated) -> None:  # type: ignore[no-untyped-def]
+    m = onnx.load(str(translated.noqdq_onnx))
+    onnx.checker.check_model(m)
+    assert not {n.op_type for n in m.graph.node} & {"QuantizeLinear", "DequantizeLinear"}
+    text = Path(translated.cache).read_text()
+    assert text.splitlines()[0] == "TRT-8502-EntropyCalibration2"
+    cache = read(translated.cache)
+    assert cache.scales == pytest.approx(translated.scales)
+    pj = json.loads(Path(translated.precision_json).read_text())
+    assert set(pj) >= {"int8_tensor_scales", "fp16_nodes", "layer_precisions"}
+    assert Path(translated.layer_arg).read_text() == pj["layer_precisions"]
+
+
+def test_every_conv_and_gemm_input_has_a_scale(translated) -> None:  # type: ignore[no-untyped-def]
+    m = onnx.load(str(translated.noqdq_onnx))
+    consts = {i.name for i in m.graph.initializer}
+    for n in m.graph.node:
+        if n.op_type in ("Conv", "Gemm", "Relu", "MaxPool", "Flatten"):
+            acts = [t for t in [*n.input, *n.output] if t and t not in consts]
+            assert all(t in translated.scales for t in acts), (n.name, acts)
+    assert set(translated.int8_layers) >= {n.name for n in m.graph.node if n.op_type in ("Conv", "Gemm")}
+
+
+def test_translation_is_checked_clean_for_the_dla(translated) -> None:  # type: ignore[no-untyped-def]
+    rep = check_model(translated.noqdq_onnx, "jetson-xavier", "int8", use_dla=True)
+    assert rep.ok, [f.message for f in rep.errors]
+    assert rep.counts()["dla"] == len(rep.layers)
+
+
+def test_verify_translation_agrees_on_golden_set(
+    qdq_model: Path, translated, golden_inputs: np.ndarray
+) -> None:  # type: ignore[no-untyped-def]
+    res = verify_translation(qdq_model, translated.noqdq_onnx, translated.cache, golden_inputs)
+    assert res["n"] == 500 and res["passed"] and res["top1_agreement"] >= 0.99
+    assert res["max_abs_diff"] < 0.05 * res["logit_range"]
+
+
+def test_verify_translation_catches_a_wrong_cache(
+    qdq_model: Path, translated, golden_inputs: np.ndarray
+) -> None:  # type: ignore[no-untyped-def]
+    good = read(translated.cache)
+    bad = CalibCache(good.tag, {k: (v * 40 if k == "input" else v) for k, v in good.scales.items()})
+    res = verify_translation(qdq_model, translated.noqdq_onnx, bad, golden_inputs)
+    assert not res["passed"] and res["top1_agreement"] < 0.99
+
+
+def test_propagation_forward_backward_and_concat() -> None:
+    nodes = [
+        helper.make_node("Relu", ["x"], ["a"]),
+        helper.make_node("MaxPool", ["a"], ["b"], kernel_shape=[2, 2]),
+        helper.make_node("Concat", ["b", "b"], ["c"], axis=1),
+        helper.make_node("Flatten", ["c"], ["y"]),
+    ]
+    m = model(nodes, [1, 2, 4, 4])
+    out = propagate(m, {"a": 0.5})
+    assert out == {"x": 0.5, "a": 0.5, "b": 0.5, "c": 0.5, "y": 0.5}
+    assert "c" not in propagate(m, {"a": 0.5}, optional_ops=False)
+
+
+def test_bad_inputs(tmp_path: Path, tiny_bundle_session: Path) -> None:
+    with pytest.raises(InputError, match="no Q/DQ"):
+        translate(tiny_bundle_session / "models" / "student_fp32.onnx", tmp_path, "8502")
+    with pytest.raises(InputError, match="does not exist"):
+        translate(tmp_path / "missing.onnx", tmp_path, "8502")
+    lone = helper.make_node("DequantizeLinear", ["x8", "s"], ["y"])
+    m = model([lone], [1], [init("s", np.array(0.1, np.float32))])
+    m.graph.input[0].name = "x8"
+    p = tmp_path / "lone.onnx"
+    onnx.save(m, str(p))
+    with pytest.raises(InputError, match="not fed by a QuantizeLinear"):
+        translate(p, tmp_path, "8502")
+    with pytest.raises(InputError, match="has no TensorRT"):
+        translate(p, tmp_path, get_profile("cpu"))
