@@ -18,7 +18,6 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 COMMAND_MODULES = [
     "edgekit.commands.devices",
     "edgekit.commands.check",
-    "edgekit.commands.check",
     "edgekit.commands.bench",
     "edgekit.commands.report",
     "edgekit.commands.build",
