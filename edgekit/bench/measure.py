@@ -45,6 +45,10 @@ class BenchFailedError(EdgekitError):
     """A measurement process failed."""
 
 
+class UnsupportedBatchError(BenchFailedError):
+    """The model cannot run at this batch size (e.g. a static-batch reference): recorded as skipped."""
+
+
 @dataclass
 class BenchConfig:
     runtime: str = "ort"
@@ -158,6 +162,8 @@ def plan(bundle: Bundle, cfg: BenchConfig) -> tuple[list[Job], list[dict[str, st
                     str(b),
                     "--iters",
                     str(cfg.iters),
+                    "--warmup",
+                    str(cfg.warmup),
                     "--threads",
                     str(cfg.threads),
                     "--json",
@@ -209,6 +215,10 @@ def _spawn(argv: list[str], timeout_s: float, what: str) -> tuple[str, str, dict
         proc.returncode = os.waitstatus_to_exitcode(status)
         err.seek(0)
         err_text = err.read().decode(errors="replace")
+    for line in err_text.splitlines():
+        if line.startswith("EDGEKIT_BENCH_ERROR "):
+            info = json.loads(line[len("EDGEKIT_BENCH_ERROR ") :])
+            raise UnsupportedBatchError(f"{what}: {info['message']}", info["fix"])
     if proc.returncode != 0:
         last = (err_text.strip().splitlines() or ["(no output)"])[-1]
         killed = " (killed after the time limit)" if proc.returncode < 0 else ""
@@ -249,10 +259,12 @@ def run_job(bundle: Bundle, job: Job, cfg: BenchConfig) -> dict[str, Any]:
     if job.runtime == "cpp":
         out, _, mem = _spawn(job.argv, cfg.timeout_s, what)
         doc = _last_json(out, what)
-        own = _pick(doc, "peak_rss_kb")
-        if own is None and _pick(doc, "peak_rss_mb") is not None:
-            own = float(doc["peak_rss_mb"]) * 1024
-        mem["own"] = int(own) if own is not None else None
+        # edgekit-bench reports its getrusage ru_maxrss, which inherits this process's high-water mark:
+        # kept as reported, but the sampled VmHWM of the child is preferred below
+        reported = _pick(doc, "peak_rss_kb")
+        if reported is None and _pick(doc, "peak_rss_mb") is not None:
+            reported = float(doc["peak_rss_mb"]) * 1024
+        mem["reported"] = int(reported) if reported is not None else None
         lat = {
             "p50": _pick(doc, "p50_ms", "p50"),
             "p90": _pick(doc, "p90_ms", "p90"),
@@ -266,8 +278,9 @@ def run_job(bundle: Bundle, job: Job, cfg: BenchConfig) -> dict[str, Any]:
             lat = {**_stats(samples), **{k: v for k, v in lat.items() if v is not None}}
         if lat["p50"] is None:
             raise BenchFailedError(f"{what}: edgekit-bench printed no p50", "rebuild the C++ runtime")
-        pre_ms = _pick(doc, "preprocess_ms", "preprocess_ms_per_image")
-        version = _pick(doc, "version", "runtime") or "edgekit-bench"
+        pre_ms = _pick(doc, "preprocess_p50_ms", "preprocess_ms", "preprocess_mean_ms")
+        ver = _pick(doc, "ort_version", "version")
+        version = f"edgekit-bench {_pick(doc, 'backend') or ''} onnxruntime {ver}".replace("  ", " ")
         input_kind = _pick(doc, "input")
     else:
         shape = [d for d in bundle.manifest.input.shape[1:]]
@@ -301,6 +314,8 @@ def run_job(bundle: Bundle, job: Job, cfg: BenchConfig) -> dict[str, Any]:
         rss_kb, rss_src = mem["own"], "child's own peak (VmHWM at exit)"
     elif mem.get("vm_hwm"):
         rss_kb, rss_src = mem["vm_hwm"], "child's VmHWM sampled every 5 ms"
+    elif mem.get("reported"):
+        rss_kb, rss_src = mem["reported"], "as reported by the binary (its ru_maxrss)"
     else:
         rss_kb, rss_src = mem["ru_maxrss"], "wait4 ru_maxrss (includes this process's high-water mark)"
     row: dict[str, Any] = {
@@ -439,11 +454,22 @@ def bench_bundle(
     for i, job in enumerate(jobs):
         if on_step:
             on_step(f"{job.model.id} batch {job.batch}", i, len(jobs))
-        row = run_job(bundle, job, cfg)
+        try:
+            row = run_job(bundle, job, cfg)
+        except UnsupportedBatchError as exc:
+            skipped.append(
+                {"model_id": job.model.id, "batch": str(job.batch), "why": exc.message, "fix": exc.fix or ""}
+            )
+            continue
         _add_estimate(bundle, row, host_peak)
         rows.append(row)
     if on_step:
         on_step("done", len(jobs), len(jobs))
+    if not rows:
+        last = skipped[-1]
+        raise BenchFailedError(
+            f"nothing could be measured: {last['why']}", last.get("fix") or "check --models"
+        )
     return {
         "schema": SCHEMA,
         "edgekit": __version__,

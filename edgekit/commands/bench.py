@@ -33,30 +33,28 @@ def _fmt(v: Any, spec: str = ".3f") -> str:
 def bench_table(doc: dict[str, Any]) -> Table:
     t = Table(
         title=f"edgekit bench — {doc['bundle_name']} ({doc['runtime']}, {doc['threads']} thread(s))",
-        caption="latency per batch; est/meas = roofline on the cpu profile / measured p50",
+        caption="ms per batch (p90 in the JSON); est/meas = cpu-profile roofline / measured p50",
     )
     for col in (
         "model",
         "prec",
         "batch",
         "p50 ms",
-        "p90 ms",
         "p99 ms",
         "img/s",
         "RSS MB",
         "est/meas",
         "% peak",
     ):
-        t.add_column(col, justify="left" if col in ("model", "prec") else "right")
+        t.add_column(col, justify="left" if col in ("model", "prec") else "right", overflow="fold")
     for r in doc["results"]:
         lat = r["latency_ms"]
         frac = r.get("fraction_of_peak")
         t.add_row(
             r["model_id"],
-            r["precision"] + (f"/{r['int8_flavour']}" if r.get("int8_flavour") else ""),
+            r["precision"],
             str(r["batch"]),
             _fmt(lat["p50"]),
-            _fmt(lat["p90"]),
             _fmt(lat["p99"]),
             _fmt(r["throughput_ips"], ".0f"),
             _fmt(r["peak_rss_mb"], ".0f"),

@@ -33,7 +33,9 @@ def stages_plot(stages: Sequence[dict[str, Any]], latency_ms: dict[str, float]) 
     ]
     if any(s.get("model_id") in latency_ms for s in pts):
         panels.append(("latency", "p50 latency, batch 1 (ms)", 1.0))
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.4), squeeze=False)
+    fig, axes = plt.subplots(
+        1, len(panels), figsize=(4.4 * len(panels), 3.6), squeeze=False, layout="constrained"
+    )
     for ax, (key, label, scale) in zip(axes[0], panels, strict=False):
         for s in pts:
             v = latency_ms.get(s.get("model_id", "")) if key == "latency" else s.get(key)
