@@ -18,6 +18,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 COMMAND_MODULES = [
     "edgekit.commands.devices",
     "edgekit.commands.check",
+    "edgekit.commands.engine",
     "edgekit.commands.bench",
     "edgekit.commands.report",
     "edgekit.commands.build",

@@ -388,7 +388,21 @@ def run_parity(
     else:
         side = run_python_side(bundle, entry.id, runtime, progress=progress)
     report.where = side.where
-    diverged = _compare_stages(ref, side, report)
+    stage_side = side
+    if runtime == "cpp" and not any(r.stages for r in side.items.values()):
+        # edgekit-infer refused to run at all (it checks the manifest against the model before any image):
+        # localize with the Python interpretation of the same deployed manifest, and say so.
+        err = next((r.error for r in side.items.values() if r.error), "no stage dumps")
+        stage_side = run_python_side(bundle, entry.id, "ort")
+        report.notes.append(
+            f"edgekit-infer produced no stage dumps ({err}); the stage rows and their diagnosis come "
+            "from the Python interpretation of the deployed manifest"
+        )
+    diverged = _compare_stages(ref, stage_side, report)
+    if stage_side is not side:
+        for d in report.diagnoses:
+            note = "from the Python interpretation (cpp ran no image)"
+            d.evidence = f"{d.evidence}; {note}" if d.evidence else note
     if diverged:
         report.in_sync = False
     _compare_outputs(ref, bundle, side, entry.id, entry.precision, diverged, report)

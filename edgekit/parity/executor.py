@@ -60,7 +60,14 @@ class Executor(Protocol):
 
 def find_local_binary(explicit: str | Path | None = None) -> Path | None:
     """``explicit``, ``$EDGEKIT_INFER``, ``edgekit.runtime_cpp.find_binary()``, the repo build, or PATH."""
-    cands: list[str | Path | None] = [explicit, os.environ.get("EDGEKIT_INFER")]
+    if explicit:
+        if Path(explicit).is_file() and os.access(explicit, os.X_OK):
+            return Path(explicit)
+        raise RuntimeNotFound(
+            f"edgekit-infer binary {explicit} does not exist or is not executable",
+            "pass the path of a built edgekit-infer",
+        )
+    cands: list[str | Path | None] = [os.environ.get("EDGEKIT_INFER")]
     try:  # the C++ engineer's helper, when present
         found = importlib.import_module("edgekit.runtime_cpp").find_binary()
         cands.append(str(found) if found else None)
@@ -70,11 +77,6 @@ def find_local_binary(explicit: str | Path | None = None) -> Path | None:
     for c in cands:
         if c and Path(c).is_file() and os.access(c, os.X_OK):
             return Path(c)
-    if explicit:
-        raise RuntimeNotFound(
-            f"edgekit-infer binary {explicit} does not exist or is not executable",
-            "pass the path of a built edgekit-infer",
-        )
     return None
 
 

@@ -142,55 +142,75 @@ def _load_dump(folder: Path) -> tuple[dict[str, np.ndarray], dict[str, np.ndarra
     return stages, outputs
 
 
+def _apply_json(res_stdout: str, by_stem: dict[str, ItemResult]) -> set[str]:
+    """Fill top labels / NaN flags from ``--json`` lines; return the stems that got a line."""
+    seen = set()
+    for ln in res_stdout.splitlines():
+        if not ln.strip().startswith("{"):
+            continue
+        try:
+            rec = json.loads(ln)
+        except json.JSONDecodeError:
+            continue
+        stem = Path(posixpath.basename(str(rec.get("input", "")))).stem
+        r = by_stem.get(stem)
+        if r is None:
+            continue
+        seen.add(stem)
+        r.top_labels = [str(t.get("label", t.get("index"))) for t in rec.get("top_k", [])]
+        if rec.get("nonfinite"):
+            r.error = "edgekit-infer reported NaN/Inf outputs"
+    return seen
+
+
+def _fail_msg(rc: int, stderr: str) -> str:
+    msg = (stderr.strip().splitlines() or [f"exit code {rc}"])[-1]
+    return f"edgekit-infer failed (exit {rc}): {msg[:300]}"
+
+
 def run_cpp_side(
     bundle: Bundle,
     model_id: str,
     executor: Executor,
-    timeout: float = 120.0,
+    timeout: float = 300.0,
     progress: Progress | None = None,
 ) -> SideResult:
-    """The ``cpp`` side: ``edgekit-infer --bundle B --input X --model ID --dump-stages D --json`` per item."""
+    """The ``cpp`` side: ``edgekit-infer --bundle B --input X --model ID --dump-stages D --json``, once per
+    folder of golden images (one model load); per file when a folder run fails, to attribute the error."""
     m = bundle.manifest
     entry = m.model(model_id)
     rb = executor.bundle_path(bundle.root)
     binary = executor.binary()
     dump = executor.mkdtemp()
-    items: dict[str, ItemResult] = {}
-    stems: dict[str, str] = {}
+    items = {g.name: ItemResult() for g in m.golden}
+    stems = {g.name: Path(g.input).stem for g in m.golden}
+    folders: dict[str, list[str]] = {}
+    for g in m.golden:
+        folders.setdefault(posixpath.dirname(g.input), []).append(g.name)
+
+    def argv(inp: str) -> list[str]:
+        return [binary, "--bundle", rb, "--input", posixpath.join(rb, inp), "--model", entry.id,
+                "--dump-stages", dump, "--json"]  # fmt: skip
+
     try:
-        for g in m.golden:
+        for folder, names in folders.items():
+            by_stem = {stems[n]: items[n] for n in names}
             if progress:
-                progress(g.name)
-            r = ItemResult()
-            items[g.name] = r
-            stems[g.name] = Path(g.input).stem
-            argv = [
-                binary,
-                "--bundle",
-                rb,
-                "--input",
-                posixpath.join(rb, g.input),
-                "--model",
-                entry.id,
-                "--dump-stages",
-                dump,
-                "--json",
-            ]
-            res = executor.run(argv, timeout)
-            lines = [ln for ln in res.stdout.splitlines() if ln.strip().startswith("{")]
-            if lines:
-                try:
-                    rec = json.loads(lines[-1])
-                    r.top_labels = [str(t.get("label", t.get("index"))) for t in rec.get("top_k", [])]
-                    if rec.get("nonfinite"):
-                        r.error = "edgekit-infer reported NaN/Inf outputs"
-                except json.JSONDecodeError:
-                    pass
-            if res.returncode not in (0, 3):
-                msg = (res.stderr.strip().splitlines() or [f"exit code {res.returncode}"])[-1]
-                r.error = f"edgekit-infer failed (exit {res.returncode}): {msg[:300]}"
-            elif res.returncode == 3:
-                r.error = "edgekit-infer exit 3: NaN/Inf outputs"
+                progress(f"{folder}/ ({len(names)} images)")
+            res = executor.run(argv(folder), timeout)
+            seen = _apply_json(res.stdout, by_stem)
+            if res.returncode in (0, 3) and seen == set(by_stem):
+                continue
+            for n in names:  # the folder run failed: one call per file tells which ones and why
+                g = next(x for x in m.golden if x.name == n)
+                if progress:
+                    progress(n)
+                one = executor.run(argv(g.input), timeout)
+                _apply_json(one.stdout, {stems[n]: items[n]})
+                if one.returncode not in (0, 3):
+                    items[n].error = _fail_msg(one.returncode, one.stderr)
+                elif one.returncode == 3:
+                    items[n].error = "edgekit-infer exit 3: NaN/Inf outputs"
         with tempfile.TemporaryDirectory(prefix="edgekit-parity-fetch-") as tmp:
             executor.fetch(dump, Path(tmp))
             for name, r in items.items():
