@@ -93,38 +93,14 @@ def reference_model(bundle: Bundle, model_id: str) -> Path | None:
 
 
 def cpp_binary() -> Path:
-    """The built ``edgekit-bench`` binary, or RuntimeMissingError with the fix."""
-    fix = "build the C++ runtime: tools/setup_cpp.sh (then check with `edgekit bench --runtime cpp` again)"
+    """The built ``edgekit-bench`` binary (edgekit.runtime_cpp.find_binary, which honours
+    EDGEKIT_CPP_BIN_DIR), or RuntimeMissingError with the fix."""
+    from edgekit.runtime_cpp import find_binary
+
     try:
-        from edgekit import runtime_cpp  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        runtime_cpp = None
-    if runtime_cpp is not None:
-        try:
-            if hasattr(runtime_cpp, "is_built") and not runtime_cpp.is_built():
-                raise RuntimeMissingError("the C++ runtime is not built (edgekit-bench missing)", fix)
-            found = _call_find_binary(runtime_cpp.find_binary)
-        except RuntimeMissingError:
-            raise
-        except EdgekitError as exc:
-            raise RuntimeMissingError(
-                f"the C++ runtime's edgekit-bench is not available: {exc.message}", exc.fix or fix
-            ) from exc
-        if found is not None and Path(found).is_file():
-            return Path(found)
-    for cand in (Path(__file__).resolve().parents[2] / "cpp_runtime" / "build" / "edgekit-bench",):
-        if cand.is_file() and os.access(cand, os.X_OK):
-            return cand
-    raise RuntimeMissingError("the C++ runtime is not built (no edgekit-bench binary found)", fix)
-
-
-def _call_find_binary(fn: Callable[..., Any]) -> Any:
-    for args in (("edgekit-bench",), ()):
-        try:
-            return fn(*args)
-        except TypeError:
-            continue
-    return None
+        return find_binary("edgekit-bench")
+    except EdgekitError as exc:
+        raise RuntimeMissingError(exc.message, exc.fix or "build the C++ runtime: tools/setup.sh") from exc
 
 
 def plan(bundle: Bundle, cfg: BenchConfig) -> tuple[list[Job], list[dict[str, str]]]:
