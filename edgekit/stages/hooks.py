@@ -1,7 +1,8 @@
 """Optional post-export stages that call other edgekit packages when they import.
 
 Each hook is an ordinary stage ``(ctx) -> ctx``; a hook whose module is missing records
-``"skipped: <module> not available"`` in ``manifest.extra["hooks"]`` and changes nothing. A hook whose
+``"skipped: <module> not available"`` in ``manifest.extra["hooks"]`` and changes nothing. A hook whose module
+needs a third-party package that is not installed is skipped the same way. A hook whose
 module imports runs for real, and its errors fail the build (the staging folder is discarded).
 The call conventions below are the contract the integrator fills in:
 
@@ -23,12 +24,16 @@ from typing import Any
 from edgekit.stages.context import BuildContext
 
 
-def _module(name: str) -> Any | None:
+def _module(name: str) -> tuple[Any | None, str]:
+    """(module, "") or (None, why it is skipped)."""
     try:
-        return importlib.import_module(name)
+        return importlib.import_module(name), ""
     except ModuleNotFoundError as exc:
-        if exc.name and (name == exc.name or name.startswith(exc.name + ".")):
-            return None  # the module (or its package) does not exist yet
+        missing = exc.name or "?"
+        if name == missing or name.startswith(missing + "."):
+            return None, f"skipped: {name} not available"  # the module (or its package) does not exist
+        if not missing.startswith("edgekit"):
+            return None, f"skipped: {name} needs {missing}, which is not installed"  # optional dependency
         raise
 
 
@@ -50,9 +55,9 @@ def _hook(name: str, module: str, when: Callable[[BuildContext], bool],
         results = ctx.extra.setdefault("hooks", {})
         if not when(ctx):
             return ctx
-        mod = _module(module)
+        mod, why = _module(module)
         if mod is None:
-            results[name] = f"skipped: {module} not available"
+            results[name] = why
             return ctx
         results[name] = _jsonable(call(mod, ctx))
         return ctx

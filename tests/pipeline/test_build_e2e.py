@@ -184,3 +184,15 @@ def test_failed_build_keeps_the_previous_bundle(cpu_bundle, tmp_path) -> None:  
     b = B.load(out, verify=True)
     assert b.manifest.files == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bundle"]  # no staging leftovers
+
+
+def test_out_that_is_not_a_bundle_is_refused(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from edgekit.build import BuildOptions, run_build
+    from edgekit.errors import ConfigError
+
+    out = tmp_path / "photos"
+    out.mkdir()
+    (out / "keep.jpg").write_bytes(b"precious")
+    with pytest.raises(ConfigError, match="not a bundle"):
+        run_build(BuildOptions(device="cpu", fast=True, out=out))
+    assert (out / "keep.jpg").read_bytes() == b"precious"

@@ -52,3 +52,23 @@ def test_trt_hooks_only_for_tensorrt_profiles() -> None:
     for h in (hooks.trt_check, hooks.dla_translate, hooks.trt_plan):
         h(ctx)
     assert ctx.extra["hooks"] == {}
+
+
+def test_hook_skips_a_missing_module_and_runs_a_present_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+    import types
+
+    from edgekit.stages import hooks
+
+    ctx = _ctx("jetson-xavier")
+    ctx.onnx = {"student_fp32": Path("/x/student_fp32.onnx")}
+    monkeypatch.setitem(sys.modules, "edgekit.trt.check", None)  # import raises ModuleNotFoundError
+    hooks.trt_check(ctx)
+    assert ctx.extra["hooks"]["trt_check"] == "skipped: edgekit.trt.check not available"
+    calls = []
+    fake = types.ModuleType("edgekit.trt.check")
+    fake.check_model = lambda path, profile: calls.append((path, profile.name)) or {"ok": True}  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "edgekit.trt.check", fake)
+    hooks.trt_check(ctx)
+    assert calls == [(Path("/x/student_fp32.onnx"), "jetson-xavier")]
+    assert ctx.extra["hooks"]["trt_check"] == {"student_fp32": {"ok": True}}
