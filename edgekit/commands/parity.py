@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -58,11 +59,14 @@ def register(app: typer.Typer) -> None:
                     "error": str(exc),
                     "bundle": str(bundle),
                     "runtime": runtime,
+                    "summary": f"parity error: {exc}",
                 }
                 if to_stdout:
                     print(json.dumps(err))
                 else:
-                    Path(json_file).write_text(json.dumps(err, indent=2) + "\n")
+                    tmp = Path(json_file).with_name(f".{Path(json_file).name}.tmp")
+                    tmp.write_text(json.dumps(err, indent=2) + "\n")
+                    os.replace(tmp, json_file)
             raise
         report.render(console)
         if to_stdout:

@@ -48,6 +48,12 @@ def _top_labels(out: np.ndarray, labels: list[str], k: int) -> list[str]:
 
 
 def torch_model_path(bundle: Bundle, model_id: str) -> Path | None:
+    """``manifest.extra["references"][id]["file"]`` (written by the build), else reference/<id>.<ext>."""
+    rec = bundle.manifest.extra.get("references", {})
+    entry = rec.get(model_id) if isinstance(rec, dict) else None
+    rel = entry.get("file") if isinstance(entry, dict) else None
+    if rel and (bundle.root / rel).is_file():
+        return bundle.root / rel
     ref = bundle.root / "reference"
     for suffix in (".pt2", ".ts", ".pt", ".torchscript", ".jit"):
         p = ref / f"{model_id}{suffix}"
