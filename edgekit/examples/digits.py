@@ -79,4 +79,4 @@ class DigitsExample(Example):
         if fast:
             return Recipe(teacher_epochs=1, distill_epochs=1, finetune_epochs=1, qat_epochs=1,
                           max_train=1000, calib_images=128, lr=3e-3)
-        return Recipe(teacher_epochs=6, distill_epochs=6, finetune_epochs=5, qat_epochs=3, lr=3e-3)
+        return Recipe(teacher_epochs=10, distill_epochs=8, finetune_epochs=5, qat_epochs=3, lr=3e-3)
