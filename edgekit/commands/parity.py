@@ -24,6 +24,10 @@ def register(app: typer.Typer) -> None:
         model: str = typer.Option(None, "--model", help="model id (default: the manifest's default_model)"),
         host: str = typer.Option(None, "--host", help="user@host: run edgekit-infer on the device over SSH"),
         binary: Path = typer.Option(None, "--binary", help="edgekit-infer to use (default: the repo build)"),
+        port: int = typer.Option(None, "--port", help="SSH port (with --host)"),
+        identity: Path = typer.Option(None, "--identity", help="SSH private key (with --host)"),
+        known_hosts: Path = typer.Option(None, "--known-hosts", help="known_hosts file (with --host)"),
+        remote_dir: str = typer.Option(None, "--remote-dir", help="edgekit folder on the device"),
         json_file: str = typer.Option(
             None, "--json", help="write the report as JSON to FILE ('-' for stdout)"
         ),
@@ -48,9 +52,10 @@ def register(app: typer.Typer) -> None:
                 def step(item: str) -> None:
                     prog.update(task, description=f"{runtime}: golden {item}", advance=1)
 
-                report = run_parity(
-                    bundle, runtime=runtime, model=model, host=host, binary=binary, progress=step
-                )
+                opts = {"port": port, "identity": identity, "known_hosts": known_hosts}
+                opts["remote_dir"] = remote_dir
+                report = run_parity(bundle, runtime=runtime, model=model, host=host, binary=binary,
+                                    progress=step, host_options=opts)  # fmt: skip
         except EdgekitError as exc:
             if json_file:
                 err = {

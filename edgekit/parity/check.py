@@ -360,11 +360,13 @@ def run_parity(
     executor: Executor | None = None,
     binary: str | Path | None = None,
     progress: Progress | None = None,
+    host_options: dict[str, object] | None = None,
 ) -> ParityReport:
     """Compare the runtime under test with the bundle's training-time golden reference.
 
     ``runtime``: ``cpp`` (``edgekit-infer``, locally or through ``executor``/``host``), ``ort`` or ``torch``
-    (the deployed manifest interpreted in Python). Raises EdgekitError for unusable inputs (exit 2); drift is
+    (the deployed manifest interpreted in Python). ``host_options`` go to the SSH transport (port, identity,
+    known_hosts, remote_dir). Raises EdgekitError for unusable inputs (exit 2); drift is
     reported in the returned report (``exit_code`` 1)."""
     if runtime not in RUNTIMES:
         raise EdgekitError(f"unknown runtime '{runtime}'", f"use one of {', '.join(RUNTIMES)}")
@@ -378,7 +380,12 @@ def run_parity(
     report.checks += static_checks.manifest_vs_record(bundle, ref, entry.id)
     _reference_consistency(ref, report)
     if runtime == "cpp":
-        ex = executor or (remote_executor(host, bundle.root) if host else LocalExecutor(binary))
+        if executor is not None:
+            ex = executor
+        elif host:
+            ex = remote_executor(host, bundle.root, **(host_options or {}))
+        else:
+            ex = LocalExecutor(binary)
         try:
             side = run_cpp_side(bundle, entry.id, ex, progress=progress)
         finally:

@@ -124,17 +124,18 @@ class LocalExecutor:
         shutil.rmtree(remote_dir, ignore_errors=True)
 
 
-RemoteFactory = Callable[[str, Path], Executor]
+RemoteFactory = Callable[..., Executor]  # (host, local_bundle, **options) -> Executor
 _remote_factory: RemoteFactory | None = None
 
 
 def register_remote_executor(factory: RemoteFactory) -> None:
-    """Called by the SSH transport module: ``factory(host, local_bundle) -> Executor``."""
+    """Called by the SSH transport module: ``factory(host, local_bundle, **options) -> Executor`` (options:
+    port, identity, known_hosts, remote_dir, ... as the CLI passes them; None values are left out)."""
     global _remote_factory
     _remote_factory = factory
 
 
-def remote_executor(host: str, local_bundle: Path) -> Executor:
+def remote_executor(host: str, local_bundle: Path, **options: object) -> Executor:
     if _remote_factory is None:
         with contextlib.suppress(ImportError):  # the SSH transport registers itself on import
             import edgekit.remote.executor  # noqa: F401
@@ -143,4 +144,4 @@ def remote_executor(host: str, local_bundle: Path) -> Executor:
             f"no SSH transport is registered, so parity cannot run on {host}",
             "use an edgekit with the flash/SSH module installed, or run parity on the device itself",
         )
-    return _remote_factory(host, local_bundle)
+    return _remote_factory(host, local_bundle, **{k: v for k, v in options.items() if v is not None})

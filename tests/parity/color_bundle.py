@@ -146,6 +146,8 @@ def make_color_bundle(out: Path, seed: int = 0) -> Path:
             postprocess=B.PostprocessInfo(top_k=3),
         )
         torch.export.save(torch.export.export(net, (x[:1],)), str(root / "reference" / "student_fp32.pt2"))
+        with torch.no_grad():  # fake-quant: TorchScript, as the build does
+            torch.jit.save(torch.jit.trace(fq, x[:1]), str(root / "reference" / "student_int8_qdq.ts"))
         write_reference(root, m, {"student_fp32": net, "student_int8_qdq": fq})
         B.write_manifest(root, m)
     return out

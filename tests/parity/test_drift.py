@@ -43,7 +43,7 @@ def test_clean_int8_cpu_model_in_sync(tiny_bundle_session: Path, runtime: str) -
 
 
 @pytest.mark.parametrize("model", ["student_fp32", "student_int8_qdq"])
-@pytest.mark.parametrize("runtime", ["ort", RUNTIMES[2]])
+@pytest.mark.parametrize("runtime", RUNTIMES)
 def test_clean_color_bundle_in_sync(color_bundle_session: Path, runtime: str, model: str) -> None:
     r = run_parity(color_bundle_session, runtime=runtime, model=model)
     assert r.in_sync, r.to_dict()
