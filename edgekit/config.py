@@ -40,7 +40,7 @@ class BuildConfig(BaseModel):
     device: str | None = None
     out: Path | None = None
     teacher: Path | None = None
-    seed: int = Field(0, ge=0)
+    seed: int = Field(default=0, ge=0)
     fast: bool = False
     recipe: RecipeOverrides = Field(default_factory=RecipeOverrides)  # type: ignore[valid-type]
 

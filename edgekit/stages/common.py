@@ -77,7 +77,7 @@ def predict(model: nn.Module, x: torch.Tensor, bs: int = 500) -> torch.Tensor:
 def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
     if len(x) == 0:
         return float("nan")
-    return float((predict(model, x).argmax(1) == y).float().mean())
+    return round(float((predict(model, x).argmax(1) == y).float().mean()), 6)
 
 
 def stats(model: nn.Module, example_input: torch.Tensor) -> tuple[int, int]:

@@ -17,6 +17,10 @@ QMIN, QMAX = -128, 127
 
 
 class TensorQuantizer(nn.Module):
+    amax: torch.Tensor
+    scale: torch.Tensor
+    zero_point: torch.Tensor
+
     def __init__(self, axis: int | None = None, channels: int = 1) -> None:
         super().__init__()
         self.axis = axis
@@ -63,11 +67,17 @@ def _scale(amax: torch.Tensor) -> torch.Tensor:
 
 
 class QuantConv2d(nn.Conv2d):
+    input_quantizer: TensorQuantizer
+    weight_quantizer: TensorQuantizer
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self._conv_forward(self.input_quantizer(x), self.weight_quantizer(self.weight), self.bias)
 
 
 class QuantLinear(nn.Linear):
+    input_quantizer: TensorQuantizer
+    weight_quantizer: TensorQuantizer
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return F.linear(self.input_quantizer(x), self.weight_quantizer(self.weight), self.bias)
 
@@ -81,9 +91,10 @@ def quantize_modules(model: nn.Module) -> nn.Module:
         new_cls = _SWAP.get(type(mod))
         if new_cls is None:
             continue
+        channels = int(mod.weight.shape[0])  # type: ignore[union-attr,index]
         mod.__class__ = new_cls  # keeps parameters, hooks and the module's place in the graph
         mod.input_quantizer = TensorQuantizer()
-        mod.weight_quantizer = TensorQuantizer(axis=0, channels=mod.weight.shape[0])
+        mod.weight_quantizer = TensorQuantizer(axis=0, channels=channels)
     return model
 
 

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 if TYPE_CHECKING:
     from edgekit.stages.context import StageRecord
@@ -33,16 +33,19 @@ class Reporter:
             yield
         self._progress = None
 
-    def task(self, description: str, total: int) -> int | None:
+    def task(self, description: str, total: int) -> TaskID | None:
         if self._progress is None:
             return None
         return self._progress.add_task(description, total=total, info="")
 
-    def advance(self, task: int | None, n: int = 1, info: str | None = None) -> None:
+    def advance(self, task: TaskID | None, n: int = 1, info: str | None = None) -> None:
         if self._progress is not None and task is not None:
-            self._progress.update(task, advance=n, **({"info": info} if info is not None else {}))
+            if info is None:
+                self._progress.update(task, advance=n)
+            else:
+                self._progress.update(task, advance=n, info=info)
 
-    def finish(self, task: int | None) -> None:
+    def finish(self, task: TaskID | None) -> None:
         if self._progress is not None and task is not None:
             self._progress.remove_task(task)
 
