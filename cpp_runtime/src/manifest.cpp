@@ -213,6 +213,22 @@ const ModelEntry& Manifest::model(const std::string& id) const {
   throw BundleError("bundle has no model '" + want + "'", "use one of: " + ids);
 }
 
+PreprocessSpec parse_spec(const std::string& text, const std::string& where) {
+  json j;
+  try {
+    j = json::parse(text);
+  } catch (const json::parse_error& e) {
+    throw BundleError(where + " is not valid JSON: " + e.what(), kFix);
+  }
+  const json& steps = need(j, "steps", where, "preprocess");
+  if (!steps.is_array()) invalid(where, "preprocess.steps", "expected a list");
+  PreprocessSpec spec;
+  for (size_t i = 0; i < steps.size(); ++i)
+    spec.steps.push_back(step_of(steps[i], where, "preprocess.steps." + std::to_string(i)));
+  validate_spec(spec, where);
+  return spec;
+}
+
 Manifest parse_manifest(const std::string& text, const std::string& where) {
   json j;
   try {

@@ -72,7 +72,8 @@ void load_once() {
 
 std::vector<std::string> ort_library_candidates() {
   std::vector<std::string> c;
-  if (const char* env = std::getenv("EDGEKIT_ORT_LIB"); env && *env) c.emplace_back(env);
+  // An explicit $EDGEKIT_ORT_LIB is the only candidate: a wrong one is an error, not silently skipped.
+  if (const char* env = std::getenv("EDGEKIT_ORT_LIB"); env && *env) return {env};
   if (std::string(EDGEKIT_ORT_LIBRARY).size()) c.emplace_back(EDGEKIT_ORT_LIBRARY);
   const std::string d = exe_dir();
   if (!d.empty()) {

@@ -91,6 +91,8 @@ struct Manifest {
 /// Parse and validate manifest text; ``where`` (the file path) is named in every error.
 /// Unknown keys are ignored (forward compatible); a schema_version newer than 1 is refused.
 Manifest parse_manifest(const std::string& text, const std::string& where);
+/// Parse a preprocessing spec object ({"steps": [...]}, as PreprocessSpec.to_json_obj() writes it) and validate it.
+PreprocessSpec parse_spec(const std::string& text, const std::string& where);
 /// Validate a preprocessing spec's step order and parameters (the rules of spec.py).
 void validate_spec(const PreprocessSpec& spec, const std::string& where);
 
