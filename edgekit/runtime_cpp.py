@@ -36,8 +36,9 @@ def find_binary(name: str = "edgekit-infer") -> Path:
     p = bin_dir() / name
     if not (p.is_file() and os.access(p, os.X_OK)):
         where = "EDGEKIT_CPP_BIN_DIR" if os.environ.get("EDGEKIT_CPP_BIN_DIR") else "the repo build"
-        raise CppRuntimeError(f"the C++ runtime binary {name} is not built ({p} missing, from {where})",
-                              "run tools/setup.sh")
+        raise CppRuntimeError(
+            f"the C++ runtime binary {name} is not built ({p} missing, from {where})", "run tools/setup.sh"
+        )
     return p
 
 
@@ -51,7 +52,7 @@ def is_built() -> bool:
 def _error_line(stderr: str) -> str:
     for line in stderr.splitlines():
         if line.startswith("error: "):
-            return line[len("error: "):]
+            return line[len("error: ") :]
     lines = [ln for ln in stderr.splitlines() if ln.strip()]
     return lines[-1] if lines else "no message"
 
@@ -71,8 +72,18 @@ def run_infer(
     Exit 2 raises CppRuntimeError with the binary's one-line message (its ``fix`` split off). Exit 3
     (NaN/Inf in an output) returns the lines; each has ``"nonfinite": true`` where it happened.
     """
-    cmd = [str(find_binary("edgekit-infer")), "--bundle", str(bundle), "--input", str(input), "--json",
-           "--threads", str(threads), "--backend", backend]
+    cmd = [
+        str(find_binary("edgekit-infer")),
+        "--bundle",
+        str(bundle),
+        "--input",
+        str(input),
+        "--json",
+        "--threads",
+        str(threads),
+        "--backend",
+        backend,
+    ]
     if model:
         cmd += ["--model", model]
     if dump_stages is not None:
@@ -82,8 +93,9 @@ def run_infer(
     try:
         res = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired as exc:
-        raise CppRuntimeError(f"edgekit-infer did not finish within {timeout} s",
-                              "check the input size") from exc
+        raise CppRuntimeError(
+            f"edgekit-infer did not finish within {timeout} s", "check the input size"
+        ) from exc
     if res.returncode not in (0, 3):
         msg = _error_line(res.stderr)
         message, _, fix = msg.partition(" — fix: ")

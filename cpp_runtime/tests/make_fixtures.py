@@ -35,7 +35,11 @@ def npy_cases(out: Path) -> None:
     info = {}
     for name, a in arrays.items():
         np.save(d / f"{name}.npy", a)
-        info[name] = {"descr": a.dtype.str.replace("<u1", "|u1"), "shape": list(a.shape), "hex": a.tobytes().hex()}
+        info[name] = {
+            "descr": a.dtype.str.replace("<u1", "|u1"),
+            "shape": list(a.shape),
+            "hex": a.tobytes().hex(),
+        }
     # A Fortran-order array and a non-npy file: the reader must refuse both.
     np.save(d / "fortran.npy", np.asfortranarray(np.arange(6, dtype=np.float32).reshape(2, 3)))
     (d / "not_npy.npy").write_bytes(b"hello, not numpy")
@@ -76,8 +80,9 @@ def geometry_cases(out: Path) -> None:
 
 
 GAMMA_NOTE = (
-    "decode color=gray of a colour PNG with gAMA/sRGB/iCCP chunks: libpng's rgb_to_gray applies gamma, and the "
-    "opencv-python wheel's bundled libpng and Debian's libpng differ (up to 20 levels on skimage chelsea.png)"
+    "decode color=gray of a colour PNG with gAMA/sRGB/iCCP chunks: libpng's rgb_to_gray applies gamma, "
+    "and the opencv-python wheel's bundled libpng and Debian's libpng differ "
+    "(up to 20 levels on skimage chelsea.png)"
 )
 
 
@@ -100,10 +105,16 @@ def preprocess_cases(out: Path) -> None:
     chelsea = Path(skimage.__file__).parent / "data" / "chelsea.png"
     images = {
         "chelsea.png": chelsea.read_bytes(),
-        "color_37x53.png": cv2.imencode(".png", rng.integers(0, 256, (37, 53, 3), dtype=np.uint8))[1].tobytes(),
+        "color_37x53.png": cv2.imencode(".png", rng.integers(0, 256, (37, 53, 3), dtype=np.uint8))[
+            1
+        ].tobytes(),
         "gray_61x40.png": cv2.imencode(".png", rng.integers(0, 256, (61, 40), dtype=np.uint8))[1].tobytes(),
-        "chelsea_q90.jpg": cv2.imencode(".jpg", cv2.imread(str(chelsea)), [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes(),
-        "rgba_20x30.png": cv2.imencode(".png", rng.integers(0, 256, (20, 30, 4), dtype=np.uint8))[1].tobytes(),
+        "chelsea_q90.jpg": cv2.imencode(".jpg", cv2.imread(str(chelsea)), [cv2.IMWRITE_JPEG_QUALITY, 90])[
+            1
+        ].tobytes(),
+        "rgba_20x30.png": cv2.imencode(".png", rng.integers(0, 256, (20, 30, 4), dtype=np.uint8))[
+            1
+        ].tobytes(),
         "color_9x7.bmp": cv2.imencode(".bmp", rng.integers(0, 256, (9, 7, 3), dtype=np.uint8))[1].tobytes(),
     }
     for name, data in images.items():
@@ -115,25 +126,58 @@ def preprocess_cases(out: Path) -> None:
     specs = {
         "imagenet": imagenet_spec(),
         "mnist": mnist_spec(),
-        "letterbox_nhwc": S([{"op": "decode"}, {"op": "resize", "mode": "letterbox", "size": [96, 128], "pad_value": 114},
-                             {"op": "to_float", "scale": 1 / 255}, {"op": "layout", "to": "NHWC"}]),
-        "nearest_gray": S([{"op": "decode"}, {"op": "cvt_color", "code": "BGR2GRAY"},
-                           {"op": "resize", "size": [50, 33], "interpolation": "nearest"},
-                           {"op": "to_float", "scale": 0.5}, {"op": "normalize", "mean": [100.0], "std": [3.3]},
-                           {"op": "layout"}]),
-        "exact_crop": S([{"op": "decode"}, {"op": "resize", "mode": "shorter_side", "size": [40],
-                                            "interpolation": "linear_exact"},
-                         {"op": "center_crop", "size": [32, 32]}, {"op": "cvt_color", "code": "BGR2RGB"},
-                         {"op": "to_float", "scale": 0.00392156862745098},
-                         {"op": "normalize", "mean": [0.5, 0.25, 0.125], "std": [0.1, 0.2, 0.3]}, {"op": "layout"}]),
-        "gray_to_rgb": S([{"op": "decode", "color": "gray"}, {"op": "cvt_color", "code": "GRAY2RGB"},
-                          {"op": "resize", "size": [64, 64], "interpolation": "area"}, {"op": "to_float"},
-                          {"op": "normalize", "mean": [0.2], "std": [0.7]}, {"op": "layout"}]),
+        "letterbox_nhwc": S(
+            [
+                {"op": "decode"},
+                {"op": "resize", "mode": "letterbox", "size": [96, 128], "pad_value": 114},
+                {"op": "to_float", "scale": 1 / 255},
+                {"op": "layout", "to": "NHWC"},
+            ]
+        ),
+        "nearest_gray": S(
+            [
+                {"op": "decode"},
+                {"op": "cvt_color", "code": "BGR2GRAY"},
+                {"op": "resize", "size": [50, 33], "interpolation": "nearest"},
+                {"op": "to_float", "scale": 0.5},
+                {"op": "normalize", "mean": [100.0], "std": [3.3]},
+                {"op": "layout"},
+            ]
+        ),
+        "exact_crop": S(
+            [
+                {"op": "decode"},
+                {"op": "resize", "mode": "shorter_side", "size": [40], "interpolation": "linear_exact"},
+                {"op": "center_crop", "size": [32, 32]},
+                {"op": "cvt_color", "code": "BGR2RGB"},
+                {"op": "to_float", "scale": 0.00392156862745098},
+                {"op": "normalize", "mean": [0.5, 0.25, 0.125], "std": [0.1, 0.2, 0.3]},
+                {"op": "layout"},
+            ]
+        ),
+        "gray_to_rgb": S(
+            [
+                {"op": "decode", "color": "gray"},
+                {"op": "cvt_color", "code": "GRAY2RGB"},
+                {"op": "resize", "size": [64, 64], "interpolation": "area"},
+                {"op": "to_float"},
+                {"op": "normalize", "mean": [0.2], "std": [0.7]},
+                {"op": "layout"},
+            ]
+        ),
         # Runtime errors both sides must raise: a crop larger than the image, a mean per channel mismatch.
-        "crop_too_big": S([{"op": "decode"}, {"op": "center_crop", "size": [40, 40]}, {"op": "to_float"},
-                           {"op": "layout"}]),
-        "bad_mean": S([{"op": "decode"}, {"op": "resize", "size": [8, 8]}, {"op": "to_float"},
-                       {"op": "normalize", "mean": [0.1, 0.2], "std": [1.0, 2.0]}, {"op": "layout"}]),
+        "crop_too_big": S(
+            [{"op": "decode"}, {"op": "center_crop", "size": [40, 40]}, {"op": "to_float"}, {"op": "layout"}]
+        ),
+        "bad_mean": S(
+            [
+                {"op": "decode"},
+                {"op": "resize", "size": [8, 8]},
+                {"op": "to_float"},
+                {"op": "normalize", "mean": [0.1, 0.2], "std": [1.0, 2.0]},
+                {"op": "layout"},
+            ]
+        ),
     }
     cases = []
     for sname, spec in specs.items():
@@ -148,7 +192,12 @@ def preprocess_cases(out: Path) -> None:
             cd.mkdir(exist_ok=True)
             for st in stages:
                 np.save(cd / f"{st.name}.npy", st.tensor)
-            entry = {"case": case, "spec": spec.to_json_obj(), "image": iname, "stages": [st.name for st in stages]}
+            entry = {
+                "case": case,
+                "spec": spec.to_json_obj(),
+                "image": iname,
+                "stages": [st.name for st in stages],
+            }
             if _gray_decode_of_gamma_png(spec, images[iname]):
                 entry["known_divergence"] = GAMMA_NOTE
             cases.append(entry)
@@ -170,10 +219,15 @@ def bundle_case(out: Path) -> None:
     rng = np.random.default_rng(5)
     w = rng.standard_normal((784, 10)).astype(np.float32) * 0.05
     graph = helper.make_graph(
-        [helper.make_node("Flatten", ["input"], ["flat"], axis=1), helper.make_node("MatMul", ["flat", "w"], ["logits"])],
-        "tiny", [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", 1, 28, 28])],
+        [
+            helper.make_node("Flatten", ["input"], ["flat"], axis=1),
+            helper.make_node("MatMul", ["flat", "w"], ["logits"]),
+        ],
+        "tiny",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", 1, 28, 28])],
         [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", 10])],
-        [helper.make_tensor("w", TensorProto.FLOAT, w.shape, w.tobytes(), raw=True)])
+        [helper.make_tensor("w", TensorProto.FLOAT, w.shape, w.tobytes(), raw=True)],
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
     onnx.save(model, root / "models" / "tiny.onnx")
@@ -183,10 +237,14 @@ def bundle_case(out: Path) -> None:
     sess = ort.InferenceSession(str(root / "models" / "tiny.onnx"), providers=["CPUExecutionProvider"])
     np.save(out / "bundle_output.npy", sess.run(None, {"input": x})[0])
     m = B.Manifest(
-        name="gtest", device="cpu",
-        input=B.InputInfo(name="input", shape=[-1, 1, 28, 28]), outputs=[B.TensorInfo(name="logits", shape=[-1, 10])],
+        name="gtest",
+        device="cpu",
+        input=B.InputInfo(name="input", shape=[-1, 1, 28, 28]),
+        outputs=[B.TensorInfo(name="logits", shape=[-1, 10])],
         preprocess=mnist_spec(),
-        models=[B.ModelEntry(id="tiny_fp32", file="models/tiny.onnx", precision="fp32", role="student", opset=17)],
+        models=[
+            B.ModelEntry(id="tiny_fp32", file="models/tiny.onnx", precision="fp32", role="student", opset=17)
+        ],
         default_model="tiny_fp32",
         extra={"tensorrt": {"engines": {"tiny_fp32": {"file": "engines/tiny.engine"}}}},
     )
