@@ -64,8 +64,12 @@ class Translation:
         }
 
     def model_dump(self, mode: str = "json") -> dict[str, Any]:
-        """For manifest.extra (the build's hooks serialise results through model_dump)."""
-        return self.to_dict()
+        """For manifest.extra (the build's hooks serialise results through model_dump): file names only,
+        since the build writes into a staging folder that is renamed afterwards."""
+        d = self.to_dict()
+        for k in ("noqdq_onnx", "cache", "precision_json", "layer_arg"):
+            d[k] = Path(d[k]).name
+        return d
 
 
 def _const_map(model: onnx.ModelProto) -> dict[str, np.ndarray]:
