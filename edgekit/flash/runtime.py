@@ -1,10 +1,11 @@
 """The C++ runtime on the device: copy the sources, build them there with CMake, skip when current.
 
-What is copied: ``cpp_runtime/`` (without build folders) and ``tools/setup_cpp.sh``, the script that builds
-it. That script needs ``.venv/bin/python`` with ``onnxruntime`` (it links the wheel's library), so the
-device gets a small venv with the same onnxruntime version as this machine. The sources' fingerprint
-(sha256 over names and contents, plus that version) is written to ``runtime/FINGERPRINT`` after a good
-build; when it matches, nothing is copied or built.
+What is copied: ``cpp_runtime/`` (without build folders), ``tools/setup_cpp.sh`` (the script that builds
+it) and the ONNX Runtime headers from ``.deps/`` when this checkout has them. That script needs
+``.venv/bin/python`` with ``onnxruntime`` (it links the wheel's library), so the device gets a small venv
+with the same onnxruntime version as this machine (from PyPI: the device needs that access). The sources'
+fingerprint (sha256 over names and contents, plus that version) is written to ``runtime/FINGERPRINT``
+after a good build; when it matches, nothing is copied or built.
 """
 
 from __future__ import annotations
@@ -58,6 +59,12 @@ def source_files(repo: Path = REPO) -> dict[str, tuple[str, int]]:
             out[rel] = (sha256_file(p), p.stat().st_size)
     p = repo / "tools" / "setup_cpp.sh"
     out["tools/setup_cpp.sh"] = (sha256_file(p), p.stat().st_size)
+    # ONNX Runtime's headers are the same on every architecture: sending ours spares the device the
+    # Debian-trixie download that setup_cpp.sh would otherwise do (it skips it when they are present).
+    headers = repo / ".deps" / "onnxruntime" / "include"
+    for p in sorted(headers.rglob("*")) if headers.is_dir() else []:
+        if p.is_file():
+            out[p.relative_to(repo).as_posix()] = (sha256_file(p), p.stat().st_size)
     return out
 
 
