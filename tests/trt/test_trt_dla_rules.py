@@ -177,7 +177,7 @@ def test_slice_rules() -> None:
 def test_lrn_window() -> None:
     for size, where in ((5, "dla"), (4, "gpu"), (11, "gpu")):
         m = model([helper.make_node("LRN", ["x"], ["y"], name="lrn", size=size)], [1, 4, 8, 8])
-        assert verdict(run(m), "lrn")[0] == where
+        assert verdict(run(m), "lrn") == (where, "dla.ok" if where == "dla" else "dla.lrn.window")
 
 
 def test_deconvolution_rules() -> None:
@@ -271,3 +271,23 @@ def test_remaining_limits() -> None:
     rep = run(m)
     assert verdict(rep, "rs") == ("gpu", "dla.resize.mode")
     assert any(f.rule == "trt.resize_mode" for f in rep.errors)  # TensorRT itself: nearest/linear only
+
+
+def test_rank_rules_for_deconv_resize_slice() -> None:
+    dc = helper.make_node("ConvTranspose", ["x", "w"], ["y"], name="n")
+    m = model([dc], [1, 4, 8], [init("w", np.ones((4, 4, 2), np.float32))])
+    assert verdict(run(m), "n") == ("gpu", "dla.deconv.rank")
+    rs = helper.make_node("Resize", ["x", "", "s"], ["y"], name="n")
+    m = model([rs], [1, 4, 8], [init("s", np.array([1, 1, 2], np.float32))])
+    assert verdict(run(m), "n") == ("gpu", "dla.resize.rank")
+    sl = helper.make_node("Slice", ["x", "st", "en", "ax"], ["y"], name="n")
+    m = model(
+        [sl],
+        [1, 4, 8],
+        [
+            init("st", np.array([0], np.int64)),
+            init("en", np.array([2], np.int64)),
+            init("ax", np.array([1], np.int64)),
+        ],
+    )
+    assert verdict(run(m), "n") == ("gpu", "dla.slice.rank")
