@@ -6,7 +6,8 @@
 #   2. ONNX Runtime library: the onnxruntime wheel's libonnxruntime.so.<ver> in .venv, linked into
 #      .deps/onnxruntime/lib with a libonnxruntime.so.1 name (the runtime dlopen()s it; see ort_loader.cpp).
 #   3. Release build in cpp_runtime/build and an ASan+UBSan build in cpp_runtime/build-asan (tests included).
-# Idempotent and fast when everything is present. Env: EDGEKIT_CPP_JOBS (default 2), EDGEKIT_SKIP_ASAN=1.
+# Idempotent and fast when everything is present. Env: EDGEKIT_CPP_JOBS (default 2), EDGEKIT_SKIP_ASAN=1,
+# EDGEKIT_CMAKE_ARGS (extra CMake flags for a first configure, e.g. -DEDGEKIT_BUILD_TESTS=OFF).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -60,7 +61,9 @@ ln -sfn "$ORT_SO" "$ORT/lib/libonnxruntime.so"
 build() {  # dir, cmake args...
   local dir="$1"; shift
   if [ ! -f "$dir/CMakeCache.txt" ]; then
-    cmake -S cpp_runtime -B "$dir" -DORT_ROOT="$ORT" -DEDGEKIT_ORT_LIBRARY="$ORT/lib/libonnxruntime.so.1" "$@" >/dev/null
+    # shellcheck disable=SC2086  # EDGEKIT_CMAKE_ARGS: extra -D flags, split on spaces (edgekit flash: no tests)
+    cmake -S cpp_runtime -B "$dir" -DORT_ROOT="$ORT" -DEDGEKIT_ORT_LIBRARY="$ORT/lib/libonnxruntime.so.1" "$@" \
+      ${EDGEKIT_CMAKE_ARGS:-} >/dev/null
   fi
   cmake --build "$dir" -j "$JOBS" -- --no-print-directory | grep -vE '^\[ *[0-9]+%\]|^(Consolidate|Scanning)' || true
   [ -x "$dir/bin/edgekit-infer" ] || die "the C++ build in $dir failed — fix: read the compiler output above"
