@@ -147,7 +147,7 @@ def register(app: typer.Typer) -> None:
         queue: int = typer.Option(2, "--queue", help="capture queue length for live sources"),
         retries: int = typer.Option(5, "--retries", help="reconnect attempts for a lost live source"),
         backoff: float = typer.Option(0.5, "--backoff", help="first reconnect delay in seconds (doubles)"),
-        threads: int = typer.Option(0, "--threads", help="inference threads (0: ONNX Runtime default)"),
+        threads: int = typer.Option(0, "--threads", help="inference threads (0: every CPU)"),
         fourcc: str = typer.Option(None, "--fourcc", help="override the output codec, e.g. MJPG"),
     ) -> None:
         """Classify frames from a camera, stream, video or image folder, with an overlay and JSON lines."""

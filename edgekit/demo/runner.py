@@ -72,8 +72,9 @@ class Classifier:
         self.entry = m.model(model_id)
         path = bundle.model_path(model_id)
         so = ort.SessionOptions()
-        so.intra_op_num_threads = threads
+        so.intra_op_num_threads = threads if threads > 0 else (os.cpu_count() or 1)  # 0: every CPU, as in C++
         so.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        so.log_severity_level = 3  # errors only: no graph-cleanup warnings on the demo's stderr
         try:
             self.session = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph types
@@ -238,9 +239,7 @@ class _Window:
             cv2.namedWindow(title, cv2.WINDOW_AUTOSIZE)
             self.ok = True
         except cv2.error:
-            warn(
-                f"this OpenCV ({cv2.__version__}) has no GUI: not opening a window (use --output FILE)"
-            )
+            warn(f"this OpenCV ({cv2.__version__}) has no GUI: not opening a window (use --output FILE)")
 
     def show(self, img: np.ndarray) -> bool:
         """Show a frame; False when the user pressed q or Esc."""

@@ -17,6 +17,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <unistd.h>
@@ -193,7 +194,8 @@ int run(const Options& o) {
   const Source src = parse_uri(o.source, o.csi_pipeline);
 
   BackendOptions bo;
-  bo.threads = o.threads;
+  // 0 = every logical CPU (the Python runner does the same), so both runners compare like for like.
+  bo.threads = o.threads > 0 ? o.threads : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
   std::unique_ptr<Backend> backend = open_backend(bundle, o.model, bo);
   backend->activate();
   const std::vector<std::string> labels = bundle.labels();
