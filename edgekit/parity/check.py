@@ -139,9 +139,9 @@ def _compare_outputs(
 ) -> None:
     against, ref_out = _ref_outputs(ref, model_id, side.runtime)
     if ref_out is None:
-        report.checks.append(
-            Check("outputs", "skip", f"the record has no reference outputs for '{model_id}'")
-        )
+        why = ref.models.get(model_id, {}).get("ort_error", "not recorded")
+        report.checks.append(Check("outputs", "skip", f"no reference outputs for '{model_id}': {why}"))
+        report.notes.append(f"the outputs of {model_id!r} were NOT compared (no reference outputs)")
         return
     tol = output_tolerance(precision)
     k = int(ref.raw.get("top_k", 5))

@@ -150,6 +150,14 @@ def manifest_vs_record(bundle: Bundle, ref: Reference, model_id: str) -> list[Ch
                 else f"{mpath.name} differs from the file the reference was recorded with",
             )
         )
+    rec_names = [it["name"] for it in ref.items]
+    dep_names = [g.name for g in m.golden]
+    if set(rec_names) != set(dep_names):
+        gone = sorted(set(rec_names) - set(dep_names))
+        new = sorted(set(dep_names) - set(rec_names))
+        checks.append(
+            Check("golden list vs training record", "fail", f"missing: {gone[:8]}; not recorded: {new[:8]}")
+        )
     changed = [
         it["name"]
         for it in ref.items
