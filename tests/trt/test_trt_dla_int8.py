@@ -97,3 +97,18 @@ def test_bad_inputs(tmp_path: Path, tiny_bundle_session: Path) -> None:
         translate(p, tmp_path, "8502")
     with pytest.raises(InputError, match="has no TensorRT"):
         translate(p, tmp_path, get_profile("cpu"))
+
+
+def test_the_cache_is_what_reproduces_the_qdq_model(
+    qdq_model: Path, translated, golden_inputs: np.ndarray
+) -> None:  # type: ignore[no-untyped-def]
+    import onnxruntime as ort
+
+    def run(p: Path) -> np.ndarray:
+        return ort.InferenceSession(str(p), providers=["CPUExecutionProvider"]).run(
+            None, {"input": golden_inputs}
+        )[0]
+
+    plain_diff = float(np.abs(run(qdq_model) - run(translated.noqdq_onnx)).max())  # no quantization at all
+    res = verify_translation(qdq_model, translated.noqdq_onnx, translated.cache, golden_inputs)
+    assert plain_diff > 0.1 and res["max_abs_diff"] < 1e-3 * plain_diff
