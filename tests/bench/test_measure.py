@@ -39,6 +39,7 @@ ROW_KEYS = {
     "macs_per_image",
     "estimate_ms",
     "estimate_over_measured",
+    "estimate_over_min",
     "achieved_gops",
     "fraction_of_peak",
 }
@@ -194,12 +195,13 @@ def test_child_peak_memory_is_its_own() -> None:
 
 def test_speedups_pairs() -> None:
     def row(mid: str, prec: str, role: str, p50: float, batch: int = 1) -> dict[str, Any]:
-        return {"model_id": mid, "precision": prec, "role": role, "batch": batch, "latency_ms": {"p50": p50}}
+        lat = {"p50": p50, "min": p50 / 2}
+        return {"model_id": mid, "precision": prec, "role": role, "batch": batch, "latency_ms": lat}
 
     rows = [
         row("t", "fp32", "teacher", 8.0),
         row("s", "fp32", "student", 4.0),
         row("q", "int8", "student", 1.0),
     ]
-    got = {(s["model_id"], s["baseline"]): s["speedup"] for s in speedups(rows)}
-    assert got == {("s", "t"): 2.0, ("q", "s"): 4.0}
+    got = {(s["model_id"], s["baseline"]): (s["speedup"], s["speedup_min"]) for s in speedups(rows)}
+    assert got == {("s", "t"): (2.0, 2.0), ("q", "s"): (4.0, 4.0)}
