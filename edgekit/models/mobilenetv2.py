@@ -136,7 +136,12 @@ def load_state_dict(model: nn.Module, path: Path) -> nn.Module:
                           f"reinstall it: {WEIGHTS_PIP}") from exc
     if not isinstance(state, dict):
         raise ConfigError(f"{path} holds a {type(state).__name__}, not a state dict", WEIGHTS_PIP)
-    result = model.load_state_dict(state, strict=False)
+    try:
+        result = model.load_state_dict(state, strict=False)
+    except RuntimeError as exc:  # shape mismatches raise even with strict=False
+        first = (str(exc).strip().splitlines() or ["shape mismatch"])[-1].strip()
+        raise ConfigError(f"{path} does not fit MobileNetV2: {first}",
+                          "pass torchvision's mobilenet_v2 ImageNet state dict") from exc
     bad = list(result.missing_keys) + list(result.unexpected_keys)
     if bad:
         raise ConfigError(
