@@ -63,3 +63,5 @@ def register(app: typer.Typer) -> None:
             print(json.dumps(result.summary(), indent=2))
         else:
             Console().print(_table(result))
+            for note in result.manifest.extra.get("notes", []):
+                Console().print(f"note: {note}", highlight=False)
