@@ -437,7 +437,7 @@ def run_parity(
             where = next((v for k, v in CHECK_STEP.items() if c.name.startswith(k)), "manifest")
             cause = f"{c.name}: {c.detail}"
             if where == "int8" and ", int8)" not in c.name:
-                where, cause = "export", f"PyTorch and ONNX Runtime disagree on the exported model: {c.detail}"
+                where, cause = "export", f"PyTorch and ONNX Runtime disagree on the export: {c.detail}"
             elif where == "int8":
                 cause = f"fake-quant PyTorch and ONNX Runtime disagree on the INT8 model: {c.detail}"
             report.diagnoses.append(Diagnosis(where, cause, 0))
