@@ -120,7 +120,9 @@ def _stages(c: ReportContent) -> str:
     note = '<p class="muted">latency: measured p50 at the smallest batch benchmarked ("-": not measured).</p>'
     return (
         _table(
-            ["stage", "model", "accuracy", "params", "MMACs", "ONNX MB", "p50 ms", "build s"], rows, left=2
+            ["stage", "model", "accuracy", "params", "MMACs (build)", "ONNX MB", "p50 ms", "build s"],
+            rows,
+            left=2,
         )
         + note
         + _img(plots.stages_plot(c.stages, lat), "accuracy vs MACs, size and latency")
@@ -180,7 +182,9 @@ def _bench(c: ReportContent) -> str:
     )
     sp = "".join(
         f"<li>{escape(s['model_id'])} vs {escape(s['baseline'])} at batch {s['batch']}: "
-        f"<b>{s['speedup']:.2f}x</b> ({escape(s['kind'])})</li>"
+        f"<b>{s['speedup']:.2f}x</b> ({escape(s['kind'])}"
+        + (f"; fastest run {s['speedup_min']:.2f}x" if s.get("speedup_min") else "")
+        + ")</li>"
         for s in b.get("speedups", [])
     )
     skipped = "".join(
@@ -230,7 +234,10 @@ def _estimate(c: ReportContent) -> str:
     out = (
         f'<p class="muted">device profile <b>{escape(str(e.get("device")))}</b>, batch {e.get("batch")}. '
         f"A roofline model, not a measurement. Source: {escape(c.sources.get('estimate', ''))}.</p>"
-        + _table(["model", "unit", "precision", "MMACs", "MB moved", "estimate ms", "layers on GPU"], rows)
+        + _table(
+            ["model", "unit", "precision", "MMACs (conv/matmul)", "MB moved", "estimate ms", "layers on GPU"],
+            rows,
+        )
     )
     default = e["models"].get(c.manifest.default_model) or next(
         (m for m in e["models"].values() if "targets" in m), None

@@ -68,8 +68,13 @@ def render_markdown(c: ReportContent) -> str:
                 for r in b["results"]
             ],
         )
+        out.append("")
         for s in b.get("speedups", []):
-            out.append(f"- {s['model_id']} vs {s['baseline']} at batch {s['batch']}: **{s['speedup']:.2f}x**")
+            fast = f" (fastest run {s['speedup_min']:.2f}x)" if s.get("speedup_min") else ""
+            out.append(
+                f"- {s['model_id']} vs {s['baseline']} at batch {s['batch']}: "
+                f"**{s['speedup']:.2f}x** p50{fast}"
+            )
     else:
         out.append("not run")
     out += ["", "### Latency estimate (roofline, not a measurement)"]

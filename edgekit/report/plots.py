@@ -28,7 +28,7 @@ def stages_plot(stages: Sequence[dict[str, Any]], latency_ms: dict[str, float]) 
     if not pts:
         return None
     panels: list[tuple[str, str, float]] = [
-        ("macs", "MMACs / image", 1e6),
+        ("macs", "MMACs / image (build count)", 1e6),
         ("onnx_bytes", "ONNX size (MB)", 1e6),
     ]
     if any(s.get("model_id") in latency_ms for s in pts):
@@ -37,6 +37,13 @@ def stages_plot(stages: Sequence[dict[str, Any]], latency_ms: dict[str, float]) 
         1, len(panels), figsize=(4.4 * len(panels), 3.6), squeeze=False, layout="constrained"
     )
     for ax, (key, label, scale) in zip(axes[0], panels, strict=False):
+        path = [
+            (float(v) / scale, 100 * float(s["accuracy"]))
+            for s in pts
+            if (v := (latency_ms.get(s.get("model_id", "")) if key == "latency" else s.get(key))) is not None
+        ]
+        if len(path) > 1:  # the build's trajectory, in stage order
+            ax.plot([p[0] for p in path], [p[1] for p in path], color="#9ca3af", lw=0.8, zorder=0)
         for s in pts:
             v = latency_ms.get(s.get("model_id", "")) if key == "latency" else s.get(key)
             if v is None:
