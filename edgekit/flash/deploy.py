@@ -121,6 +121,8 @@ def _install(remote: Remote, layout: RemoteLayout, bundle: B.Bundle, bid: str, o
     rep.transfer = stats.to_dict()
     detail = (f"{stats.files_sent} sent ({stats.bytes_sent} B, {stats.mib_per_s:.1f} MiB/s), "
               f"{stats.files_resumed} resumed, {stats.files_kept} already there")
+    if remote.dry_run:
+        detail = f"{stats.files_total} files, {stats.bytes_total} B"
     rep.step("transfer", "ok" if not remote.dry_run else "planned", detail, stats.seconds)
     t0 = time.perf_counter()
     n = verify_remote(remote, staging, bundle)  # raises TransferCorrupt: nothing activated

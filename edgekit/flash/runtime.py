@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import posixpath
+import shutil
+import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import metadata
@@ -26,6 +29,9 @@ from edgekit.remote.base import Remote
 REPO = Path(__file__).resolve().parents[2]
 BINARY_REL = "cpp_runtime/build/bin/edgekit-infer"
 BUILD_TIMEOUT = 1800.0
+# Release build only: no ASan build, no GoogleTest suite (the device needs neither, nor libgtest-dev).
+BUILD_ENV = {"EDGEKIT_SKIP_ASAN": "1", "EDGEKIT_CMAKE_ARGS": "-DEDGEKIT_BUILD_TESTS=OFF",
+             "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
 
 
 @dataclass
@@ -68,6 +74,17 @@ def source_files(repo: Path = REPO) -> dict[str, tuple[str, int]]:
     return out
 
 
+def snapshot_sources(repo: Path, dest: Path) -> dict[str, tuple[str, int]]:
+    """Copy the runtime sources into ``dest`` and describe the copies (``rel -> (sha256, size)``)."""
+    out: dict[str, tuple[str, int]] = {}
+    for rel in source_files(repo):
+        p = dest / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(repo / rel, p)
+        out[rel] = (sha256_file(p), p.stat().st_size)
+    return out
+
+
 def fingerprint(files: dict[str, tuple[str, int]]) -> str:
     h = hashlib.sha256(f"onnxruntime=={ort_version()}\n".encode())
     for rel, (sha, _) in sorted(files.items()):
@@ -88,28 +105,28 @@ def ensure_runtime(
     remote: Remote, layout: RemoteLayout, say: Callable[[str], None] = lambda s: None, repo: Path = REPO
 ) -> RuntimeStatus:
     """Build the runtime on the device unless it is already built from the same sources."""
-    import time
-
     t0 = time.perf_counter()
-    files = source_files(repo)
-    fp = fingerprint(files)
-    binary = remote_binary(layout)
-    if _read_remote_fingerprint(remote, layout) == fp and remote.run(["test", "-x", binary], check=False).ok \
-            and not remote.dry_run:
-        return RuntimeStatus("current", "up to date (fingerprint matches)", binary, fp)
-    say("copying the C++ runtime sources")
-    src = layout.runtime_src
-    remote.run(["mkdir", "-p", "--", src])
-    have = remote_sha256(remote, src, list(files)) if not remote.dry_run else {}
-    good = {rel for rel, (sha, _) in files.items() if have.get(rel) == sha}
-    stale = [rel for rel in files if rel not in good]
-    if stale and not remote.dry_run:
-        remote.run(["rm", "-f", "--", *stale], cwd=src)  # changed files are sent whole
-    upload_files(remote, repo, files, src, skip=good)
-    try:
-        verify_remote(remote, src, files)
-    except TransferCorrupt as exc:
-        raise FlashError(f"C++ runtime sources: {exc.message}", "re-run the flash") from exc
+    with tempfile.TemporaryDirectory(prefix="edgekit-runtime-src-") as snap:
+        # a snapshot: sources edited while we send them must not make the device copy disagree with itself
+        files = snapshot_sources(repo, Path(snap))
+        fp = fingerprint(files)
+        binary = remote_binary(layout)
+        if _read_remote_fingerprint(remote, layout) == fp and not remote.dry_run \
+                and remote.run(["test", "-x", binary], check=False).ok:
+            return RuntimeStatus("current", "up to date (fingerprint matches)", binary, fp)
+        say("copying the C++ runtime sources")
+        src = layout.runtime_src
+        remote.run(["mkdir", "-p", "--", src])
+        have = remote_sha256(remote, src, list(files)) if not remote.dry_run else {}
+        good = {rel for rel, (sha, _) in files.items() if have.get(rel) == sha}
+        stale = [rel for rel in files if rel not in good]
+        if stale and not remote.dry_run:
+            remote.run(["rm", "-f", "--", *stale], cwd=src)  # changed files are sent whole
+        upload_files(remote, Path(snap), files, src, skip=good)
+        try:
+            verify_remote(remote, src, files, consequence="nothing was built")
+        except TransferCorrupt as exc:
+            raise FlashError(f"C++ runtime sources: {exc.message}", "re-run the flash") from exc
     remote.run(["rm", "-f", "--", layout.fingerprint])
     say("building the C++ runtime on the device (CMake; minutes on a Jetson)")
     steps: list[list[str]] = [
@@ -120,8 +137,7 @@ def ensure_runtime(
         ["test", "-x", BINARY_REL],
     ]
     for argv in steps:
-        res = remote.run(argv, cwd=src, env={"EDGEKIT_SKIP_ASAN": "1", "PIP_DISABLE_PIP_VERSION_CHECK": "1"},
-                         check=False, timeout=BUILD_TIMEOUT)
+        res = remote.run(argv, cwd=src, env=BUILD_ENV, check=False, timeout=BUILD_TIMEOUT)
         if not res.ok:
             tail = (res.stderr.strip() or res.stdout.strip()).splitlines()[-3:]
             why = f"`{' '.join(argv[:2])}` exit {res.returncode}: {' | '.join(tail)[:400]}"

@@ -106,7 +106,11 @@ def remote_sha256(remote: Remote, folder: str, rels: list[str]) -> dict[str, str
 
 
 def verify_remote(
-    remote: Remote, folder: str, bundle: Bundle | dict[str, tuple[str, int]], delete_bad: bool = True
+    remote: Remote,
+    folder: str,
+    bundle: Bundle | dict[str, tuple[str, int]],
+    delete_bad: bool = True,
+    consequence: str = "the bundle was NOT activated",
 ) -> int:
     """Check every file of ``bundle`` (or a ``rel -> (sha256, size)`` map) in remote ``folder`` by sha256;
     delete and report mismatches. Returns the number of files checked; raises TransferCorrupt naming them."""
@@ -121,7 +125,7 @@ def verify_remote(
         shown = ", ".join(bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
         raise TransferCorrupt(
             f"{len(bad)} file(s) on {remote.display} do not match their sha256 after transfer: {shown}; "
-            "the bundle was NOT activated",
+            f"{consequence}",
             "re-run the same flash command: the bad files were removed and will be sent again",
         )
     return len(files)

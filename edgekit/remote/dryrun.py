@@ -23,8 +23,8 @@ class DryRunRemote:
         self.accepted_keys: list[str] = []
 
     def _ssh(self, cmd: str) -> str:
-        port = f" -p {self.target.port}" if self.target.port != 22 else ""
-        return f"ssh{port} {shlex.quote(self.target.user + '@' + self.target.host)} -- {shlex.quote(cmd)}"
+        """``user@host:port$ <the exact command line the device's shell gets>``."""
+        return f"{self.display}$ {cmd}"
 
     def run(
         self,
