@@ -102,9 +102,10 @@ def run_build(opts: BuildOptions, reporter: Reporter | None = None) -> BuildResu
     except ValueError as exc:
         raise ConfigError(f"example '{example.name}' has a bad plan: {exc}",
                           "fix the example's plan") from exc
-    if opts.teacher is not None and not opts.teacher.is_file():
-        raise ConfigError(f"teacher checkpoint {opts.teacher} does not exist",
-                          "pass an existing file to --teacher")
+    if opts.teacher is not None:  # fail before any work: missing, corrupt or mismatched checkpoint
+        from edgekit.stages.train import load_checkpoint
+
+        load_checkpoint(example.teacher(profile), opts.teacher)
     out = opts.out or Path("bundles") / f"{example.name}-{profile.name}"
     if out.exists() and not (out / B.MANIFEST).is_file() and any(out.iterdir()):
         raise ConfigError(f"{out} exists and is not a bundle", "pick another --out (it would be replaced)")
