@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -94,6 +95,7 @@ def write_reference(
             "the manifest lists no golden items, so there is nothing to record",
             "add golden images before writing the parity reference",
         )
+    shutil.rmtree(root / REF_DIR, ignore_errors=True)  # never mix with an older record
     spec = manifest.preprocess
     labels_path = root / manifest.postprocess.labels_file
     labels = labels_path.read_text().splitlines() if labels_path.is_file() else []
