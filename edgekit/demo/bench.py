@@ -5,7 +5,8 @@
 For each bundle a 640x480 MJPG clip (what USB cameras deliver) is made from real images: held-out MNIST
 digits for a gray spec, scikit-image photographs for a colour one. Each runner runs in its own process
 (``edgekit demo --headless --frames N``), once JSON-only and once also writing the annotated video
-(``--output``: overlay + encode show in the ``draw`` stage). Prints a table and writes the JSON.
+(``--output``: overlay + encode show in the ``draw`` stage), in ``--repeat`` interleaved rounds of which the
+best (highest FPS) run is reported, since these CPUs are shared. Prints a table and writes the JSON.
 """
 
 from __future__ import annotations
@@ -102,6 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--frames", type=int, default=200)
     ap.add_argument("--threads", type=int, default=0, help="inference threads (0: every CPU)")
     ap.add_argument("--runners", default="cpp,python")
+    ap.add_argument("--repeat", type=int, default=3, help="interleaved rounds; the best run is reported")
     ap.add_argument("--json", type=Path, default=Path("bench_demo.json"))
     a = ap.parse_args(argv)
     from edgekit.commands.demo import find_camera_app
@@ -115,28 +117,37 @@ def main(argv: list[str] | None = None) -> int:
             m = B.load(bundle).manifest
             gray = m.preprocess.output_channels() == 1
             clip = make_clip(Path(td) / f"{m.name}.avi", gray, a.frames)
-            for runner in runners:
-                for mode in ("json", "json+video"):
-                    out = Path(td) / f"out-{runner}.avi" if mode == "json+video" else None
-                    s = run_one(bundle, clip, runner, a.frames, out, a.threads)
-                    rows.append(
-                        {
-                            "bundle": m.name,
-                            "input": list(m.input.shape),
-                            "runner": runner,
-                            "mode": mode,
-                            "frames": s["frames"],
-                            "fps": s["fps"],
-                            "ms_mean": s["ms_mean"],
-                        }
-                    )
+            best: dict[tuple[str, str], dict[str, Any]] = {}
+            fps_all: dict[tuple[str, str], list[float]] = {}
+            for _ in range(a.repeat):  # interleaved rounds; the best run of each pair is kept (shared CPUs)
+                for runner in runners:
+                    for mode in ("json", "json+video"):
+                        out = Path(td) / f"out-{runner}.avi" if mode == "json+video" else None
+                        s = run_one(bundle, clip, runner, a.frames, out, a.threads)
+                        fps_all.setdefault((runner, mode), []).append(s["fps"])
+                        if (runner, mode) not in best or s["fps"] > best[(runner, mode)]["fps"]:
+                            best[(runner, mode)] = s
+            for (runner, mode), s in best.items():
+                rows.append(
+                    {
+                        "bundle": m.name,
+                        "model": s["model"],
+                        "input": list(m.input.shape),
+                        "runner": runner,
+                        "mode": mode,
+                        "frames": s["frames"],
+                        "fps": s["fps"],
+                        "fps_runs": fps_all[(runner, mode)],
+                        "ms_mean": s["ms_mean"],
+                    }
+                )
     t = Table(title=f"edgekit demo benchmark: {W}x{H} MJPG clip, {a.frames} frames, {os.cpu_count()} CPUs")
-    for col in ("bundle", "runner", "mode", "FPS", "capture", "preprocess", "infer", "draw", "total ms"):
+    for col in ("bundle", "runner", "mode", "FPS", "cap", "pre", "infer", "draw", "total ms"):
         t.add_column(col, justify="left" if col in ("bundle", "runner", "mode") else "right")
     for r in rows:
         ms = r["ms_mean"]
         t.add_row(
-            r["bundle"],
+            f"{r['bundle']} ({r['model']})",
             r["runner"],
             r["mode"],
             f"{r['fps']:.1f}",
@@ -144,6 +155,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     Console().print(t)
     doc = {
+        "repeat": a.repeat,
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "load_avg": os.getloadavg()},
         "width": W,
         "height": H,
