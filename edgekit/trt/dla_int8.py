@@ -36,7 +36,11 @@ from edgekit.trt.graph import attr
 
 PRESERVING = {"Relu", "MaxPool", "Reshape", "Flatten", "Transpose", "Squeeze", "Unsqueeze", "Identity"}
 OPTIONAL_PRESERVING = {"Concat", "AveragePool", "GlobalAveragePool"}
+# An average's range is inside its input's, not the other way round: carrying the output scale back to
+# the input would clip it. These propagate forward only.
+FORWARD_ONLY = {"AveragePool", "GlobalAveragePool"}
 _WEIGHTED = {"Conv": 0, "ConvTranspose": 1, "Gemm": 0, "MatMul": 1}
+FUSABLE = {"Relu", "Clip", "LeakyRelu", "Sigmoid", "Tanh", "BatchNormalization", "Add", "Sum"}
 _SHAPE_ONLY = {"Reshape", "Flatten", "Transpose", "Squeeze", "Unsqueeze", "Identity", "Shape", "Constant"}
 
 
@@ -50,6 +54,9 @@ class Translation:
     scales: dict[str, float]
     int8_layers: list[str] = field(default_factory=list)
     fp16_layers: list[str] = field(default_factory=list)
+    # read both through Q/DQ and directly in the QAT model: implicit INT8 (one range per tensor) quantizes
+    # them for every reader, the main source of differences from the Q/DQ model (e.g. residual adds)
+    requantized: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -61,6 +68,7 @@ class Translation:
             "tensors_with_scales": len(self.scales),
             "int8_layers": self.int8_layers,
             "fp16_layers": self.fp16_layers,
+            "requantized": self.requantized,
         }
 
     def model_dump(self, mode: str = "json") -> dict[str, Any]:
@@ -174,10 +182,23 @@ def strip_qdq(model: onnx.ModelProto) -> tuple[onnx.ModelProto, dict[str, float]
     return m, scales
 
 
+def requantized_tensors(model: onnx.ModelProto) -> list[str]:
+    """Activations that the Q/DQ model quantizes for some readers and not for others."""
+    readers: dict[str, list[str]] = {}
+    for n in model.graph.node:
+        for i, t in enumerate(n.input):
+            if t and not (n.op_type in ("QuantizeLinear", "DequantizeLinear") and i > 0):
+                readers.setdefault(t, []).append(n.op_type)
+    return sorted(
+        t for t, ops in readers.items() if "QuantizeLinear" in ops and any(o != "QuantizeLinear" for o in ops)
+    )
+
+
 def propagate(
     model: onnx.ModelProto, scales: dict[str, float], optional_ops: bool = True
 ) -> dict[str, float]:
-    """Carry scales across scale-preserving ops, forward and backward, until nothing changes."""
+    """Carry scales across scale-preserving ops, forward and backward (averages: forward only), until
+    nothing changes."""
     ops = PRESERVING | (OPTIONAL_PRESERVING if optional_ops else set())
     consts = _const_map(model)
     out = dict(scales)
@@ -203,19 +224,39 @@ def propagate(
             x = ins[0]
             if x in out and y not in out:
                 out[y], changed = out[x], True
-            elif y in out and x not in out:
+            elif y in out and x not in out and n.op_type not in FORWARD_ONLY:
                 out[x], changed = out[y], True
     return out
 
 
+def fused_tensors(model: onnx.ModelProto) -> set[str]:
+    """Outputs of Conv/Gemm/MatMul that TensorRT fuses into their single consumer (an activation, a
+    BatchNormalization or a residual Add): the tensor disappears, so it needs no INT8 scale."""
+    producer = {o: n for n in model.graph.node for o in n.output}
+    consumers: dict[str, list[onnx.NodeProto]] = {}
+    for n in model.graph.node:
+        for t in n.input:
+            consumers.setdefault(t, []).append(n)
+    outputs = {o.name for o in model.graph.output}
+    fused = set()
+    for t, p in producer.items():
+        c = consumers.get(t, [])
+        if p.op_type in _WEIGHTED and len(c) == 1 and c[0].op_type in FUSABLE and t not in outputs:
+            fused.add(t)
+    return fused
+
+
 def _layer_precisions(model: onnx.ModelProto, scales: dict[str, float]) -> tuple[list[str], list[str]]:
+    """A layer runs INT8 when every activation it reads and writes has a scale (fused intermediates
+    excepted); otherwise it is listed for FP16."""
     consts = _const_map(model)
+    fused = fused_tensors(model)
     int8: list[str] = []
     fp16: list[str] = []
     for n in model.graph.node:
         if n.op_type in _SHAPE_ONLY:
             continue
-        acts = [t for t in list(n.input) + list(n.output) if t and t not in consts]
+        acts = [t for t in list(n.input) + list(n.output) if t and t not in consts and t not in fused]
         (int8 if acts and all(t in scales for t in acts) else fp16).append(n.name)
     return int8, fp16
 
@@ -276,19 +317,20 @@ def translate(
     os.replace(tmp, pj)
     la = out / f"{stem}_layer_arg.txt"
     la.write_text(layer_arg)
-    return Translation(noqdq, cache, pj, la, layer_arg, scales, int8, fp16)
+    return Translation(noqdq, cache, pj, la, layer_arg, scales, int8, fp16, requantized_tensors(model))
 
 
 def fake_quant_model(noqdq: onnx.ModelProto, cache: CalibCache) -> onnx.ModelProto:
     """Re-insert per-tensor Q/DQ for every cached tensor; quantize INT8 layers' weights per output channel
-    with max calibration (what TensorRT's implicit INT8 does with weights)."""
+    with max calibration (what TensorRT's implicit INT8 does with weights); FP16 layers keep float weights."""
     m = onnx.ModelProto()
     m.CopyFrom(noqdq)
     g = m.graph
     consts = _const_map(m)
     inits = {i.name: i for i in g.initializer}
+    int8_layers = set(_layer_precisions(m, cache.scales)[0])
     for n in g.node:
-        if n.op_type in _WEIGHTED and n.input[0] in cache.scales and len(n.input) > 1 and n.input[1] in inits:
+        if n.op_type in _WEIGHTED and n.name in int8_layers and len(n.input) > 1 and n.input[1] in inits:
             w = consts[n.input[1]].astype(np.float32)
             axis = _WEIGHTED[n.op_type]
             if n.op_type == "Gemm" and not int(attr(n, "transB", 0)):

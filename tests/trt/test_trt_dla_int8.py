@@ -112,3 +112,24 @@ def test_the_cache_is_what_reproduces_the_qdq_model(
     plain_diff = float(np.abs(run(qdq_model) - run(translated.noqdq_onnx)).max())  # no quantization at all
     res = verify_translation(qdq_model, translated.noqdq_onnx, translated.cache, golden_inputs)
     assert plain_diff > 0.1 and res["max_abs_diff"] < 1e-3 * plain_diff
+
+
+def test_average_pool_scales_only_go_forward_and_requantized_tensors_are_named() -> None:
+    nodes = [
+        helper.make_node("Relu", ["x"], ["a"]),
+        helper.make_node("GlobalAveragePool", ["a"], ["b"]),
+        helper.make_node("Flatten", ["b"], ["y"]),
+    ]
+    m = model(nodes, [1, 2, 4, 4])
+    assert "a" not in propagate(m, {"b": 0.1})  # an average's range is inside its input's: no clipping
+    assert propagate(m, {"a": 0.5})["y"] == 0.5
+    from edgekit.trt.dla_int8 import requantized_tensors
+
+    q = [init("s", np.array(0.1, np.float32)), init("z", np.array(0, np.int8))]
+    nodes = [
+        helper.make_node("Relu", ["x"], ["r"]),
+        helper.make_node("QuantizeLinear", ["r", "s", "z"], ["rq"]),
+        helper.make_node("DequantizeLinear", ["rq", "s", "z"], ["rd"]),
+        helper.make_node("Add", ["rd", "r"], ["y"]),
+    ]
+    assert requantized_tensors(model(nodes, [1, 2, 4, 4], q)) == ["r"]
