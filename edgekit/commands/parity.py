@@ -24,6 +24,10 @@ def register(app: typer.Typer) -> None:
         model: str = typer.Option(None, "--model", help="model id (default: the manifest's default_model)"),
         host: str = typer.Option(None, "--host", help="user@host: run edgekit-infer on the device over SSH"),
         binary: Path = typer.Option(None, "--binary", help="edgekit-infer to use (default: the repo build)"),
+        backend: str = typer.Option(None, "--backend", help="edgekit-infer backend: ort or trt (cpp only)"),
+        precision: str = typer.Option(
+            None, "--precision", help="output tolerances: fp32, fp16 or int8 (default: the model's precision)"
+        ),
         port: int = typer.Option(None, "--port", help="SSH port (with --host)"),
         identity: Path = typer.Option(None, "--identity", help="SSH private key (with --host)"),
         known_hosts: Path = typer.Option(None, "--known-hosts", help="known_hosts file (with --host)"),
@@ -55,7 +59,8 @@ def register(app: typer.Typer) -> None:
                 opts = {"port": port, "identity": identity, "known_hosts": known_hosts}
                 opts["remote_dir"] = remote_dir
                 report = run_parity(bundle, runtime=runtime, model=model, host=host, binary=binary,
-                                    progress=step, host_options=opts)  # fmt: skip
+                                    progress=step, host_options=opts, precision=precision,
+                                    infer_args=["--backend", backend] if backend else None)  # fmt: skip
         except EdgekitError as exc:
             if json_file:
                 err = {

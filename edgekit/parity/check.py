@@ -14,7 +14,7 @@ from edgekit.parity.executor import Executor, LocalExecutor, remote_executor
 from edgekit.parity.reference import Reference, load_reference
 from edgekit.parity.report import Check, Diagnosis, OutputRow, ParityReport, StageRow
 from edgekit.parity.runners import Progress, SideResult, run_cpp_side, run_python_side
-from edgekit.parity.tolerances import output_tolerance, step_atol
+from edgekit.parity.tolerances import OUTPUT_TOL, output_tolerance, step_atol
 
 RUNTIMES = ("cpp", "ort", "torch")
 CHECK_STEP = {  # failed static check -> the step named in the headline when no numeric diagnosis exists
@@ -373,20 +373,30 @@ def run_parity(
     binary: str | Path | None = None,
     progress: Progress | None = None,
     host_options: dict[str, object] | None = None,
+    infer_args: list[str] | None = None,
+    precision: str | None = None,
 ) -> ParityReport:
     """Compare the runtime under test with the bundle's training-time golden reference.
 
     ``runtime``: ``cpp`` (``edgekit-infer``, locally or through ``executor``/``host``), ``ort`` or ``torch``
     (the deployed manifest interpreted in Python). ``host_options`` go to the SSH transport (port, identity,
-    known_hosts, remote_dir). Raises EdgekitError for unusable inputs (exit 2); drift is
+    known_hosts, remote_dir); ``infer_args`` are extra ``edgekit-infer`` arguments (``--backend trt``);
+    ``precision`` overrides the model's precision for the output tolerances (e.g. ``fp16`` for an FP16
+    TensorRT engine built from an FP32 ONNX). Raises EdgekitError for unusable inputs (exit 2); drift is
     reported in the returned report (``exit_code`` 1)."""
+    if precision is not None and precision not in OUTPUT_TOL:
+        raise EdgekitError(f"unknown precision '{precision}'", f"use one of {', '.join(OUTPUT_TOL)}")
     if runtime not in RUNTIMES:
         raise EdgekitError(f"unknown runtime '{runtime}'", f"use one of {', '.join(RUNTIMES)}")
     bundle = B.load(bundle_path)
     ref = load_reference(bundle.root)
     entry = bundle.manifest.model(model)
     report = ParityReport(
-        bundle=str(bundle.root), runtime=runtime, where="", model=entry.id, precision=entry.precision
+        bundle=str(bundle.root),
+        runtime=runtime,
+        where="",
+        model=entry.id,
+        precision=precision or entry.precision,
     )
     report.checks += static_checks.manifest_vs_model(bundle, entry.id)
     report.checks += static_checks.manifest_vs_record(bundle, ref, entry.id)
@@ -399,7 +409,7 @@ def run_parity(
         else:
             ex = LocalExecutor(binary)
         try:
-            side = run_cpp_side(bundle, entry.id, ex, progress=progress)
+            side = run_cpp_side(bundle, entry.id, ex, progress=progress, extra_args=infer_args)
         finally:
             close = getattr(ex, "close", None)
             if executor is None and callable(close):
@@ -424,7 +434,7 @@ def run_parity(
             d.evidence = f"{d.evidence}; {note}" if d.evidence else note
     if diverged:
         report.in_sync = False
-    _compare_outputs(ref, bundle, side, entry.id, entry.precision, diverged, report)
+    _compare_outputs(ref, bundle, side, entry.id, report.precision, diverged, report)
     _model_file_check(bundle, ref, entry.id, entry.precision, report)
     if any(c.status == "fail" for c in report.checks):
         report.in_sync = False

@@ -180,9 +180,11 @@ def run_cpp_side(
     executor: Executor,
     timeout: float = 300.0,
     progress: Progress | None = None,
+    extra_args: list[str] | None = None,
 ) -> SideResult:
     """The ``cpp`` side: ``edgekit-infer --bundle B --input X --model ID --dump-stages D --json``, once per
-    folder of golden images (one model load); per file when a folder run fails, to attribute the error."""
+    folder of golden images (one model load); per file when a folder run fails, to attribute the error.
+    ``extra_args`` are appended (e.g. ``["--backend", "trt"]`` on a Jetson)."""
     m = bundle.manifest
     entry = m.model(model_id)
     rb = executor.bundle_path(bundle.root)
@@ -196,7 +198,7 @@ def run_cpp_side(
 
     def argv(inp: str) -> list[str]:
         return [binary, "--bundle", rb, "--input", posixpath.join(rb, inp), "--model", entry.id,
-                "--dump-stages", dump, "--json"]  # fmt: skip
+                "--dump-stages", dump, "--json", *(extra_args or [])]  # fmt: skip
 
     try:
         for folder, names in folders.items():
