@@ -119,7 +119,8 @@ def _conv(g: Graph, n: onnx.NodeProto, precision: str) -> Verdict:
             return _gpu(
                 "dla.conv.int8_group_size",
                 f"INT8 grouped conv with {groups} groups: {cin // groups} in / {cout // groups} out "
-                "channels per group, not multiples of 4",
+                "channels per group, not multiples of 4 (IConvolutionLayer INT8 rule"
+                + ("; depthwise on the DLA: unconfirmed on hardware)" if cin == groups else ")"),
                 "round channels per group to a multiple of 4 (prune with round_to=4) or run FP16",
             )
     return Verdict("dla", OK, "convolution within DLA limits")
