@@ -87,10 +87,10 @@ def print_table(res: dict[str, Any]) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    t = Table(title=f"MobileNetV2 stages: {res['bundle']}", caption=res["note"])
-    for col in ("model", "flavour", "size", "top-1", "95 % CI", "top-5", f"agree vs {res['reference']}",
-                "agree (sample photos)"):
-        t.add_column(col, justify="left" if col in ("model", "flavour") else "right")
+    t = Table(title=f"MobileNetV2 stages: {res['bundle']}",
+              caption=f"agree = same top-1 as {res['reference']}. {res['note']}")
+    for col in ("model", "flavour", "size", "top-1", "95 % CI", "top-5", "agree", "agree (samples)"):
+        t.add_column(col, justify="left" if col in ("model", "flavour") else "right", no_wrap=col == "model")
     for r in res["models"]:
         lo, hi = r["top1_ci95"]
         t.add_row(r["model"], r["int8_flavour"] or r["precision"], f"{r['bytes'] / 2**20:.1f} MiB",
