@@ -165,18 +165,34 @@ class _Graph:
                 if isinstance(v, TensorProto):
                     self.consts[n.output[0]] = v
         fixed = _fix_batch(model, batch)
-        inferred = shape_inference.infer_shapes(fixed, data_prop=True)
         self.shapes: dict[str, list[int]] = {}
         self.types: dict[str, int] = {}
-        for vi in list(inferred.graph.value_info) + list(inferred.graph.input) + list(inferred.graph.output):
-            tt = vi.type.tensor_type
-            self.types[vi.name] = tt.elem_type
-            if tt.HasField("shape"):
-                dims = [d.dim_value if d.HasField("dim_value") else -1 for d in tt.shape.dim]
-                self.shapes[vi.name] = dims
-        for name, t in {**self.inits, **self.consts}.items():
-            self.shapes[name] = list(t.dims)
-            self.types[name] = t.data_type
+        # onnx shape inference stops at ops it has no schema for (com.microsoft QLinearAdd, ...): fill those
+        # from their inputs and infer again, until nothing new is learnt
+        for _ in range(64):
+            inferred = shape_inference.infer_shapes(fixed, data_prop=True)
+            for vi in (
+                list(inferred.graph.value_info) + list(inferred.graph.input) + list(inferred.graph.output)
+            ):
+                tt = vi.type.tensor_type
+                if tt.elem_type:
+                    self.types[vi.name] = tt.elem_type
+                if tt.HasField("shape"):
+                    dims = [d.dim_value if d.HasField("dim_value") else -1 for d in tt.shape.dim]
+                    if all(d >= 0 for d in dims) or vi.name not in self.shapes:
+                        self.shapes[vi.name] = dims
+            for name, t in {**self.inits, **self.consts}.items():
+                self.shapes[name] = list(t.dims)
+                self.types[name] = t.data_type
+            added = _fill_contrib_shapes(self, fixed)
+            if not added:
+                break
+            for name in added:
+                fixed.graph.value_info.append(
+                    onnx.helper.make_tensor_value_info(
+                        name, self.types.get(name, TensorProto.FLOAT), self.shapes[name]
+                    )
+                )
         self.producer = {o: n for n in g.node for o in n.output}
         self.consumers: dict[str, list[onnx.NodeProto]] = {}
         for n in g.node:
@@ -220,6 +236,56 @@ class _Graph:
         else:
             size = onnx.helper.tensor_dtype_to_np_dtype(dtype).itemsize
         return int(math.prod(shape)) * size
+
+
+def _known(g: _Graph, name: str) -> list[int] | None:
+    s = g.shapes.get(name)
+    return s if s is not None and all(d >= 0 for d in s) else None
+
+
+def _fill_contrib_shapes(g: _Graph, model: onnx.ModelProto) -> list[str]:
+    """Output shapes (and types) of quantized contrib ops that onnx's shape inference skips."""
+    added: list[str] = []
+    for n in model.graph.node:
+        if not n.output or _known(g, n.output[0]) is not None:
+            continue
+        ins = [_known(g, i) if i else None for i in n.input]
+        y: list[int] | None = None
+        zp: str | None = None
+        op = n.op_type
+        if op == "QLinearConv" and ins[0] and ins[3]:
+            y, zp = conv_output_shape(n, ins[0], ins[3]), n.input[7] if len(n.input) > 7 else None
+        elif op in ("QLinearAdd", "QLinearMul") and ins[0] and len(ins) > 3 and ins[3]:
+            y, zp = _broadcast(ins[0], ins[3]), n.input[7] if len(n.input) > 7 else None
+        elif op == "QLinearGlobalAveragePool" and ins[0]:
+            x = ins[0]
+            y = (
+                [x[0], *([1] * (len(x) - 2)), x[-1]]
+                if _attr(n, "channels_last", 0)
+                else [*x[:2], *([1] * (len(x) - 2))]
+            )
+            zp = n.input[4] if len(n.input) > 4 else None
+        elif op == "QLinearAveragePool" and ins[0]:
+            x = ins[0]
+            y = conv_output_shape(n, x, [x[1], x[1], *_attr(n, "kernel_shape", [])])
+            zp = n.input[4] if len(n.input) > 4 else None
+        elif op in ("QLinearSigmoid", "QLinearLeakyRelu", "QLinearSoftmax") and ins[0]:
+            y, zp = list(ins[0]), n.input[4] if len(n.input) > 4 else None
+        elif op == "QLinearConcat" and len(ins) > 2:
+            parts = [ins[k] for k in range(2, len(ins), 3)]
+            if all(parts):
+                axis = _attr(n, "axis", 1)
+                y = list(parts[0])  # type: ignore[arg-type]
+                y[axis] = sum(p[axis] for p in parts)  # type: ignore[index]
+                zp = n.input[1]
+        elif op == "QGemm" and ins[0] and len(ins) > 3 and ins[3]:
+            _, y = _node_macs(g, n)
+            zp = n.input[8] if len(n.input) > 8 else None
+        if y:
+            g.shapes[n.output[0]] = [int(d) for d in y]
+            g.types[n.output[0]] = g.types.get(zp, TensorProto.UINT8) if zp else TensorProto.FLOAT
+            added.append(n.output[0])
+    return added
 
 
 def _fix_batch(model: onnx.ModelProto, batch: int) -> onnx.ModelProto:
@@ -314,19 +380,22 @@ def count_model(
             continue
         acts = [i for i in n.input if i and not g.is_const(i)]
         weights = [i for i in n.input if i and g.is_const(i)]
-        first = acts[0] if acts else None
-        if n.op_type in _FUSABLE and first is not None and first in owner:
-            prev = owner[first]
-            single = len(g.consumers.get(first, [])) == 1 and first not in g.graph_outputs
-            if single:
-                prev.fused.append(n.op_type)
-                prev.nodes.append(nm)
-                prev.weight_bytes += sum(g.nbytes(w, precision) for w in weights)
-                prev.in_bytes += sum(g.nbytes(a, precision) for a in acts[1:])  # e.g. the residual of an Add
-                prev.out_bytes = sum(g.nbytes(o, precision) for o in n.output if o)
-                prev.out_shape = g.shapes.get(n.output[0], prev.out_shape)
-                owner[n.output[0]] = prev
-                continue
+        # fuse into the layer that produced one of the inputs, if this node is that tensor's only reader
+        # (Conv -> BN -> Relu; Conv -> Add(skip, conv) as TensorRT and ORT do)
+        into = next(
+            (a for a in acts if a in owner and len(g.consumers.get(a, [])) == 1 and a not in g.graph_outputs),
+            None,
+        )
+        if n.op_type in _FUSABLE and into is not None:
+            prev = owner[into]
+            prev.fused.append(n.op_type)
+            prev.nodes.append(nm)
+            prev.weight_bytes += sum(g.nbytes(w, precision) for w in weights)
+            prev.in_bytes += sum(g.nbytes(a, precision) for a in acts if a != into)  # e.g. an Add's skip
+            prev.out_bytes = sum(g.nbytes(o, precision) for o in n.output if o)
+            prev.out_shape = g.shapes.get(n.output[0], prev.out_shape)
+            owner[n.output[0]] = prev
+            continue
         macs, y = _node_macs(g, n)
         if n.output and n.output[0] not in g.shapes and y:
             g.shapes[n.output[0]] = list(y)  # e.g. com.microsoft ops that shape inference skips

@@ -170,8 +170,8 @@ def estimate(
         + ", ".join(f"{u} {LAYER_OVERHEAD_US[u]:g}" for u in units)
         + "; per-run (us): "
         + ", ".join(f"{u} {RUN_OVERHEAD_US[u]:g}" for u in units),
-        "bytes = weights + activations in + out at the precision's element size; Conv+BN+activation fused; "
-        "Q/DQ and shape nodes free",
+        "bytes = weights + activations in + out at the precision's element size; "
+        "Conv+BN+activation+residual Add fused; Q/DQ and shape nodes free",
         f"peaks from device_configs/{profile.name}.yaml"
         + (f" (unconfirmed: {', '.join(profile.unconfirmed)})" if profile.unconfirmed else ""),
     ]

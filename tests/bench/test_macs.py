@@ -213,3 +213,63 @@ def test_bad_inputs(tmp_path: Path) -> None:
     m = _conv([1, 1, 7, 7], [2, 1, 3, 3])
     with pytest.raises(InputError, match="precision"):
         count_model(m, precision="int4")
+
+
+def test_residual_add_fuses_into_the_conv_it_reads() -> None:
+    # y = x + conv(x): the Add reads the skip (x) and the conv output; the conv output has one reader,
+    # so the Add joins the conv's layer (whichever input order), and the skip is counted as read bytes.
+    # conv 1x4x6x6 -> 4x4x3x3 pad 1: MACs = 4*36*36 = 5184
+    for order in (["x", "c"], ["c", "x"]):
+        nodes = [
+            helper.make_node("Conv", ["x", "W"], ["c"], pads=[1, 1, 1, 1], name="conv"),
+            helper.make_node("Add", order, ["Y"], name="add"),
+        ]
+        m = _model(
+            nodes,
+            [helper.make_tensor_value_info("x", F, [1, 4, 6, 6])],
+            [helper.make_tensor_value_info("Y", F, None)],
+            [_w("W", [4, 4, 3, 3])],
+        )
+        (la,) = count_model(m).layers
+        assert la.macs == 5184 and la.fused == ["Add"]
+        assert la.in_bytes == 2 * 144 * 4  # x read by the conv and again as the skip
+
+
+def test_contrib_quantized_ops_are_sized() -> None:
+    # QLinearConv -> com.microsoft QLinearAdd -> QLinearConv: onnx shape inference knows no QLinearAdd;
+    # the second conv must still be sized: 1x2x5x5 -> W 3x2x1x1: MACs = 3*25*2 = 150 (first: 2*25*2 = 100)
+    u8 = TensorProto.UINT8
+
+    def q(name: str, val, dt=np.float32) -> onnx.TensorProto:  # type: ignore[no-untyped-def]
+        return numpy_helper.from_array(np.array(val, dt), name)
+
+    inits = [
+        q("s", 0.1),
+        q("z", 0, np.uint8),
+        q("ws", [0.1, 0.1], np.float32),
+        q("wz", [0, 0], np.int8),
+        numpy_helper.from_array(np.ones([2, 2, 1, 1], np.int8), "W1"),
+        numpy_helper.from_array(np.ones([3, 2, 1, 1], np.int8), "W2"),
+        q("ws2", [0.1, 0.1, 0.1], np.float32),
+        q("wz2", [0, 0, 0], np.int8),
+    ]
+    nodes = [
+        helper.make_node("QLinearConv", ["X", "s", "z", "W1", "ws", "wz", "s", "z"], ["a"], name="c1"),
+        helper.make_node(
+            "QLinearAdd", ["a", "s", "z", "X", "s", "z", "s", "z"], ["b"], domain="com.microsoft", name="add"
+        ),
+        helper.make_node("QLinearConv", ["b", "s", "z", "W2", "ws2", "wz2", "s", "z"], ["Y"], name="c2"),
+    ]
+    g = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info("X", u8, [1, 2, 5, 5])],
+        [helper.make_tensor_value_info("Y", u8, None)],
+        inits,
+    )
+    m = helper.make_model(
+        g, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("com.microsoft", 1)], ir_version=8
+    )
+    c = count_model(m)
+    assert [la.macs for la in c.layers] == [100, 150]
+    assert c.layers[1].out_shape == [1, 3, 5, 5] and c.layers[1].out_bytes == 75  # uint8
