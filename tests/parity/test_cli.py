@@ -48,6 +48,8 @@ def test_cli_errors_exit_2_with_one_line(tmp_path: Path, tiny_bundle_session: Pa
     assert len(lines) == 1 and "manifest.json is missing" in lines[0] and "fix:" in lines[0]
     p = _cli(str(tiny_bundle_session), "--runtime", "tflite")
     assert p.returncode == 2 and "unknown runtime 'tflite'" in p.stderr
+    p = _cli(str(tiny_bundle_session), "--runtime", "ort", "--precision", "fp64")
+    assert p.returncode == 2 and "unknown precision 'fp64'" in p.stderr
     p = _cli(str(tiny_bundle_session), "--runtime", "cpp", "--binary", str(tmp_path / "edgekit-infer"))
     assert p.returncode == 2 and "edgekit-infer binary" in p.stderr and "fix:" in p.stderr
 
