@@ -141,8 +141,10 @@ def engine_specs(
     workspace_mib: int = 1024,
     fp16_from_fp32: bool = True,
     bundle_root: Path | None = None,
+    include_teachers: bool = False,
 ) -> list[EngineSpec]:
-    """One EngineSpec per TensorRT engine to build. ``input_info`` None: read each ONNX's input (needs
+    """One EngineSpec per TensorRT engine to build (not for ort_cpu models, nor for teachers unless
+    ``include_teachers``). ``input_info`` None: read each ONNX's input (needs
     ``bundle_root``). On a DLA profile, a ``trt_qdq`` entry whose translation (``<stem>_noqdq.onnx`` +
     ``<stem>_calib.cache``) lies beside it also gets an implicit-INT8 DLA engine, id ``<id>_dla``."""
     if profile.tensorrt is None:
@@ -156,8 +158,8 @@ def engine_specs(
         )
     specs: list[EngineSpec] = []
     for e in entries:
-        if e.int8_flavour == "ort_cpu":
-            continue
+        if e.int8_flavour == "ort_cpu" or (e.role == "teacher" and not include_teachers):
+            continue  # ONNX Runtime models, and teachers (training-time only), get no engine
         if input_info is not None:
             name, dims = input_info.name, list(input_info.shape)
         elif bundle_root is not None:

@@ -119,3 +119,18 @@ def test_bad_plans(tiny_bundle_copy: Path) -> None:
     with pytest.raises(ConfigError, match="DLA core 5"):
         write_plan(tiny_bundle_copy, get_profile("jetson-orin"), entries(tiny_bundle_copy)[:1], dla_core=5)
     assert not (tiny_bundle_copy / "trt" / "plan.json").exists()
+
+
+def test_teachers_get_no_engine_by_default(tiny_bundle_copy: Path) -> None:
+    teacher = B.ModelEntry(
+        id="teacher_fp32", file="models/student_fp32.onnx", precision="fp32", role="teacher", opset=17
+    )
+    prof = get_profile("jetson-orin-nano")
+    assert [
+        s.model_id
+        for s in write_plan(tiny_bundle_copy, prof, [teacher, *entries(tiny_bundle_copy)[:1]]).specs
+    ] == ["student_fp32"]
+    from edgekit.trt.plan import engine_specs
+
+    specs = engine_specs(prof, [teacher], bundle_root=tiny_bundle_copy, include_teachers=True)
+    assert [s.model_id for s in specs] == ["teacher_fp32"]
