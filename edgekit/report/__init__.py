@@ -50,7 +50,31 @@ def write_report(
     html_path = root / HTML
     _write(html_path, render_html(content))
     _write(root / MARKDOWN, render_markdown(content))
+    _refresh_listed(root, (HTML, MARKDOWN))
     return html_path
+
+
+def _refresh_listed(root: Path, names: tuple[str, ...]) -> None:
+    """If manifest.json already lists these files (a report written during the build), update their
+    sha256/size there, so rewriting the report never makes the bundle fail verification."""
+    import json
+
+    from edgekit.bundle import sha256_file
+
+    mpath = root / MANIFEST
+    if not mpath.is_file():
+        return
+    try:
+        raw = json.loads(mpath.read_text())
+    except (OSError, json.JSONDecodeError):
+        return
+    files = raw.get("files") if isinstance(raw, dict) else None
+    if not isinstance(files, dict) or not any(n in files for n in names):
+        return
+    for n in names:
+        if n in files:
+            files[n] = {"sha256": sha256_file(root / n), "size": (root / n).stat().st_size}
+    _write(mpath, json.dumps(raw, indent=2) + "\n")
 
 
 __all__ = ["HTML", "MARKDOWN", "write_report"]

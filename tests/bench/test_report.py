@@ -183,3 +183,24 @@ def test_report_needs_a_manifest(tmp_path: Path) -> None:
 
     with pytest.raises(BundleError, match="manifest"):
         write_report(tmp_path, None, None, None)
+
+
+def test_build_hook_then_report_keeps_the_bundle_verifiable(jetson_bundle: Path, tmp_path: Path) -> None:
+    """The build calls edgekit.bench.estimate.estimate(root, manifest, profile) and write_report before the
+    manifest is hashed; a later `edgekit report` rewrite must keep the sha256 list right."""
+    from edgekit.bench.estimate import ESTIMATE_FILE, estimate
+    from edgekit.profiles import get_profile
+
+    root = tmp_path / "built"
+    shutil.copytree(jetson_bundle, root)
+    m = B.load(root).manifest
+    summary = estimate(root, m, get_profile("jetson-xavier"))
+    assert summary["file"] == ESTIMATE_FILE and (root / ESTIMATE_FILE).is_file()
+    assert set(summary["total_ms"]["student_fp32"]) == {"gpu", "dla"}
+    write_report(root, None, None, None, manifest=m)
+    B.write_manifest(root, m)  # the build hashes everything, report included
+    assert "report.html" in B.load(root).manifest.files
+    html = write_report(root, None, None, PARITY).read_text()  # rewritten later with a parity result
+    B.load(root, verify=True)  # still verifies
+    assert "not run" not in _section(html, "estimate")  # estimate.json picked up
+    assert "estimate.json" in _section(html, "estimate")
