@@ -218,3 +218,14 @@ def test_cli_dry_run_prints_commands_and_connects_to_nothing(tiny_bundle: Path, 
                    "edgekit-infer"):
         assert needle in out, needle
     assert "'" in out and not evil.exists() and not Path("pwned").exists()
+
+
+def test_jetson_bundle_reports_tensorrt_absent(tiny_bundle: Path, target: SshTarget, tmp_path: Path) -> None:
+    """The probe really runs on the device (this machine has no TensorRT): the step says so, plainly."""
+    src = variant(tiny_bundle, tmp_path / "orin")
+    b = B.load(src, verify=False)
+    b.manifest.device = "jetson-orin-nano"
+    B.write_manifest(src, b.manifest)
+    rep = flash(src, target, opts(tmp_path / "device"))
+    eng = {s.name: s for s in rep.steps}["engine"]
+    assert (eng.status, eng.detail) == ("absent", "TensorRT absent on device: engine not built")
