@@ -196,3 +196,15 @@ def test_eval_cli_json(cpu_bundle: Path, capsys: pytest.CaptureFixture[str]) -> 
     out = json.loads(capsys.readouterr().out)
     assert out["reference"] == "student_fp32" and len(out["models"]) >= 3
     assert main([str(cpu_bundle.parent / "missing")]) != 0
+
+
+def test_fp32_model_runs_wholly_on_xavier_dla_in_fp16(tmp_path: Path) -> None:
+    """Depthwise convs, ReLU6 (Clip), residual Adds, pooling and the classifier: all DLA layers (the
+    static checker's rules; unverified on hardware here)."""
+    from edgekit.examples.mobilenetv2_ptq import fp32_onnx
+    from edgekit.trt.check import check_model
+
+    rep = check_model(fp32_onnx(tmp_path), "jetson-xavier", precision="fp16", use_dla=True)
+    d = rep.model_dump() if hasattr(rep, "model_dump") else rep.__dict__
+    assert d["errors"] == 0 and d["transitions"] == 0
+    assert d["layer_counts"]["dla"] == 100 and d["layer_counts"]["gpu"] == 0
