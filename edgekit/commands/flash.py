@@ -32,7 +32,7 @@ def register(app: typer.Typer) -> None:
     def flash_cmd(
         bundle: Path = typer.Argument(None, help="the bundle folder (not needed with --rollback)"),
         host: str = typer.Option(..., "--host", help="the device, user@host"),
-        port: int = typer.Option(22, "--port", help="SSH port"),
+        port: int = typer.Option(None, "--port", help="SSH port [~/.ssh/config, 22]"),
         identity: Path = typer.Option(None, "--identity", help="SSH private key [ssh-agent, ~/.ssh]"),
         remote_dir: str = typer.Option("edgekit", "--remote-dir", help="device folder (relative: home)"),
         known_hosts: Path = typer.Option(None, "--known-hosts", help="known_hosts file [~/.ssh/known_hosts]"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shlex
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -56,3 +57,16 @@ def test_bad_host_specs(spec: str) -> None:
 def test_host_spec_parses() -> None:
     t = SshTarget.parse("nvidia@jetson.local", port=2222)
     assert (t.user, t.host, t.port, t.display) == ("nvidia", "jetson.local", 2222, "nvidia@jetson.local:2222")
+
+
+def test_ssh_config_fills_what_is_not_given(tmp_path: Path) -> None:
+    key = tmp_path / "key"
+    key.write_text("not used here")
+    cfg = tmp_path / "config"
+    cfg.write_text(f"Host jet\n  HostName 10.0.0.7\n  User nvidia\n  Port 2222\n  IdentityFile {key}\n")
+    t = SshTarget.parse("jet", ssh_config=cfg)
+    assert (t.host, t.user, t.port, t.identity) == ("10.0.0.7", "nvidia", 2222, key)
+    t = SshTarget.parse("bob@jet", port=22, ssh_config=cfg)  # explicit values win
+    assert (t.user, t.port) == ("bob", 22)
+    t = SshTarget.parse("other", ssh_config=cfg)
+    assert (t.host, t.port, t.identity) == ("other", 22, None)
