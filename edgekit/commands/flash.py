@@ -32,10 +32,10 @@ def register(app: typer.Typer) -> None:
     def flash_cmd(
         bundle: Path = typer.Argument(None, help="the bundle folder (not needed with --rollback)"),
         host: str = typer.Option(..., "--host", help="the device, user@host"),
-        port: int = typer.Option(None, "--port", help="SSH port [~/.ssh/config, 22]"),
-        identity: Path = typer.Option(None, "--identity", help="SSH private key [ssh-agent, ~/.ssh]"),
+        port: int = typer.Option(None, "--port", help="SSH port (default: ~/.ssh/config, 22)"),
+        identity: Path = typer.Option(None, "--identity", help="SSH key (default: agent, ~/.ssh)"),
         remote_dir: str = typer.Option("edgekit", "--remote-dir", help="device folder (relative: home)"),
-        known_hosts: Path = typer.Option(None, "--known-hosts", help="known_hosts file [~/.ssh/known_hosts]"),
+        known_hosts: Path = typer.Option(None, "--known-hosts", help="default: ~/.ssh/known_hosts"),
         trust_on_first_use: bool = typer.Option(
             False, "--trust-on-first-use", help="accept an UNKNOWN host key and record it (a changed key is "
             "always refused)"),
