@@ -37,7 +37,7 @@ def channel_axis(a: np.ndarray, ref_layout: str) -> int:
     return 1 if ref_layout == "NCHW" else 3
 
 
-def _shape_cause(ref: np.ndarray, got: np.ndarray, ax: int, atol: float) -> str:
+def _shape_cause(ref: np.ndarray, got: np.ndarray, ax: int, atol: float, op: str, final_size: bool) -> str:
     if ref.ndim == 4 and got.ndim == 4:
         for perm, tag in (
             ((0, 3, 1, 2), "NHWC vs NCHW: the deployed tensor is NHWC, training used NCHW"),
@@ -50,6 +50,10 @@ def _shape_cause(ref: np.ndarray, got: np.ndarray, ax: int, atol: float) -> str:
         rc, gc = ref.shape[ax], got.shape[ax]
         (rh, rw), (gh, gw) = _hw(ref, ax), _hw(got, ax)
         if (rh, rw) != (gh, gw) and rc == gc:
+            if op == "decode":
+                return f"decode: image size changed {rh}x{rw} → {gh}x{gw} (another golden image file)"
+            if not final_size:  # a later resize/crop may still produce the model's input size
+                return f"{op}: output size changed {rh}x{rw} → {gh}x{gw} (the step's mode or size differs)"
             return f"input size changed {rh}x{rw} → {gh}x{gw}"
         if rc != gc and (rh, rw) == (gh, gw):
             return f"channel count changed {rc} → {gc} (gray vs color decode or cvt_color)"
@@ -115,13 +119,15 @@ def diagnose_pair(
     ref_step: dict | None,
     ref_layout: str,
     norm: tuple[list[float], list[float]] | None,
+    final_size: bool = True,
 ) -> str:
     """Explain why deployed ``got`` differs from training ``ref`` at ``stage`` (whose input, ``ref_prev``,
-    agreed). ``ref_step`` is the training-time step, ``norm`` the training (mean, std)."""
+    agreed). ``ref_step`` is the training-time step, ``norm`` the training (mean, std); ``final_size``: no
+    resize/crop follows this step in training (a size change here is the model's input size)."""
     op = op_of(stage)
     ax = channel_axis(ref, ref_layout)
     if ref.shape != got.shape:
-        return _shape_cause(ref, got, ax, max(atol, 1e-5))
+        return _shape_cause(ref, got, ax, max(atol, 1e-5), op, final_size)
     if not np.isfinite(got).all():
         return f"{op}: the deployed tensor has NaN/Inf values"
     nch = ref.shape[ax] if ref.ndim in (3, 4) else 0

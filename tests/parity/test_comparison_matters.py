@@ -46,4 +46,5 @@ def test_model_drift_not_attributed_without_comparison(tiny_bundle_copy: Path) -
     onnx.save(m, str(path))
     rehash(tiny_bundle_copy)
     r = run_parity(tiny_bundle_copy, runtime="ort")
-    assert not any(d.step == "model" for d in r.diagnoses)  # test_different_model_file would fail
+    # only the static hash check remains; test_different_model_file's numeric cause is gone, so it would fail
+    assert not any("outputs differ with identical input" in d.cause for d in r.diagnoses)

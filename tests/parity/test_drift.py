@@ -201,3 +201,14 @@ def test_different_torch_model(tiny_bundle_copy: Path) -> None:
     _out_of_sync(r)
     where, cause = _headline(r)
     assert where == "model" and "different model file" in cause
+
+
+@pytest.mark.parametrize("runtime", ["ort", RUNTIMES[2]])
+def test_equivalent_declaration_is_not_drift(color_bundle_copy: Path, runtime: str) -> None:
+    """RGB2BGR and BGR2RGB are the same channel swap: the manifest differs, the computation does not.
+    The verdict follows the numbers; the declaration difference is shown as a warning."""
+    edit_manifest(color_bundle_copy, lambda raw: step(raw, "cvt_color").update(code="RGB2BGR"))
+    r = run_parity(color_bundle_copy, runtime=runtime)
+    assert r.in_sync, r.to_dict()
+    chk = next(c for c in r.checks if c.name == "preprocessing vs training record")
+    assert chk.status == "warn" and "BGR2RGB → RGB2BGR" in chk.detail
