@@ -18,6 +18,13 @@ INTERPS = {
     "lanczos4": cv2.INTER_LANCZOS4,
 }
 
+COLOR_CODES = {
+    "BGR2RGB": cv2.COLOR_BGR2RGB,
+    "BGR2GRAY": cv2.COLOR_BGR2GRAY,
+    "RGB2GRAY": cv2.COLOR_RGB2GRAY,
+    "GRAY2BGR": cv2.COLOR_GRAY2BGR,
+}
+
 
 def _hw(a: np.ndarray, channel_axis: int) -> tuple[int, int]:
     if a.ndim == 3:
@@ -133,6 +140,15 @@ def diagnose_pair(
     nch = ref.shape[ax] if ref.ndim in (3, 4) else 0
     if nch == 3 and _close(ref, np.flip(got, axis=ax), max(atol, 1e-5)):
         return f"{op}: channels appear swapped (RGB↔BGR)"
+    if op == "cvt_color" and ref_prev is not None and ref.ndim == 3:
+        train_code = (ref_step or {}).get("code", "?")
+        for code, cv in COLOR_CODES.items():
+            if code == train_code or (ref_prev.shape[2] == 1) != code.startswith("GRAY"):
+                continue
+            r = cv2.cvtColor(np.ascontiguousarray(ref_prev), cv)
+            r = r[:, :, None] if r.ndim == 2 else r
+            if _close(r, got, atol):
+                return f"cvt_color: conversion differs (training {train_code}, deployed matches {code})"
     if op == "resize" and ref_prev is not None and ref.ndim == 3:
         h, w = ref.shape[:2]
         train_interp = (ref_step or {}).get("interpolation", "?")

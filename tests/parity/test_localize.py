@@ -105,3 +105,14 @@ def test_output_tolerances_loosen_with_precision() -> None:
     flipped[0] = -flipped[0]
     m = compare.output_metrics(ref, flipped, 5, output_tolerance("int8"))
     assert not m.ok and "top1" in m.failed and m.top1 == 15 / 16
+
+
+def test_gray_conversion_from_the_wrong_channel_order() -> None:
+    import skimage.data
+
+    bgr = np.ascontiguousarray(cv2.cvtColor(skimage.data.chelsea(), cv2.COLOR_RGB2BGR))
+    ref = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)[:, :, None]
+    got = cv2.cvtColor(bgr, cv2.COLOR_RGB2GRAY)[:, :, None]
+    step = {"op": "cvt_color", "code": "BGR2GRAY"}
+    cause = localize.diagnose_pair("01_cvt_color", ref, got, 0.0, bgr, step, "NCHW", None)
+    assert cause == "cvt_color: conversion differs (training BGR2GRAY, deployed matches RGB2GRAY)"
