@@ -142,13 +142,13 @@ def diagnose_pair(
         return f"{op}: channels appear swapped (RGB↔BGR)"
     if op == "cvt_color" and ref_prev is not None and ref.ndim == 3:
         train_code = (ref_step or {}).get("code", "?")
-        for code, cv in COLOR_CODES.items():
-            if code == train_code or (ref_prev.shape[2] == 1) != code.startswith("GRAY"):
+        for cname, cv in COLOR_CODES.items():
+            if cname == train_code or (ref_prev.shape[2] == 1) != cname.startswith("GRAY"):
                 continue
-            r = cv2.cvtColor(np.ascontiguousarray(ref_prev), cv)
-            r = r[:, :, None] if r.ndim == 2 else r
-            if _close(r, got, atol):
-                return f"cvt_color: conversion differs (training {train_code}, deployed matches {code})"
+            conv = cv2.cvtColor(np.ascontiguousarray(ref_prev), cv)
+            conv = conv[:, :, None] if conv.ndim == 2 else conv
+            if _close(conv, got, atol):
+                return f"cvt_color: conversion differs (training {train_code}, deployed matches {cname})"
     if op == "resize" and ref_prev is not None and ref.ndim == 3:
         h, w = ref.shape[:2]
         train_interp = (ref_step or {}).get("interpolation", "?")
