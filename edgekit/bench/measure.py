@@ -58,10 +58,21 @@ class BenchConfig:
     iters: int = 100
     models: Sequence[str] | None = None
     timeout_s: float = 600.0
+    rounds: int = 1
+
+    @property
+    def runtimes(self) -> list[str]:
+        """``runtime`` may be a comma list (e.g. "ort,cpp,torch"): their measurements are interleaved."""
+        return [r.strip() for r in self.runtime.split(",") if r.strip()]
 
     def validate(self) -> None:
-        if self.runtime not in RUNTIMES:
-            raise InputError(f"unknown runtime '{self.runtime}'", f"use one of {', '.join(RUNTIMES)}")
+        bad = [r for r in self.runtimes if r not in RUNTIMES] or ([] if self.runtimes else [self.runtime])
+        if bad:
+            raise InputError(
+                f"unknown runtime '{bad[0]}'", f"use one of {', '.join(RUNTIMES)} (or a comma list)"
+            )
+        if self.rounds < 1:
+            raise InputError(f"--rounds {self.rounds} must be >= 1", "e.g. --rounds 3")
         if not self.batches or any(b < 1 for b in self.batches):
             raise InputError(f"batch sizes must be >= 1, got {list(self.batches)}", "e.g. --batch 1,8,32")
         if self.threads < 1 or self.iters < 1 or self.warmup < 0:
@@ -115,42 +126,33 @@ def plan(bundle: Bundle, cfg: BenchConfig) -> tuple[list[Job], list[dict[str, st
         entries = [m for m in entries if m.id in cfg.models]
     skipped: list[dict[str, str]] = []
     jobs: list[Job] = []
-    binary = cpp_binary() if cfg.runtime == "cpp" else None
-    for m in entries:
-        if cfg.runtime == "torch":
-            ref = reference_model(bundle, m.id)
-            if ref is None:
-                skipped.append({"model_id": m.id, "why": f"no reference/{m.id}.pt2 (or .pt) in the bundle"})
-                continue
-            path = ref
-        else:
-            path = bundle.path(m.file)
-        for b in cfg.batches:
-            job = Job(m, b, cfg.runtime, path)
-            if binary is not None:
-                job.argv = [
-                    str(binary),
-                    "--bundle",
-                    str(bundle.root),
-                    "--model",
-                    m.id,
-                    "--batch",
-                    str(b),
-                    "--iters",
-                    str(cfg.iters),
-                    "--warmup",
-                    str(cfg.warmup),
-                    "--threads",
-                    str(cfg.threads),
-                    "--json",
-                ]
-            jobs.append(job)
-    if not jobs:
-        if cfg.runtime == "torch":
+    for runtime in cfg.runtimes:
+        binary = cpp_binary() if runtime == "cpp" else None
+        rt_jobs = 0
+        for m in entries:
+            if runtime == "torch":
+                ref = reference_model(bundle, m.id)
+                if ref is None:
+                    why = f"no reference/{m.id}.pt2 (or .pt) in the bundle"
+                    skipped.append({"model_id": m.id, "runtime": runtime, "why": why})
+                    continue
+                path = ref
+            else:
+                path = bundle.path(m.file)
+            for b in cfg.batches:
+                job = Job(m, b, runtime, path)
+                if binary is not None:
+                    job.argv = [str(binary), "--bundle", str(bundle.root), "--model", m.id, "--batch", str(b),
+                                "--iters", str(cfg.iters), "--warmup", str(cfg.warmup), "--threads",
+                                str(cfg.threads), "--json"]  # fmt: skip
+                jobs.append(job)
+                rt_jobs += 1
+        if rt_jobs == 0 and runtime == "torch":
             raise RuntimeMissingError(
                 f"bundle {bundle.root} has no PyTorch reference model for {[m.id for m in entries]}",
                 "rebuild with `edgekit build` (it writes reference/<model_id>.pt2) or use --runtime ort",
             )
+    if not jobs:
         raise InputError("nothing to benchmark", "check --models")
     return jobs, skipped
 
@@ -305,6 +307,7 @@ def run_job(bundle: Bundle, job: Job, cfg: BenchConfig) -> dict[str, Any]:
         "threads": cfg.threads,
         "warmup": cfg.warmup,
         "iters": cfg.iters,
+        "rounds": 1,
         "input": input_kind,
         "latency_ms": {k: (float(v) if v is not None else None) for k, v in lat.items()},
         "throughput_ips": job.batch / (float(lat["mean"] or p50) / 1e3),
@@ -372,6 +375,50 @@ def _add_estimate(bundle: Bundle, row: dict[str, Any], host_peak: dict[str, floa
                 row["estimate_over_min"] = cpu["total_ms"] / row["latency_ms"]["min"]
 
 
+def merge_rounds(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """One row from the rounds of one measurement: samples pooled (or, for a runtime that reports only
+    percentiles, the median of each percentile), min of mins, max of peak RSS."""
+    if len(rows) == 1:
+        return dict(rows[0])
+    out = dict(rows[0])
+    samples = [s for r in rows for s in r["samples_ms"]]
+    if all(r["samples_ms"] for r in rows):
+        lat = _stats(samples)
+    else:
+        lat = {}
+        for key in ("p50", "p90", "p99", "mean"):
+            vals = [r["latency_ms"][key] for r in rows if r["latency_ms"].get(key) is not None]
+            lat[key] = float(np.median(vals)) if vals else None
+        mins = [r["latency_ms"]["min"] for r in rows if r["latency_ms"].get("min") is not None]
+        maxs = [r["latency_ms"]["max"] for r in rows if r["latency_ms"].get("max") is not None]
+        lat["min"], lat["max"] = (min(mins) if mins else None), (max(maxs) if maxs else None)
+    out["latency_ms"] = lat
+    out["iters"] = sum(r["iters"] for r in rows)
+    out["rounds"] = len(rows)
+    out["samples_ms"] = samples[:MAX_SAMPLES_KEPT]
+    out["throughput_ips"] = out["batch"] / (float(lat["mean"] or lat["p50"]) / 1e3)
+    out["peak_rss_mb"] = max(r["peak_rss_mb"] for r in rows)
+    pre = [r["preprocess_ms"] for r in rows if r.get("preprocess_ms") is not None]
+    out["preprocess_ms"] = float(np.median(pre)) if pre else None
+    return out
+
+
+def runtime_comparison(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per (model, batch) measured by more than one runtime: p50 and min per runtime."""
+    by: dict[tuple[str, int], dict[str, dict[str, Any]]] = {}
+    for r in rows:
+        by.setdefault((r["model_id"], r["batch"]), {})[r["runtime"]] = r
+    out = []
+    for (mid, batch), per in by.items():
+        if len(per) > 1:
+            out.append({
+                "model_id": mid, "batch": batch,
+                "p50_ms": {rt: r["latency_ms"]["p50"] for rt, r in per.items()},
+                "min_ms": {rt: r["latency_ms"].get("min") for rt, r in per.items()},
+            })  # fmt: skip
+    return out
+
+
 def _ratio(a: float | None, b: float | None) -> float | None:
     return a / b if a and b else None
 
@@ -379,10 +426,10 @@ def _ratio(a: float | None, b: float | None) -> float | None:
 def speedups(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """INT8 vs the FP32 model of the same role, and student vs teacher, per batch (p50 ratios)."""
     out = []
-    by = {(r["model_id"], r["batch"]): r for r in rows}
+    by = {(r["model_id"], r["batch"], r.get("runtime")): r for r in rows}
     for r in rows:
         for base in rows:
-            if base["batch"] != r["batch"] or base is r:
+            if base["batch"] != r["batch"] or base is r or base.get("runtime") != r.get("runtime"):
                 continue
             int8_vs_fp32 = (
                 r["precision"] == "int8" and base["precision"] == "fp32" and base["role"] == r["role"]
@@ -399,10 +446,10 @@ def speedups(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
                         "baseline": base["model_id"],
                         "batch": r["batch"],
                         "kind": "int8_vs_fp32" if int8_vs_fp32 else "student_vs_teacher",
-                        "speedup": by[(base["model_id"], r["batch"])]["latency_ms"]["p50"]
+                        "speedup": by[(base["model_id"], r["batch"], r.get("runtime"))]["latency_ms"]["p50"]
                         / r["latency_ms"]["p50"],
                         "speedup_min": _ratio(
-                            by[(base["model_id"], r["batch"])]["latency_ms"].get("min"),
+                            by[(base["model_id"], r["batch"], r.get("runtime"))]["latency_ms"].get("min"),
                             r["latency_ms"].get("min"),
                         ),
                     }
@@ -443,21 +490,34 @@ def bench_bundle(
     jobs, skipped = plan(bundle, cfg)
     host = host_info()
     host_peak = {"fp32": host["peak"]["fp32_gflops"], "int8": host["peak"]["int8_gops"]}
+    per_job: dict[int, list[dict[str, Any]]] = {}
+    dead: set[int] = set()
+    total = len(jobs) * cfg.rounds
+    step = 0
+    for rnd in range(cfg.rounds):  # round-robin: every runtime/model sees the same background load
+        for k, job in enumerate(jobs):
+            if k in dead:
+                step += 1
+                continue
+            if on_step:
+                tag = f" round {rnd + 1}/{cfg.rounds}" if cfg.rounds > 1 else ""
+                on_step(f"{job.runtime} {job.model.id} batch {job.batch}{tag}", step, total)
+            step += 1
+            try:
+                per_job.setdefault(k, []).append(run_job(bundle, job, cfg))
+            except UnsupportedBatchError as exc:
+                dead.add(k)
+                skipped.append({"model_id": job.model.id, "runtime": job.runtime, "batch": str(job.batch),
+                                "why": exc.message, "fix": exc.fix or ""})  # fmt: skip
     rows = []
-    for i, job in enumerate(jobs):
-        if on_step:
-            on_step(f"{job.model.id} batch {job.batch}", i, len(jobs))
-        try:
-            row = run_job(bundle, job, cfg)
-        except UnsupportedBatchError as exc:
-            skipped.append(
-                {"model_id": job.model.id, "batch": str(job.batch), "why": exc.message, "fix": exc.fix or ""}
-            )
+    for k in sorted(per_job):
+        if k in dead:
             continue
+        row = merge_rounds(per_job[k])
         _add_estimate(bundle, row, host_peak)
         rows.append(row)
     if on_step:
-        on_step("done", len(jobs), len(jobs))
+        on_step("done", total, total)
     if not rows:
         last = skipped[-1]
         raise BenchFailedError(
@@ -471,6 +531,8 @@ def bench_bundle(
         "bundle_name": bundle.manifest.name,
         "device": bundle.manifest.device,
         "runtime": cfg.runtime,
+        "runtimes": cfg.runtimes,
+        "rounds": cfg.rounds,
         "batches": list(cfg.batches),
         "threads": cfg.threads,
         "warmup": cfg.warmup,
@@ -479,6 +541,7 @@ def bench_bundle(
         "results": rows,
         "skipped": skipped,
         "speedups": speedups(rows),
+        "runtime_comparison": runtime_comparison(rows),
         "notes": [
             "measured on this host, one process per measurement; peak_rss_mb is the child's own peak RSS "
             "(VmHWM; its ru_maxrss would include this parent's high-water mark, kept as ru_maxrss_mb)",

@@ -47,11 +47,12 @@ def bench_table(doc: dict[str, Any]) -> Table:
         "% peak",
     ):
         t.add_column(col, justify="left" if col in ("model", "prec") else "right", overflow="fold")
+    multi = len({r["runtime"] for r in doc["results"]}) > 1
     for r in doc["results"]:
         lat = r["latency_ms"]
         frac = r.get("fraction_of_peak")
         t.add_row(
-            r["model_id"],
+            r["model_id"] + (f" [{r['runtime']}]" if multi else ""),
             r["precision"],
             str(r["batch"]),
             _fmt(lat["p50"]),
@@ -102,7 +103,8 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def bench(
         bundle: Path = typer.Argument(..., help="bundle folder"),
-        runtime: str = typer.Option("ort", "--runtime", help="cpp | ort | torch"),
+        runtime: str = typer.Option("ort", "--runtime", help="cpp | ort | torch, or a comma list to compare"),
+        rounds: int = typer.Option(1, "--rounds", help="repeat every measurement round-robin (shared hosts)"),
         batch: str = typer.Option("1", "--batch", help="comma-separated batch sizes, e.g. 1,8,32"),
         threads: int = typer.Option(1, "--threads", help="intra-op threads"),
         warmup: int = typer.Option(10, "--warmup", help="untimed runs first"),
@@ -122,6 +124,7 @@ def register(app: typer.Typer) -> None:
             warmup=warmup,
             iters=iters,
             models=[m for m in models.split(",") if m] if models else None,
+            rounds=rounds,
         )
         cfg.validate()
         b = B.load(bundle)
@@ -141,6 +144,9 @@ def register(app: typer.Typer) -> None:
 
             doc = bench_bundle(b, cfg, step)
         console.print(bench_table(doc))
+        for c in doc.get("runtime_comparison", []):
+            p50 = ", ".join(f"{rt} {v:.3f}" for rt, v in c["p50_ms"].items())
+            console.print(f"{c['model_id']} batch {c['batch']} p50 ms: {p50}")
         for s in doc["speedups"]:
             console.print(
                 f"{s['model_id']} vs {s['baseline']} at batch {s['batch']}: {s['speedup']:.2f}x ({s['kind']})"

@@ -143,12 +143,13 @@ def _bench(c: ReportContent) -> str:
         f"({escape(str(peak.get('source', '')))}). Source: {escape(c.sources.get('bench', ''))}.</p>"
     )
     rows = []
+    multi = len({r.get("runtime") for r in b["results"]}) > 1
     for r in b["results"]:
         lat = r["latency_ms"]
         frac = r.get("fraction_of_peak")
         rows.append(
             [
-                escape(r["model_id"]),
+                escape(r["model_id"] + (f" [{r.get('runtime')}]" if multi else "")),
                 escape(r["precision"] + (f"/{r['int8_flavour']}" if r.get("int8_flavour") else "")),
                 str(r["batch"]),
                 _f(lat.get("p50")),

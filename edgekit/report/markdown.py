@@ -47,6 +47,7 @@ def render_markdown(c: ReportContent) -> str:
     out += ["", "### Measured latency (this host)"]
     if c.bench and c.bench.get("results"):
         b = c.bench
+        multi = len({x.get("runtime") for x in b["results"]}) > 1
         out.append(
             f"{b.get('runtime')}, {b.get('threads')} thread(s), {b.get('iters')} runs, on "
             f"{b.get('host', {}).get('cpu', '?')}"
@@ -56,7 +57,7 @@ def render_markdown(c: ReportContent) -> str:
             ["model", "precision", "batch", "p50 ms", "p99 ms", "img/s", "RSS MB", "est/meas"],
             [
                 [
-                    r["model_id"],
+                    r["model_id"] + (f" [{r.get('runtime')}]" if multi else ""),
                     r["precision"],
                     str(r["batch"]),
                     _f(r["latency_ms"]["p50"]),
