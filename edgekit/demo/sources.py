@@ -78,7 +78,7 @@ def parse_uri(uri: str, csi_pipeline: str | None = None, profile_name: str = "cp
     m = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*)://(.*)$", u)
     scheme, rest = (m.group(1).lower(), m.group(2)) if m else ("", u)
     if scheme == "csi":
-        if not re.fullmatch(r"\d+", rest):
+        if not re.fullmatch(r"\d{1,6}", rest):
             raise SourceURIError(
                 f"malformed source URI '{uri}': csi:// takes a sensor number", "e.g. csi://0"
             )
@@ -95,9 +95,9 @@ def parse_uri(uri: str, csi_pipeline: str | None = None, profile_name: str = "cp
         return Source(uri, "csi", csi_pipeline.replace("{sensor_id}", rest), int(rest))
     if scheme == "v4l2" or (not scheme and u.startswith("/dev/video")):
         dev = rest if scheme else u
-        if re.fullmatch(r"\d+", dev):
+        if re.fullmatch(r"\d{1,6}", dev):
             dev = f"/dev/video{dev}"
-        mm = re.fullmatch(r"/dev/video(\d+)", dev)
+        mm = re.fullmatch(r"/dev/video(\d{1,6})", dev)
         if not mm:
             raise SourceURIError(
                 f"malformed source URI '{uri}': expected a /dev/videoN device", "e.g. v4l2:///dev/video0"

@@ -57,6 +57,7 @@ def test_uri_kinds(ramp: Path, tmp_path: Path) -> None:
     [
         ("", SourceURIError),
         ("csi://zero", SourceURIError),
+        ("csi://99999999999999999999", SourceURIError),
         ("v4l2:///dev/camera", SourceURIError),
         ("rtsp://", SourceURIError),
         ("bogus://x", SourceURIError),

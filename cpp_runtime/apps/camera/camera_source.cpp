@@ -5,7 +5,6 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <regex>
 #include <utility>
 
 #include <opencv2/imgcodecs.hpp>
@@ -35,6 +34,24 @@ bool is_image(const fs::path& p) {
   static const char* exts[] = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".pgm", ".ppm"};
   const std::string e = lower(p.extension().string());
   return std::any_of(std::begin(exts), std::end(exts), [&](const char* x) { return e == x; });
+}
+
+bool all_digits(const std::string& s) {  // a small non-negative number (sensor / device index)
+  return !s.empty() && s.size() <= 6 &&
+         std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c) != 0; });
+}
+
+/// Split "scheme://rest"; the scheme is [A-Za-z][A-Za-z0-9+.-]* (RFC 3986). False when there is none.
+bool split_scheme(const std::string& u, std::string& scheme, std::string& rest) {
+  const auto at = u.find("://");
+  if (at == std::string::npos || at == 0 || !std::isalpha(static_cast<unsigned char>(u[0]))) return false;
+  for (size_t i = 0; i < at; ++i) {
+    const unsigned char c = static_cast<unsigned char>(u[i]);
+    if (!std::isalnum(c) && c != '+' && c != '.' && c != '-') return false;
+  }
+  scheme = lower(u.substr(0, at));
+  rest = u.substr(at + 3);
+  return true;
 }
 
 std::string trim(const std::string& s) {
@@ -131,18 +148,12 @@ std::vector<std::string> list_images(const std::string& folder) {
 Source parse_uri(const std::string& uri_in, const std::string& csi_pipeline) {
   const std::string u = trim(uri_in);
   if (u.empty()) throw SourceUriError("the source URI is empty", kFix);
-  static const std::regex scheme_re(R"(^([A-Za-z][A-Za-z0-9+.-]*)://(.*)$)");
-  std::smatch m;
   std::string scheme, rest = u;
-  if (std::regex_match(u, m, scheme_re)) {
-    scheme = lower(m[1].str());
-    rest = m[2].str();
-  }
+  split_scheme(u, scheme, rest);
   Source s;
   s.uri = uri_in;
-  static const std::regex digits(R"(\d+)");
   if (scheme == "csi") {
-    if (!std::regex_match(rest, digits))
+    if (!all_digits(rest))
       throw SourceUriError("malformed source URI '" + uri_in + "': csi:// takes a sensor number", "e.g. csi://0");
     std::string pipe = csi_pipeline.empty() ? kDefaultCsiPipeline : csi_pipeline;
     const std::string ph = "{sensor_id}";
@@ -157,20 +168,18 @@ Source parse_uri(const std::string& uri_in, const std::string& csi_pipeline) {
   }
   if (scheme == "v4l2" || (scheme.empty() && u.rfind("/dev/video", 0) == 0)) {
     std::string dev = scheme.empty() ? u : rest;
-    if (std::regex_match(dev, digits)) dev = "/dev/video" + dev;
-    static const std::regex dev_re(R"(/dev/video(\d+))");
-    std::smatch dm;
-    if (!std::regex_match(dev, dm, dev_re))
+    if (all_digits(dev)) dev = "/dev/video" + dev;
+    const std::string prefix = "/dev/video";
+    if (dev.rfind(prefix, 0) != 0 || !all_digits(dev.substr(prefix.size())))
       throw SourceUriError("malformed source URI '" + uri_in + "': expected a /dev/videoN device",
                            "e.g. v4l2:///dev/video0");
     s.kind = SourceKind::v4l2;
     s.target = dev;
-    s.index = std::stoi(dm[1].str());
+    s.index = std::stoi(dev.substr(prefix.size()));
     return s;
   }
   if (scheme == "rtsp" || scheme == "rtsps" || scheme == "http" || scheme == "https" || scheme == "rtmp") {
-    static const std::regex host_re(R"(^[^/\s?#]+.*)");
-    if (!std::regex_match(rest, host_re))
+    if (rest.empty() || rest[0] == '/' || rest[0] == '?' || rest[0] == '#' || std::isspace(static_cast<unsigned char>(rest[0])))
       throw SourceUriError("malformed source URI '" + uri_in + "': no host",
                            "e.g. " + scheme + "://camera.local:554/stream");
     s.kind = SourceKind::stream;

@@ -172,3 +172,8 @@ struct CleanTemp {
   }
 } g_clean_temp;
 }  // namespace
+
+TEST(ParseUri, HugeIndexIsMalformedNotACrash) {
+  EXPECT_THROW(parse_uri("csi://99999999999999999999", ""), SourceUriError);
+  EXPECT_THROW(parse_uri("/dev/video99999999999999999999", ""), SourceUriError);
+}
