@@ -205,3 +205,46 @@ def test_speedups_pairs() -> None:
     ]
     got = {(s["model_id"], s["baseline"]): (s["speedup"], s["speedup_min"]) for s in speedups(rows)}
     assert got == {("s", "t"): (2.0, 2.0), ("q", "s"): (4.0, 4.0)}
+
+
+def test_rounds_interleave_and_merge(tiny_bundle: Path) -> None:
+    """--rounds 2: each measurement runs twice (round-robin); samples pool into one row per model."""
+    from edgekit import bundle as B
+    from edgekit.bench.measure import BenchConfig, bench_bundle
+
+    cfg = BenchConfig(runtime="ort", batches=(1,), warmup=0, iters=2, rounds=2, models=["student_fp32"])
+    doc = bench_bundle(B.load(tiny_bundle), cfg)
+    (row,) = doc["results"]
+    assert row["rounds"] == 2 and row["iters"] == 4 and len(row["samples_ms"]) == 4
+    assert row["latency_ms"]["min"] == pytest.approx(min(row["samples_ms"]), abs=1e-4)
+    assert doc["rounds"] == 2 and doc["runtimes"] == ["ort"]
+
+
+def test_merge_rounds_without_samples() -> None:
+    from edgekit.bench.measure import merge_rounds
+
+    def r(p50: float, mn: float, rss: float) -> dict[str, Any]:
+        lat = {"p50": p50, "p90": p50, "p99": p50, "mean": p50, "min": mn, "max": 2 * p50}
+        return {
+            "batch": 2,
+            "iters": 5,
+            "samples_ms": [],
+            "latency_ms": lat,
+            "peak_rss_mb": rss,
+            "preprocess_ms": 1.0,
+        }
+
+    m = merge_rounds([r(1.0, 0.5, 10), r(3.0, 0.4, 30), r(2.0, 0.9, 20)])
+    assert m["latency_ms"]["p50"] == 2.0 and m["latency_ms"]["min"] == 0.4 and m["latency_ms"]["max"] == 6.0
+    assert m["iters"] == 15 and m["peak_rss_mb"] == 30 and m["throughput_ips"] == pytest.approx(1000.0)
+
+
+def test_runtime_list_validation() -> None:
+    from edgekit.bench.measure import BenchConfig
+    from edgekit.errors import InputError
+
+    assert BenchConfig(runtime="ort, cpp").runtimes == ["ort", "cpp"]
+    with pytest.raises(InputError, match="tflite"):
+        BenchConfig(runtime="ort,tflite").validate()
+    with pytest.raises(InputError, match="rounds"):
+        BenchConfig(rounds=0).validate()
