@@ -382,8 +382,9 @@ def merge_rounds(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
         return dict(rows[0])
     out = dict(rows[0])
     samples = [s for r in rows for s in r["samples_ms"]]
+    lat: dict[str, float | None]
     if all(r["samples_ms"] for r in rows):
-        lat = _stats(samples)
+        lat = dict(_stats(samples))
     else:
         lat = {}
         for key in ("p50", "p90", "p99", "mean"):
@@ -396,7 +397,8 @@ def merge_rounds(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     out["iters"] = sum(r["iters"] for r in rows)
     out["rounds"] = len(rows)
     out["samples_ms"] = samples[:MAX_SAMPLES_KEPT]
-    out["throughput_ips"] = out["batch"] / (float(lat["mean"] or lat["p50"]) / 1e3)
+    per_batch = lat["mean"] or lat["p50"]
+    out["throughput_ips"] = out["batch"] / (per_batch / 1e3) if per_batch else None
     out["peak_rss_mb"] = max(r["peak_rss_mb"] for r in rows)
     pre = [r["preprocess_ms"] for r in rows if r.get("preprocess_ms") is not None]
     out["preprocess_ms"] = float(np.median(pre)) if pre else None
