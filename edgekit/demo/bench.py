@@ -55,7 +55,7 @@ def _images(gray: bool, n: int) -> list[np.ndarray]:
 
 
 def make_clip(path: Path, gray: bool, n: int) -> Path:
-    wr = cv2.VideoWriter(str(path), cv2.CAP_FFMPEG, cv2.VideoWriter_fourcc(*"MJPG"), 30, (W, H))
+    wr = cv2.VideoWriter(str(path), cv2.CAP_FFMPEG, cv2.VideoWriter.fourcc(*"MJPG"), 30, (W, H))
     wr.set(cv2.VIDEOWRITER_PROP_QUALITY, 95)
     for f in _images(gray, n):
         wr.write(f)

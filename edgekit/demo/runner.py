@@ -164,7 +164,7 @@ class _VideoOut:
         if self.writer is None:
             h, w = img.shape[:2]
             self.writer = cv2.VideoWriter(
-                str(self.tmp), cv2.CAP_FFMPEG, cv2.VideoWriter_fourcc(*self.fourcc), fps, (w, h)
+                str(self.tmp), cv2.CAP_FFMPEG, cv2.VideoWriter.fourcc(*self.fourcc), fps, (w, h)
             )
             if not self.writer.isOpened():
                 raise OutputError(

@@ -38,7 +38,7 @@ def held_out_digits(n: int) -> tuple[np.ndarray, np.ndarray]:
 
 def write_video(path: Path, frames: list[np.ndarray], fps: float = 10.0, fourcc: str = "FFV1") -> Path:
     h, w = frames[0].shape[:2]
-    wr = cv2.VideoWriter(str(path), cv2.CAP_FFMPEG, cv2.VideoWriter_fourcc(*fourcc), fps, (w, h))
+    wr = cv2.VideoWriter(str(path), cv2.CAP_FFMPEG, cv2.VideoWriter.fourcc(*fourcc), fps, (w, h))
     assert wr.isOpened(), f"cannot write {fourcc} video {path}"
     for f in frames:
         wr.write(f if f.ndim == 3 else cv2.cvtColor(f, cv2.COLOR_GRAY2BGR))

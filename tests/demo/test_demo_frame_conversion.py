@@ -16,8 +16,9 @@ def test_gray_content_matches_imread_grayscale_exactly(tmp_path: Path) -> None:
     gray = np.random.default_rng(1).integers(0, 256, (40, 50), dtype=np.uint8)
     cv2.imwrite(str(tmp_path / "g.png"), gray)
     frame = cv2.imread(str(tmp_path / "g.png"), cv2.IMREAD_COLOR)  # B = G = R, as a video of gray images
-    via_frame = frame_to_decoded(frame, mnist_spec())
-    assert np.array_equal(via_frame, cv2.imread(str(tmp_path / "g.png"), cv2.IMREAD_GRAYSCALE))
+    direct = cv2.imread(str(tmp_path / "g.png"), cv2.IMREAD_GRAYSCALE)
+    assert frame is not None and direct is not None
+    assert np.array_equal(frame_to_decoded(frame, mnist_spec()), direct)
 
 
 def test_colour_content_differs_from_imread_grayscale(tmp_path: Path) -> None:
@@ -27,8 +28,9 @@ def test_colour_content_differs_from_imread_grayscale(tmp_path: Path) -> None:
     for ext, max_diff in ((".png", 1), (".jpg", 8)):
         p = tmp_path / f"c{ext}"
         cv2.imwrite(str(p), bgr)
-        via_frame = frame_to_decoded(cv2.imread(str(p), cv2.IMREAD_COLOR), mnist_spec()).astype(int)
-        d = np.abs(via_frame - cv2.imread(str(p), cv2.IMREAD_GRAYSCALE))
+        colour, gray = cv2.imread(str(p), cv2.IMREAD_COLOR), cv2.imread(str(p), cv2.IMREAD_GRAYSCALE)
+        assert colour is not None and gray is not None
+        d = np.abs(frame_to_decoded(colour, mnist_spec()).astype(int) - gray)
         assert 0 < d.max() <= max_diff, (ext, d.max())
 
 
