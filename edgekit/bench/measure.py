@@ -446,6 +446,7 @@ def speedups(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
                     {
                         "model_id": r["model_id"],
                         "baseline": base["model_id"],
+                        "runtime": r.get("runtime"),
                         "batch": r["batch"],
                         "kind": "int8_vs_fp32" if int8_vs_fp32 else "student_vs_teacher",
                         "speedup": by[(base["model_id"], r["batch"], r.get("runtime"))]["latency_ms"]["p50"]

@@ -149,10 +149,14 @@ def register(app: typer.Typer) -> None:
             console.print(f"{c['model_id']} batch {c['batch']} p50 ms: {p50}")
         for s in doc["speedups"]:
             console.print(
-                f"{s['model_id']} vs {s['baseline']} at batch {s['batch']}: {s['speedup']:.2f}x ({s['kind']})"
+                f"{s.get('runtime') or ''} {s['model_id']} vs {s['baseline']} at batch {s['batch']}: "
+                f"{s['speedup']:.2f}x p50"
+                + (f", {s['speedup_min']:.2f}x fastest run" if s.get("speedup_min") else "")
+                + f" ({s['kind']})"
             )
         for s in doc["skipped"]:
-            console.print(f"[yellow]skipped[/] {s['model_id']}: {s['why']}")
+            where = f" [{s['runtime']}]" if s.get("runtime") else ""
+            console.print(f"[yellow]skipped[/] {s['model_id']}{where}: {s['why']}")
         _emit(doc, json_out)
         if report:
             from edgekit.bench.roofline import estimate_bundle

@@ -182,7 +182,8 @@ def _bench(c: ReportContent) -> str:
         left=2,
     )
     sp = "".join(
-        f"<li>{escape(s['model_id'])} vs {escape(s['baseline'])} at batch {s['batch']}: "
+        f"<li>{escape(str(s.get('runtime') or ''))} {escape(s['model_id'])} vs {escape(s['baseline'])} "
+        f"at batch {s['batch']}: "
         f"<b>{s['speedup']:.2f}x</b> ({escape(s['kind'])}"
         + (f"; fastest run {s['speedup_min']:.2f}x" if s.get("speedup_min") else "")
         + ")</li>"

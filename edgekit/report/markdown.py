@@ -73,7 +73,7 @@ def render_markdown(c: ReportContent) -> str:
         for s in b.get("speedups", []):
             fast = f" (fastest run {s['speedup_min']:.2f}x)" if s.get("speedup_min") else ""
             out.append(
-                f"- {s['model_id']} vs {s['baseline']} at batch {s['batch']}: "
+                f"- {s.get('runtime') or ''} {s['model_id']} vs {s['baseline']} at batch {s['batch']}: "
                 f"**{s['speedup']:.2f}x** p50{fast}"
             )
     else:
