@@ -129,6 +129,20 @@ def _stages(c: ReportContent) -> str:
     )
 
 
+def _comparison(b: dict[str, Any]) -> str:
+    """C++ runtime vs Python ONNX Runtime vs PyTorch eager, per model and batch (p50 / fastest run)."""
+    comp = b.get("runtime_comparison") or []
+    if not comp:
+        return ""
+    rts = sorted({rt for c in comp for rt in c["p50_ms"]}, key=["cpp", "ort", "torch"].index)
+    rows = [
+        [escape(c["model_id"]), str(c["batch"])]
+        + [f"{_f(c['p50_ms'].get(rt))} / {_f(c['min_ms'].get(rt))}" for rt in rts]
+        for c in comp
+    ]
+    return "<h3>Runtimes compared (ms: p50 / fastest run)</h3>" + _table(["model", "batch", *rts], rows)
+
+
 def _bench(c: ReportContent) -> str:
     b = c.bench
     if not b or not b.get("results"):
@@ -137,7 +151,9 @@ def _bench(c: ReportContent) -> str:
     peak = host.get("peak", {})
     head = (
         f'<p class="muted">runtime {escape(str(b.get("runtime")))}, {b.get("threads")} thread(s), '
-        f"{b.get('warmup')} warm-up + {b.get('iters')} timed runs, one process per measurement, on "
+        f"{b.get('warmup')} warm-up + {b.get('iters')} timed runs"
+        + (f" x {b.get('rounds')} interleaved rounds" if (b.get("rounds") or 1) > 1 else "")
+        + ", one process per measurement, on "
         f"{escape(str(host.get('cpu', '?')))} ({host.get('logical_cpus')} logical CPUs); host peak "
         f"{peak.get('fp32_gflops')} GFLOP/s fp32, {peak.get('int8_gops')} GOP/s int8 "
         f"({escape(str(peak.get('source', '')))}). Source: {escape(c.sources.get('bench', ''))}.</p>"
@@ -195,6 +211,7 @@ def _bench(c: ReportContent) -> str:
     return (
         head
         + table
+        + _comparison(b)
         + (f"<h3>Speed-ups (p50)</h3><ul>{sp}</ul>" if sp else "")
         + (f"<ul>{skipped}</ul>" if skipped else "")
         + "<h3>Latency histogram</h3>"

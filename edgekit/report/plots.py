@@ -64,25 +64,39 @@ def stages_plot(stages: Sequence[dict[str, Any]], latency_ms: dict[str, float]) 
 
 
 def latency_histogram(rows: Sequence[dict[str, Any]]) -> str | None:
-    """Per-run latency distribution of each measured model at its smallest batch."""
+    """Per-run latency distribution at the smallest batch: every model of a one-runtime bench, or, when
+    several runtimes were measured, the model measured by most runtimes (runtimes side by side).
+    Log-spaced bins when the latencies span more than 20x."""
     if not rows:
         return None
     small = min(r["batch"] for r in rows)
     sel = [r for r in rows if r["batch"] == small and r.get("samples_ms")]
     if not sel:
         return None
+    multi = len({r.get("runtime") for r in sel}) > 1
+    if multi:
+        counts: dict[str, int] = {}
+        for r in sel:
+            counts[r["model_id"]] = counts.get(r["model_id"], 0) + 1
+        best = max(counts, key=lambda m: counts[m])
+        sel = [r for r in sel if r["model_id"] == best]
     fig, ax = plt.subplots(figsize=(7.5, 3.4))
     # clip the long tail (other processes on a shared host) so the body of the distribution is visible
     hi = max(1.25 * float(sorted(r["samples_ms"])[int(0.95 * (len(r["samples_ms"]) - 1))]) for r in sel)
     lo = min(min(r["samples_ms"]) for r in sel)
-    bins = [lo + (hi - lo) * i / 50 for i in range(51)] if hi > lo else 20
+    log = hi > 20 * lo > 0
+    if hi <= lo:
+        bins: Any = 20
+    elif log:
+        bins = [lo * (hi / lo) ** (i / 60) for i in range(61)]
+    else:
+        bins = [lo + (hi - lo) * i / 50 for i in range(51)]
     for r in sel:
-        ax.hist(
-            [min(s, hi) for s in r["samples_ms"]],
-            bins=bins,
-            alpha=0.55,
-            label=f"{r['model_id']} (p50 {r['latency_ms']['p50']:.3f} ms)",
-        )
+        name = f"{r['model_id']} [{r.get('runtime')}]" if multi else r["model_id"]
+        ax.hist([min(s, hi) for s in r["samples_ms"]], bins=bins, alpha=0.55,
+                label=f"{name} (p50 {r['latency_ms']['p50']:.3f} ms)")  # fmt: skip
+    if log:
+        ax.set_xscale("log")
     ax.set_xlabel(f"latency per run, batch {small} (ms; tail clipped at 1.25 x the largest p95)")
     ax.set_ylabel("runs")
     ax.legend(fontsize=8)
