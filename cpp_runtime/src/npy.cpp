@@ -1,7 +1,6 @@
 #include "edgekit/npy.hpp"
 
 #include <cstring>
-#include <regex>
 #include <sstream>
 
 #include "edgekit/error.hpp"
@@ -67,18 +66,33 @@ NpyArray parse_npy(const std::vector<uint8_t>& b, const std::string& what) {
   const std::string header(reinterpret_cast<const char*>(b.data() + hstart), hlen);
 
   NpyArray a;
-  std::smatch m;
-  static const std::regex re_descr(R"('descr'\s*:\s*'([^']+)')");
-  static const std::regex re_fortran(R"('fortran_order'\s*:\s*(True|False))");
-  static const std::regex re_shape(R"('shape'\s*:\s*\(([^)]*)\))");
-  if (!std::regex_search(header, m, re_descr)) throw InputError(what + ": .npy header has no 'descr'", fix);
-  a.descr = m[1].str();
+  // The header is a Python dict literal: {'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }
+  auto value_after = [&](const char* key) -> std::string {
+    const std::string k = std::string("'") + key + "'";
+    auto p = header.find(k);
+    if (p == std::string::npos) throw InputError(what + ": .npy header has no " + k, fix);
+    p = header.find(':', p + k.size());
+    if (p == std::string::npos) throw InputError(what + ": .npy header is malformed near " + k, fix);
+    p = header.find_first_not_of(" \t", p + 1);
+    if (p == std::string::npos) throw InputError(what + ": .npy header is malformed near " + k, fix);
+    size_t end = std::string::npos;
+    if (header[p] == '\'') end = header.find('\'', p + 1) + 1;
+    else if (header[p] == '(') end = header.find(')', p) + 1;
+    else end = header.find_first_of(",}", p);
+    if (end == std::string::npos || end == 0 || end <= p) throw InputError(what + ": .npy header is malformed near " + k, fix);
+    return header.substr(p, end - p);
+  };
+  const std::string descr = value_after("descr");
+  if (descr.size() < 3 || descr.front() != '\'') throw InputError(what + ": .npy 'descr' is not a simple dtype", fix);
+  a.descr = descr.substr(1, descr.size() - 2);
   if (a.descr == "<u1" || a.descr == "<i1" || a.descr == "<b1") a.descr[0] = '|';
-  if (!std::regex_search(header, m, re_fortran)) throw InputError(what + ": .npy header has no 'fortran_order'", fix);
-  if (m[1].str() == "True")
+  const std::string fortran = value_after("fortran_order");
+  if (fortran == "True")
     throw InputError(what + " is a Fortran-order array", "save np.ascontiguousarray(arr) instead");
-  if (!std::regex_search(header, m, re_shape)) throw InputError(what + ": .npy header has no 'shape'", fix);
-  std::string dims = m[1].str();
+  if (fortran != "False") throw InputError(what + ": .npy 'fortran_order' is '" + fortran + "'", fix);
+  const std::string shape = value_after("shape");
+  if (shape.size() < 2 || shape.front() != '(') throw InputError(what + ": .npy 'shape' is not a tuple", fix);
+  const std::string dims = shape.substr(1, shape.size() - 2);
   std::stringstream ss(dims);
   std::string tok;
   while (std::getline(ss, tok, ',')) {

@@ -5,8 +5,11 @@
 //    -ffast-math so the compiler can neither fuse nor reorder them.
 #include "edgekit/preprocess.hpp"
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <cstring>
+#include <mutex>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <tuple>
@@ -62,6 +65,50 @@ int color_code(const std::string& s) {
   throw InputError("unknown cvt_color code '" + s + "'", "use one of the codes in edgekit/preprocess/spec.py");
 }
 
+// libpng/libjpeg print their own warnings and errors on stderr (OpenCV installs no handler). While an
+// image is decoded, fd 2 goes to a temporary file: a failure's message then becomes part of our one
+// error line; warnings on success (e.g. "iCCP: known incorrect sRGB profile") are dropped.
+class StderrCapture {
+ public:
+  StderrCapture() : lock_(mutex()) {
+    std::fflush(stderr);
+    file_ = std::tmpfile();
+    saved_ = file_ ? ::dup(2) : -1;
+    if (saved_ >= 0) ::dup2(::fileno(file_), 2);
+  }
+  ~StderrCapture() { restore(); }
+  StderrCapture(const StderrCapture&) = delete;
+  StderrCapture& operator=(const StderrCapture&) = delete;
+  /// Restore stderr and return what was written meanwhile (first line, trimmed).
+  std::string restore() {
+    std::string text;
+    if (saved_ >= 0) {
+      std::fflush(stderr);
+      ::dup2(saved_, 2);
+      ::close(saved_);
+      saved_ = -1;
+      std::rewind(file_);
+      char buf[256] = {0};
+      if (std::fgets(buf, sizeof buf, file_)) text = buf;
+      while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+    }
+    if (file_) {
+      std::fclose(file_);
+      file_ = nullptr;
+    }
+    return text;
+  }
+
+ private:
+  static std::mutex& mutex() {
+    static std::mutex m;
+    return m;
+  }
+  std::lock_guard<std::mutex> lock_;
+  std::FILE* file_ = nullptr;
+  int saved_ = -1;
+};
+
 cv::Mat resize_to(const cv::Mat& x, int nh, int nw, int interp) {
   cv::Mat r;
   cv::resize(x, r, cv::Size(nw, nh), 0, 0, interp);
@@ -72,16 +119,25 @@ cv::Mat resize_to(const cv::Mat& x, int nh, int nw, int interp) {
 cv::Mat decode_image(const Step& decode, const std::vector<uint8_t>& bytes, const std::string& what) {
   const int flag = decode.color == "gray" ? cv::IMREAD_GRAYSCALE : cv::IMREAD_COLOR;
   cv::Mat img;
+  std::string why;
   if (!bytes.empty()) {
+    StderrCapture capture;
     try {
+      // imdecode only reads the buffer; cv::Mat has no const-data constructor.
       const cv::Mat buf(1, static_cast<int>(bytes.size()), CV_8UC1, const_cast<uint8_t*>(bytes.data()));
       img = cv::imdecode(buf, flag);
-    } catch (const cv::Exception&) {
+    } catch (const cv::Exception& e) {
       img.release();
+      why = std::string(e.what()).substr(0, std::string(e.what()).find('\n'));
     }
+    const std::string said = capture.restore();
+    if (why.empty()) why = said;
+  } else {
+    why = "the file is empty";
   }
   if (img.empty() || img.depth() != CV_8U)
-    throw InputError("cannot decode " + what + ": not a readable image", "pass a PNG/JPEG/BMP file");
+    throw InputError("cannot decode " + what + ": not a readable image" + (why.empty() ? "" : " (" + why + ")"),
+                     "pass a PNG/JPEG/BMP file");
   return img;
 }
 

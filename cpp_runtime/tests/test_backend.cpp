@@ -105,3 +105,13 @@ TEST(TrtBackend, RefusesClearlyWhereNotBuilt) {
   opt.kind = "tflite";
   EXPECT_THROW_MSG(open_backend(b, "", opt), BackendError, "unknown backend 'tflite'");
 }
+
+TEST(OrtLoader, CandidateOrderIsRecordedPathThenNextToTheBinary) {
+  const auto c = ort_library_candidates();
+  ASSERT_GE(c.size(), 2u);
+  EXPECT_EQ(c[c.size() - 2].substr(c[c.size() - 2].size() - 20), "/libonnxruntime.so.1");
+  EXPECT_NE(c.back().find("/../lib/libonnxruntime.so.1"), std::string::npos);
+  ::setenv("EDGEKIT_ORT_LIB", "/explicit/libonnxruntime.so.1", 1);
+  EXPECT_EQ(ort_library_candidates(), std::vector<std::string>{"/explicit/libonnxruntime.so.1"});
+  ::unsetenv("EDGEKIT_ORT_LIB");
+}
