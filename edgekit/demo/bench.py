@@ -64,7 +64,13 @@ def make_clip(path: Path, gray: bool, n: int) -> Path:
 
 
 def run_one(
-    bundle: Path, clip: Path, runner: str, frames: int, output: Path | None, threads: int
+    bundle: Path,
+    clip: Path,
+    runner: str,
+    frames: int,
+    output: Path | None,
+    threads: int,
+    model: str | None = None,
 ) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as td:
         j = Path(td) / "lines.jsonl"
@@ -88,6 +94,8 @@ def run_one(
         ]
         if output is not None:
             cmd += ["--output", str(output)]
+        if model:
+            cmd += ["--model", model]
         env = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE"}
         r = subprocess.run(cmd, capture_output=True, text=True, env=env)
         if r.returncode != 0:
@@ -103,6 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--frames", type=int, default=200)
     ap.add_argument("--threads", type=int, default=0, help="inference threads (0: every CPU)")
     ap.add_argument("--runners", default="cpp,python")
+    ap.add_argument("--model", default=None, help="model id (default: each bundle's default model)")
     ap.add_argument("--repeat", type=int, default=3, help="interleaved rounds; the best run is reported")
     ap.add_argument("--json", type=Path, default=Path("bench_demo.json"))
     a = ap.parse_args(argv)
@@ -123,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
                 for runner in runners:
                     for mode in ("json", "json+video"):
                         out = Path(td) / f"out-{runner}.avi" if mode == "json+video" else None
-                        s = run_one(bundle, clip, runner, a.frames, out, a.threads)
+                        s = run_one(bundle, clip, runner, a.frames, out, a.threads, a.model)
                         fps_all.setdefault((runner, mode), []).append(s["fps"])
                         if (runner, mode) not in best or s["fps"] > best[(runner, mode)]["fps"]:
                             best[(runner, mode)] = s
