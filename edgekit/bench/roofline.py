@@ -184,7 +184,10 @@ def estimate(
         if placement is None:
             assumptions.append(f"DLA placement unknown ({place_source}): every layer assumed on the DLA")
             place_source = f"assumed all-DLA ({place_source})"
-        assumptions.append(f"DLA<->GPU transition: {TRANSITION_US:g} us each; DLA has no fp32 (runs fp16)")
+        assumptions.append(
+            f"DLA<->GPU transition: {TRANSITION_US:g} us each; DLA has no fp32 (runs fp16); "
+            "layers the placement does not name are assumed on the DLA"
+        )
     if profile.kind == "jetson":
         assumptions.append("Jetson numbers are a model only: unverified here (no device, no TensorRT)")
     targets = {u: _target(cost, profile, u, precision, placement) for u in units}
