@@ -9,10 +9,14 @@ import numpy as np
 from edgekit.errors import BundleError
 
 
-def session(path: Path):  # type: ignore[no-untyped-def]
+def session(path: Path, optimize: bool = True):  # type: ignore[no-untyped-def]
+    """``optimize=False`` runs the graph as written (no Q/DQ fusion into integer kernels): the exact
+    semantics of a Q/DQ model, which is what fake-quant PyTorch simulates."""
     import onnxruntime as ort
 
     so = ort.SessionOptions()
+    if not optimize:
+        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
     so.intra_op_num_threads = 1
     so.inter_op_num_threads = 1
     so.add_session_config_entry("session.intra_op.allow_spinning", "0")

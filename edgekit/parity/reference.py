@@ -10,6 +10,9 @@ Layout inside the bundle (all hashed by ``write_manifest`` like any other file):
     golden/reference/stages/<item>.npz          one array per stage, keyed ``NN_op``
     golden/reference/outputs/<model>.ort.npz    one array per output name, stacked over items (N x ...)
     golden/reference/outputs/<model>.torch.npz  same, from the PyTorch model (fake-quant for INT8)
+    golden/reference/outputs/<model>.ort_exact.npz  Q/DQ models only: ONNX Runtime with graph
+        optimizations off, i.e. the Q/DQ graph's own float semantics (no fusion into integer kernels);
+        the INT8 check compares fake-quant torch with it
 """
 
 from __future__ import annotations
@@ -57,7 +60,7 @@ class Reference:
             return {k: z[k] for k in sorted(z.files)}
 
     def model_outputs(self, model_id: str, side: str) -> dict[str, np.ndarray] | None:
-        """Reference outputs stacked over items, ``side`` 'ort' or 'torch'; None when not recorded."""
+        """Outputs stacked over items; ``side`` is 'ort', 'ort_exact' or 'torch'. None if not recorded."""
         p = self.root / REF_DIR / "outputs" / f"{model_id}.{side}.npz"
         if not p.is_file():
             return None
@@ -136,6 +139,17 @@ def write_reference(
                 {k: np.concatenate(v, axis=0) for k, v in per.items()},
             )
             entry["output_names"] = list(per)
+            if m.int8_flavour == "trt_qdq":
+                exact = ort_session.session(mpath, optimize=False)
+                eper: dict[str, list[np.ndarray]] = {}
+                for x in finals:
+                    for k, v in ort_session.run(exact, x).items():
+                        eper.setdefault(k, []).append(v)
+                _save_npz(
+                    root / REF_DIR / "outputs" / f"{m.id}.ort_exact.npz",
+                    {k: np.concatenate(v, axis=0) for k, v in eper.items()},
+                )
+                entry["ort_exact"] = True
         tm = (torch_models or {}).get(m.id)
         if tm is not None:
             tm.eval()
