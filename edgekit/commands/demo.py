@@ -174,7 +174,13 @@ def register(app: typer.Typer) -> None:
             from edgekit.demo.runner import resolve_source
 
             opts = DemoOptions(bundle=bundle, source=source, device=device)
-            src = resolve_source(opts, B.load(bundle, verify=False).manifest)  # same URI errors as Python
+            manifest = B.load(bundle, verify=False).manifest
+            src = resolve_source(opts, manifest)  # the same URI errors as the Python runner
+            pipeline = None
+            if src.kind == "csi":  # the profile's pipeline, {sensor_id} left for the app to fill in
+                from edgekit.profiles import get_profile
+
+                pipeline = get_profile(device or manifest.device).camera.csi_pipeline
             args = cpp_args(
                 cam,
                 bundle,
@@ -185,7 +191,7 @@ def register(app: typer.Typer) -> None:
                 json_path,
                 realtime,
                 model,
-                src.target if src.kind == "csi" else None,
+                pipeline,
                 queue,
                 retries,
                 backoff,

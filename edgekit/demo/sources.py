@@ -19,6 +19,7 @@ opened (missing file, no such device), 4 a live source was lost and did not come
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 import time
@@ -214,7 +215,15 @@ class ImageFolderReader:
         self.pos = len(self.files)
 
 
+def quiet_opencv() -> None:
+    """OpenCV's own warnings (e.g. a failed V4L2/GStreamer open) would bury the one clear error line:
+    errors only, unless the user set OPENCV_LOG_LEVEL."""
+    if "OPENCV_LOG_LEVEL" not in os.environ:
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+
+
 def open_source(src: Source, width: int = 0, height: int = 0) -> Reader:
+    quiet_opencv()
     return ImageFolderReader(src) if src.kind == "images" else VideoReader(src, width, height)
 
 

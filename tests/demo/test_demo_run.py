@@ -158,6 +158,7 @@ def test_bad_sources_fail_fast_with_one_clear_line(
     )
     assert r.returncode == code, (r.returncode, r.stderr)
     assert words in r.stderr and "fix:" in r.stderr
+    assert len([ln for ln in r.stderr.splitlines() if ln.strip()]) == 1, r.stderr  # one clear line
     assert uri.split("/")[-1] in r.stderr or uri in r.stderr
     assert time.monotonic() - t0 < 30
     assert not out.exists() and list(tmp_path.iterdir()) == []  # nothing half-written
@@ -211,3 +212,24 @@ def test_sigint_stops_cleanly_and_keeps_a_valid_video(
     while cap.read()[0]:
         n += 1
     assert n == s["frames"]
+
+
+@pytest.mark.parametrize("runner", RUNNERS)
+def test_csi_camera_that_is_not_there_fails_fast(runner: str, tiny_bundle_session: Path) -> None:
+    """csi://0 with a Jetson profile's pipeline: the Python wheel has no GStreamer; the C++ app's GStreamer
+    has no nvarguscamerasrc here. Either way: exit 3, one line naming the URI, no OpenCV warning noise."""
+    _need(runner)
+    r = run_cli(
+        str(tiny_bundle_session),
+        "--source",
+        "csi://0",
+        "--device",
+        "jetson-orin-nano",
+        "--headless",
+        "--runner",
+        runner,
+        env=_env(runner),
+    )
+    assert r.returncode == 3, r.stderr
+    lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and "csi://0" in lines[0] and "fix:" in lines[0], r.stderr

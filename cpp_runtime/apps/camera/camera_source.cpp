@@ -4,9 +4,11 @@
 #include <cctype>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <utility>
 
+#include <opencv2/core/utils/logger.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <opencv2/videoio.hpp>
@@ -208,6 +210,8 @@ Source parse_uri(const std::string& uri_in, const std::string& csi_pipeline) {
 }
 
 std::unique_ptr<Reader> open_source(const Source& src) {
+  // OpenCV's own warnings (a failed V4L2/GStreamer open) would bury the one clear error line.
+  if (!std::getenv("OPENCV_LOG_LEVEL")) cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_ERROR);
   if (src.kind == SourceKind::images) return std::make_unique<ImageFolderReader>(src);
   return std::make_unique<VideoReader>(src);
 }
