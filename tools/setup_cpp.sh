@@ -27,7 +27,7 @@ if [ ! -f "$ORT/include/onnxruntime_cxx_api.h" ]; then
   APT_OPTS=(-o "Dir::Etc::SourceList=$APT/etc/sources.list" -o "Dir::Etc::SourceParts=/dev/null"
     -o "Dir::Etc::PreferencesParts=$APT/etc/preferences.d" -o "Dir::State::Lists=$APT/lists"
     -o "Dir::Cache=$APT/cache" -o "Dir::State::status=/var/lib/dpkg/status" -o "APT::Get::List-Cleanup=0"
-    -o "Debug::NoLocking=1")
+    -o "Debug::NoLocking=1" -o "APT::Sandbox::User=$(id -un)")
   apt-get "${APT_OPTS[@]}" -qq update || die "apt-get update of the private trixie source failed — fix: check network access to deb.debian.org"
   (cd "$APT/dl" && apt-get "${APT_OPTS[@]}" -qq download libonnxruntime-dev) \
     || die "cannot download libonnxruntime-dev from trixie — fix: check network access to deb.debian.org"
