@@ -24,6 +24,7 @@ COMMAND_MODULES = [
     "edgekit.commands.build",
     "edgekit.commands.parity",
     "edgekit.commands.demo",
+    "edgekit.commands.flash",
 ]
 
 app = typer.Typer(
