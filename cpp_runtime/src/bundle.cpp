@@ -4,6 +4,8 @@
 #include <fstream>
 #include <sstream>
 
+#include <nlohmann/json.hpp>
+
 #include "edgekit/error.hpp"
 #include "edgekit/sha256.hpp"
 
@@ -56,6 +58,45 @@ std::string Bundle::model_path(const std::string& model_id) const {
   if (!fs::is_regular_file(p, ec))
     throw BundleError("model file " + e.file + " of '" + e.id + "' is missing from " + root_, kReflash);
   return p;
+}
+
+TrtEngineEntry Bundle::trt_engine(const std::string& model_id) const {
+  const auto& entry = manifest_.model(model_id);
+  TrtEngineEntry e;
+  if (auto it = manifest_.trt_engines.find(entry.id); it != manifest_.trt_engines.end()) {
+    e = it->second;
+  } else {
+    const std::string plan = path("trt/plan.json");
+    std::ifstream f(plan);
+    bool found = false;
+    if (f) {
+      nlohmann::json j;
+      try {
+        f >> j;
+      } catch (const std::exception&) {
+        throw BundleError(plan + " is not valid JSON", "rebuild the bundle");
+      }
+      const std::string def = j.value("default_engine", std::string());
+      if (j.contains("engines") && j["engines"].is_array()) {
+        for (const auto& s : j["engines"]) {
+          if (!s.is_object() || s.value("model_id", std::string()) != entry.id || !s.contains("engine")) continue;
+          if (found && s.value("engine", std::string()) != def) continue;  // prefer the plan's default engine
+          e.file = s.value("engine", std::string());
+          e.precision = s.value("precision", std::string());
+          e.onnx = s.value("onnx", std::string());
+          found = true;
+        }
+      }
+    }
+    if (!found)
+      throw BundleError("bundle has no TensorRT engine for model '" + entry.id +
+                            "' (neither manifest extra.tensorrt.engines nor trt/plan.json lists one)",
+                        "build the engines on the device (sh trt/build.sh or edgekit engine build), or use --backend ort");
+    e.metadata = e.file + ".json";
+  }
+  if (e.precision.empty()) e.precision = entry.precision;
+  if (e.onnx.empty()) e.onnx = entry.file;
+  return e;
 }
 
 std::vector<std::string> Bundle::labels() const {

@@ -338,6 +338,8 @@ Manifest parse_manifest(const std::string& text, const std::string& where) {
         e.file = str(it.value(), "file", where, at);
         e.metadata = str(it.value(), "metadata", where, at, "");
         if (e.metadata.empty()) e.metadata = e.file + ".json";
+        e.precision = str(it.value(), "precision", where, at, "");
+        e.onnx = str(it.value(), "onnx", where, at, "");
         m.trt_engines[it.key()] = e;
       }
     }

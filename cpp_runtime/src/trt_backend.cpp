@@ -98,15 +98,11 @@ class TrtBackend final : public Backend {
  public:
   TrtBackend(const Bundle& b, std::string model_id, BackendOptions opt) : opt_(std::move(opt)) {
     const auto& m = b.manifest();
-    const auto& entry = m.model(model_id);
-    auto it = m.trt_engines.find(entry.id);
-    if (it == m.trt_engines.end())
-      throw BundleError("bundle has no TensorRT engine for model '" + entry.id + "' (manifest extra.tensorrt.engines)",
-                        "build the engine on the device (edgekit build with a TensorRT profile) or use --backend ort");
-    engine_path_ = b.path(it->second.file);
-    meta_path_ = b.path(it->second.metadata);
-    want_precision_ = entry.precision;
-    auto f = m.files.find(entry.file);
+    const TrtEngineEntry e = b.trt_engine(model_id);
+    engine_path_ = b.path(e.file);
+    meta_path_ = b.path(e.metadata);
+    want_precision_ = e.precision;
+    auto f = m.files.find(e.onnx);
     model_sha_ = f == m.files.end() ? std::string() : f->second.sha256;
   }
   std::string name() const override { return "trt"; }
@@ -244,7 +240,7 @@ class TrtBackend final : public Backend {
       throw BundleError("engine " + engine_path_ + " was built for compute capability " + want_cc + ", this GPU is " + cc, fix);
     const std::string prec = j.value("precision", std::string());
     if (prec != want_precision_)
-      throw BundleError("engine " + engine_path_ + " has precision '" + prec + "', the bundle's model entry says '" +
+      throw BundleError("engine " + engine_path_ + " has precision '" + prec + "', the bundle expects '" +
                             want_precision_ + "'", fix);
     if (j.contains("dla_core") && j["dla_core"].is_number_integer()) dla_core_ = j["dla_core"].get<int>();
     const std::string sha = j.value("model_sha256", std::string());

@@ -115,3 +115,36 @@ TEST(Bundle, DetectsTamperingMissingFilesAndNoManifest) {
   fs::remove_all(d);
   EXPECT_THROW_MSG(Bundle::load(d.string()), BundleError, "does not exist");
 }
+
+TEST(Bundle, TrtEngineFromManifestExtraOrBuildPlan) {
+  const Bundle b = Bundle::load(data("bundle"));
+  const auto e = b.trt_engine();  // manifest extra.tensorrt.engines
+  EXPECT_EQ(e.file, "engines/tiny.engine");
+  EXPECT_EQ(e.metadata, "engines/tiny.engine.json");
+  EXPECT_EQ(e.precision, "fp32");
+  EXPECT_EQ(e.onnx, "models/tiny.onnx");
+
+  const fs::path d = copy_bundle("plan");
+  auto j = base();
+  j["extra"] = json::object();
+  {
+    std::ofstream(d / "manifest.json") << j.dump();
+    fs::create_directories(d / "trt");
+    json plan = {{"format", "edgekit-trt-plan"},
+                 {"default_engine", "trt/tiny_fp32.fp16.dla0.engine"},
+                 {"engines",
+                  {{{"model_id", "tiny_fp32"}, {"onnx", "models/tiny.onnx"}, {"engine", "trt/tiny_fp32.fp16.engine"},
+                    {"precision", "fp16"}, {"dla_core", nullptr}},
+                   {{"model_id", "tiny_fp32"}, {"onnx", "models/tiny.onnx"}, {"engine", "trt/tiny_fp32.fp16.dla0.engine"},
+                    {"precision", "fp16"}, {"dla_core", 0}}}}};
+    std::ofstream(d / "trt" / "plan.json") << plan.dump();
+  }
+  const Bundle p = Bundle::load(d.string(), false);
+  const auto pe = p.trt_engine("tiny_fp32");
+  EXPECT_EQ(pe.file, "trt/tiny_fp32.fp16.dla0.engine");  // the plan's default engine wins
+  EXPECT_EQ(pe.metadata, "trt/tiny_fp32.fp16.dla0.engine.json");
+  EXPECT_EQ(pe.precision, "fp16");
+  fs::remove(d / "trt" / "plan.json");
+  EXPECT_THROW_MSG(p.trt_engine(), BundleError, "bundle has no TensorRT engine for model 'tiny_fp32'");
+  fs::remove_all(d);
+}

@@ -19,6 +19,10 @@ class Bundle {
   std::string model_path(const std::string& model_id = "") const;
   /// The labels file, one label per line (empty when the bundle has none).
   std::vector<std::string> labels() const;
+  /// The TensorRT engine for ``model_id``: manifest.extra.tensorrt.engines[id], else the build plan
+  /// trt/plan.json (engines built on the device: trt/<id>.<precision>[.dla<core>].engine + ".json").
+  /// Precision and source ONNX default to the model entry's. Throws BundleError when there is none.
+  TrtEngineEntry trt_engine(const std::string& model_id = "") const;
   /// Check presence, size and sha256 of every file listed in the manifest.
   void verify() const;
   /// Check one listed file (throws BundleError if it is missing, unlisted or altered).

@@ -65,8 +65,10 @@ struct GoldenItem {
 
 /// A TensorRT engine recorded in manifest.extra["tensorrt"]["engines"][model id].
 struct TrtEngineEntry {
-  std::string file;      ///< the serialized engine, relative to the bundle
-  std::string metadata;  ///< its metadata JSON (default: file + ".json")
+  std::string file;       ///< the serialized engine, relative to the bundle
+  std::string metadata;   ///< its metadata JSON (default: file + ".json")
+  std::string precision;  ///< engine precision the bundle expects (default: the model entry's)
+  std::string onnx;       ///< the ONNX it was built from (default: the model entry's file)
 };
 
 struct Manifest {
