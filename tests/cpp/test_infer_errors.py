@@ -130,6 +130,23 @@ def test_unknown_model_and_backend_and_flag(tiny_bundle: Path, infer_bin: Path) 
     _one_error(run_bin(infer_bin, "--input", img), "--bundle is required")
 
 
+def test_execution_provider_missing_from_this_ort_build(tiny_bundle: Path, infer_bin: Path) -> None:
+    import onnxruntime as ort
+
+    if "TensorrtExecutionProvider" in ort.get_available_providers():
+        pytest.skip("this ONNX Runtime has the TensorRT EP")
+    img = tiny_bundle / "golden" / "000.png"
+    for ep, name in (("tensorrt", "TensorRT"), ("cuda", "CUDA")):
+        r = run_bin(infer_bin, "--bundle", tiny_bundle, "--input", img, "--ort-ep", ep)
+        _one_error(r, f"has no {name} execution provider", "CPUExecutionProvider", "EDGEKIT_ORT_LIB")
+
+
+def test_help_exits_0(infer_bin: Path, bench_bin: Path) -> None:
+    for b in (infer_bin, bench_bin):
+        r = run_bin(b, "--help")
+        assert r.rc == 0 and "usage:" in r.stdout and "--bundle" in r.stdout
+
+
 def test_ort_library_not_found(tiny_bundle: Path, infer_bin: Path, tmp_path: Path) -> None:
     r = run_bin(
         infer_bin,
