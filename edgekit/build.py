@@ -78,8 +78,9 @@ def plan_stages(ctx: BuildContext, extra: Sequence[tuple[str, Stage]] = ()) -> l
         stages += [("qat" if "qat" in plan else "ptq", qat_stage), ("export_qdq", export_qdq_stage)]
         if ctx.profile.int8_flavour == "ort_cpu":
             stages.append(("quantize_cpu", quantize_cpu_stage))
-    stages += [("trt_check", hooks.trt_check), ("dla_translate", hooks.dla_translate),
-               ("trt_plan", hooks.trt_plan), ("golden", golden_stage), ("reference", reference_stage)]
+    stages += [("dla_translate", hooks.dla_translate), ("trt_check", hooks.trt_check),
+               ("trt_plan", hooks.trt_plan), ("golden", golden_stage), ("dla_verify", hooks.dla_verify),
+               ("reference", reference_stage)]
     stages += list(extra)
     stages += [("manifest", manifest_stage), ("parity_reference", hooks.parity_reference),
                ("bench_estimate", hooks.bench_estimate), ("write_manifest", write_manifest_stage)]

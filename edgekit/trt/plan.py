@@ -186,6 +186,7 @@ def engine_specs(
         if (
             dla
             and mode == "explicit"
+            and noqdq not in {x.file for x in entries}  # the translation is not already a bundle model
             and bundle_root is not None
             and (bundle_root / noqdq).is_file()
             and (bundle_root / _companion(e.file, "_calib.cache")).is_file()

@@ -112,7 +112,9 @@ def test_jetson_build_reuses_teacher_checkpoint(cpu_bundle, tmp_path) -> None:  
     b = B.load(out, verify=True)
     m = b.manifest
     assert m.default_model == "student_int8_qdq"
-    assert {e.id for e in m.models} == {"teacher_fp32", "student_fp32", "student_int8_qdq"}
+    assert {e.id for e in m.models} == {"teacher_fp32", "student_fp32", "student_int8_qdq",
+                                        "student_int8_dla"}
+    assert m.model("student_int8_dla").int8_flavour == "dla_implicit"
     assert m.extra["teacher_source"] == "checkpoint"
     src_teacher = B.load(src).manifest.model("teacher_fp32").metrics["accuracy"]
     assert m.model("teacher_fp32").metrics["accuracy"] == src_teacher  # same weights, same accuracy
@@ -126,7 +128,12 @@ def test_jetson_build_reuses_teacher_checkpoint(cpu_bundle, tmp_path) -> None:  
     inits = {i.name: i for i in g.initializer}
     convs = [n for n in g.node if n.op_type == "Conv"]
     assert convs and all(inits[n.input[1]].dims[0] % 8 == 0 for n in convs)
-    assert {"trt_check", "dla_translate", "trt_plan"} <= set(m.extra["hooks"])  # ran, or "skipped: ..."
+    hk = m.extra["hooks"]
+    assert hk["trt_check"]["student_int8_dla"]["use_dla"] is True  # DLA placement of the translated model
+    assert hk["dla_verify"]["passed"] is True and hk["dla_verify"]["top1_agreement"] >= 0.99
+    assert (b.root / "trt" / "plan.json").is_file()
+    plan = json.loads((b.root / "trt" / "plan.json").read_text())
+    assert plan["built"] is False and plan["engines"]  # nothing claims an engine was built
 
 
 def test_unknown_device_exits_2_with_suggestion(tmp_path) -> None:  # type: ignore[no-untyped-def]
