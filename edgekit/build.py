@@ -36,6 +36,7 @@ class BuildOptions:
     seed: int = 0
     recipe: Recipe | None = None  # None: the example's recipe for ``fast``
     extra_stages: Sequence[tuple[str, Stage]] = field(default_factory=tuple)  # run just before the manifest
+    parity: bool = True  # a local parity check of the C++ runtime at the end, when the runtime is built
 
 
 @dataclass
@@ -44,6 +45,7 @@ class BuildResult:
     manifest: B.Manifest
     stage_seconds: dict[str, float]
     seconds: float
+    parity: dict[str, Any] | None = None  # the end-of-build parity report (or why it did not run)
 
     def summary(self) -> dict[str, Any]:
         m = self.manifest
@@ -54,6 +56,7 @@ class BuildResult:
                         "opset": e.opset, **e.metrics} for e in m.models],
             "stages": m.extra.get("stages", []), "stage_seconds": self.stage_seconds,
             "hooks": m.extra.get("hooks", {}),
+            "parity": self.parity,
         }
 
 
@@ -134,5 +137,27 @@ def run_build(opts: BuildOptions, reporter: Reporter | None = None) -> BuildResu
             reporter.advance(overall, info=name)
         assert ctx.manifest is not None
         manifest = ctx.manifest
-    return BuildResult(out=out.resolve(), manifest=manifest, stage_seconds=seconds,
-                       seconds=time.perf_counter() - t_all)
+    result = BuildResult(out=out.resolve(), manifest=manifest, stage_seconds=seconds,
+                         seconds=time.perf_counter() - t_all)
+    if opts.parity:
+        result.parity = local_parity(result.out, reporter)
+    return result
+
+
+PARITY_FILE = "parity.json"
+
+
+def local_parity(out: Path, reporter: Reporter) -> dict[str, Any]:
+    """The C++ runtime on this host against the training-side golden record (``edgekit parity``), written
+    to ``<bundle>/parity.json`` (outside the hashed file list: a result about the bundle, not part of it)."""
+    from edgekit import runtime_cpp
+    from edgekit.parity.check import run_parity
+
+    if not runtime_cpp.is_built():
+        why = "C++ runtime not built (tools/setup.sh builds it); run `edgekit parity` once it is"
+        reporter.log(f"parity: skipped — {why}")
+        return {"skipped": why}
+    rep = run_parity(out, runtime="cpp")
+    rep.write_json(out / PARITY_FILE)
+    reporter.log(f"parity: {rep.summary()}")
+    return rep.to_dict()

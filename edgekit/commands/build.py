@@ -37,6 +37,8 @@ def register(app: typer.Typer) -> None:
         teacher: Path = typer.Option(None, "--teacher", help="teacher state dict: skip teacher training"),
         fast: bool = typer.Option(None, "--fast/--full", help="few epochs on a subset (well under a minute)"),
         seed: int = typer.Option(None, "--seed", help="random seed (builds are reproducible)"),
+        parity: bool = typer.Option(True, "--parity/--no-parity",
+                                    help="end with a local parity check of the C++ runtime (when built)"),
         as_json: bool = typer.Option(False, "--json", help="print a machine-readable summary on stdout"),
     ) -> None:
         """Train, distill, prune, quantize and export a model into a deployable bundle."""
@@ -56,7 +58,8 @@ def register(app: typer.Typer) -> None:
         is_fast = cfg.fast if fast is None else fast
         recipe = cfg.apply(get_example(ex_name).recipe(is_fast))
         opts = BuildOptions(device=dev, example=ex_name, out=out or cfg.out, teacher=teacher or cfg.teacher,
-                            fast=is_fast, seed=cfg.seed if seed is None else seed, recipe=recipe)
+                            fast=is_fast, seed=cfg.seed if seed is None else seed, recipe=recipe,
+                            parity=parity)
         err = Console(stderr=True)
         result = run_build(opts, Reporter(err))
         if as_json:
@@ -65,3 +68,8 @@ def register(app: typer.Typer) -> None:
             Console().print(_table(result))
             for note in result.manifest.extra.get("notes", []):
                 Console().print(f"note: {note}", highlight=False)
+            if result.parity is not None:
+                msg = result.parity.get("summary") or f"skipped: {result.parity.get('skipped')}"
+                Console().print(f"parity (C++ runtime vs training reference): {msg}", highlight=False)
+        if result.parity is not None and result.parity.get("exit_code", 0) != 0:
+            raise typer.Exit(int(result.parity["exit_code"]))  # the bundle is written, but it is not in sync

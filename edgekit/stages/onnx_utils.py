@@ -3,8 +3,11 @@ int8 initializers, and ONNX Runtime evaluation."""
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -109,3 +112,15 @@ def ort_logits(path: Path, x: np.ndarray, bs: int = 250) -> np.ndarray:
 
 def ort_accuracy(path: Path, x: np.ndarray, y: np.ndarray) -> float:
     return float((ort_logits(path, x).argmax(1) == y).mean())
+
+
+@contextlib.contextmanager
+def quiet_root_logger(level: int = logging.ERROR) -> Iterator[None]:
+    """onnxruntime.quantization logs advice through the root logger on every call; keep build output clean."""
+    root = logging.getLogger()
+    old = root.level
+    root.setLevel(level)
+    try:
+        yield
+    finally:
+        root.setLevel(old)

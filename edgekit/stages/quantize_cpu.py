@@ -14,7 +14,7 @@ from edgekit.stages import fakequant as fq
 from edgekit.stages.common import example_input
 from edgekit.stages.context import BuildContext
 from edgekit.stages.export import _eval_record, add_model
-from edgekit.stages.onnx_utils import INPUT, export_onnx
+from edgekit.stages.onnx_utils import INPUT, export_onnx, quiet_root_logger
 
 
 def quantize_cpu_stage(ctx: BuildContext) -> BuildContext:
@@ -46,10 +46,11 @@ def quantize_cpu_stage(ctx: BuildContext) -> BuildContext:
     model_id = "student_int8_cpu"
     path = ctx.root / "models" / f"{model_id}.onnx"
     tmp = path.with_name(path.name + ".tmp.onnx")
-    quantize_static(
-        str(fp32), str(tmp), Reader(), quant_format=QuantFormat.QOperator, per_channel=True,
-        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, nodes_to_exclude=keep_float,
-    )
+    with quiet_root_logger():
+        quantize_static(
+            str(fp32), str(tmp), Reader(), quant_format=QuantFormat.QOperator, per_channel=True,
+            activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, nodes_to_exclude=keep_float,
+        )
     tmp.replace(path)
     acc = _eval_record(ctx, "quantize_cpu", model_id, path, ctx.student or ctx.qmodel, t0)
     add_model(ctx, model_id, path, "int8", "student", "ort_cpu", acc)
