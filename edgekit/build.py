@@ -37,6 +37,7 @@ class BuildOptions:
     recipe: Recipe | None = None  # None: the example's recipe for ``fast``
     extra_stages: Sequence[tuple[str, Stage]] = field(default_factory=tuple)  # run just before the manifest
     parity: bool = True  # a local parity check of the C++ runtime at the end, when the runtime is built
+    report: bool = True  # report.html + report.md in the bundle
 
 
 @dataclass
@@ -141,6 +142,12 @@ def run_build(opts: BuildOptions, reporter: Reporter | None = None) -> BuildResu
                          seconds=time.perf_counter() - t_all)
     if opts.parity:
         result.parity = local_parity(result.out, reporter)
+    if opts.report:
+        from edgekit.report import write_report
+
+        parity = result.parity if result.parity and "exit_code" in result.parity else None
+        html = write_report(result.out, None, None, parity)
+        reporter.log(f"report: {html} (latency sections fill in after `edgekit bench {result.out} --report`)")
     return result
 
 

@@ -69,7 +69,10 @@ def trt_check(ctx: BuildContext) -> BuildContext:
     for m in ctx.models:
         if m.int8_flavour == "ort_cpu" or m.id not in ctx.onnx:
             continue
-        rep = check_model(ctx.onnx[m.id], ctx.profile)
+        if m.int8_flavour == "dla_implicit":  # the translated model: INT8 from the calibration cache, on DLA
+            rep = check_model(ctx.onnx[m.id], ctx.profile, precision="int8", use_dla=True)
+        else:
+            rep = check_model(ctx.onnx[m.id], ctx.profile)
         reports[m.id] = rep.to_dict()
         counts = rep.counts()
         placement = (f", DLA {counts['dla']} / GPU {counts['gpu'] + counts['gpu-only']} layers, "
