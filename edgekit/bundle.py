@@ -145,7 +145,9 @@ class Bundle:
         for rel, entry in self.manifest.files.items():
             p = self.path(rel)
             if not p.is_file():
-                raise BundleError(f"bundle file {rel} is missing from {self.root}", "rebuild or re-flash the bundle")
+                raise BundleError(
+                    f"bundle file {rel} is missing from {self.root}", "rebuild or re-flash the bundle"
+                )
             if p.stat().st_size != entry.size or sha256_file(p) != entry.sha256:
                 raise BundleError(
                     f"bundle file {rel} does not match its sha256 in the manifest (corrupt or replaced)",
@@ -157,7 +159,9 @@ def load(root: str | Path, verify: bool = True) -> Bundle:
     root = Path(root)
     mpath = root / MANIFEST
     if not mpath.is_file():
-        raise BundleError(f"{root} is not a bundle: {MANIFEST} is missing", "pass the folder `edgekit build` wrote")
+        raise BundleError(
+            f"{root} is not a bundle: {MANIFEST} is missing", "pass the folder `edgekit build` wrote"
+        )
     try:
         raw = json.loads(mpath.read_text())
     except json.JSONDecodeError as exc:
@@ -181,7 +185,7 @@ def load(root: str | Path, verify: bool = True) -> Bundle:
 
 
 def write_manifest(root: Path, manifest: Manifest) -> None:
-    """Hash every file under ``root`` (except the manifest) into ``manifest.files`` and write it atomically."""
+    """Hash every file under ``root`` (except the manifest) into ``manifest.files``; write it atomically."""
     files: dict[str, FileEntry] = {}
     for p in sorted(root.rglob("*")):
         if p.is_file() and p.name != MANIFEST:
@@ -196,7 +200,7 @@ def write_manifest(root: Path, manifest: Manifest) -> None:
 
 @contextlib.contextmanager
 def staging(out: Path) -> Iterator[Path]:
-    """Yield a temporary folder next to ``out``; on success replace ``out`` with it, keeping nothing half-done.
+    """Yield a temporary folder next to ``out``; on success replace ``out`` with it; nothing is half-done.
 
     An existing bundle at ``out`` is moved aside first and deleted only after the rename succeeded.
     On any exception the staging folder is removed and ``out`` is untouched.

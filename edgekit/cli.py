@@ -29,12 +29,12 @@ COMMAND_MODULES = [
 
 app = typer.Typer(
     name="edgekit",
-    help="Edge deployment SDK: build, check, flash, verify parity and benchmark vision models for Jetson and CPUs.",
+    help="Edge deployment SDK: build, check, flash, verify parity and benchmark vision models "
+    "for Jetson and CPUs.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-
 
 
 @app.callback()

@@ -155,7 +155,9 @@ def load_profile_file(path: Path) -> DeviceProfile:
             "correct that field (see device_configs/cpu.yaml for the layout)",
         ) from exc
     if prof.name != path.stem:
-        raise ConfigError(f"device profile {path.name} declares name '{prof.name}'", f"rename it to '{path.stem}'")
+        raise ConfigError(
+            f"device profile {path.name} declares name '{prof.name}'", f"rename it to '{path.stem}'"
+        )
     return prof
 
 

@@ -117,7 +117,9 @@ cv::Mat resize_to(const cv::Mat& x, int nh, int nw, int interp) {
 }  // namespace
 
 cv::Mat decode_image(const Step& decode, const std::vector<uint8_t>& bytes, const std::string& what) {
-  const int flag = decode.color == "gray" ? cv::IMREAD_GRAYSCALE : cv::IMREAD_COLOR;
+  // Always decode in colour; "gray" converts with cvtColor(BGR2GRAY) below. IMREAD_GRAYSCALE would let libpng
+  // apply gamma in its own rgb_to_gray (builds differ by up to 20 levels) and libjpeg return its Y channel.
+  const int flag = cv::IMREAD_COLOR;
   cv::Mat img;
   std::string why;
   if (!bytes.empty()) {
@@ -138,6 +140,11 @@ cv::Mat decode_image(const Step& decode, const std::vector<uint8_t>& bytes, cons
   if (img.empty() || img.depth() != CV_8U)
     throw InputError("cannot decode " + what + ": not a readable image" + (why.empty() ? "" : " (" + why + ")"),
                      "pass a PNG/JPEG/BMP file");
+  if (decode.color == "gray") {
+    cv::Mat gray;
+    cv::cvtColor(img, gray, cv::COLOR_BGR2GRAY);
+    return gray;
+  }
   return img;
 }
 

@@ -79,20 +79,6 @@ def geometry_cases(out: Path) -> None:
     (out / "geometry.json").write_text(json.dumps(cases))
 
 
-GAMMA_NOTE = (
-    "decode color=gray of a colour PNG with gAMA/sRGB/iCCP chunks: libpng's rgb_to_gray applies gamma, "
-    "and the opencv-python wheel's bundled libpng and Debian's libpng differ "
-    "(up to 20 levels on skimage chelsea.png)"
-)
-
-
-def _gray_decode_of_gamma_png(spec, data: bytes) -> bool:  # type: ignore[no-untyped-def]
-    if spec.steps[0].color != "gray" or not data.startswith(b"\x89PNG"):
-        return False
-    colour = data[25] in (2, 3, 6)  # IHDR colour type: RGB, palette, RGBA
-    return colour and any(tag in data[:4096] for tag in (b"gAMA", b"sRGB", b"iCCP"))
-
-
 def preprocess_cases(out: Path) -> None:
     import skimage
 
@@ -198,8 +184,6 @@ def preprocess_cases(out: Path) -> None:
                 "image": iname,
                 "stages": [st.name for st in stages],
             }
-            if _gray_decode_of_gamma_png(spec, images[iname]):
-                entry["known_divergence"] = GAMMA_NOTE
             cases.append(entry)
     (d / "cases.json").write_text(json.dumps(cases, indent=1))
 

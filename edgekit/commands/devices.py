@@ -31,7 +31,18 @@ def register(app: typer.Typer) -> None:
             print(json.dumps({k: p.model_dump() for k, p in profiles.items()}, indent=2))
             return
         t = Table(title="edgekit device profiles", caption="? = unconfirmed value")
-        for col in ("name", "module", "GPU", "TensorRT", "opset", "DLA", "precisions", "INT8 flavour", "peak", "BW GB/s"):
+        for col in (
+            "name",
+            "module",
+            "GPU",
+            "TensorRT",
+            "opset",
+            "DLA",
+            "precisions",
+            "INT8 flavour",
+            "peak",
+            "BW GB/s",
+        ):
             t.add_column(col)
         for p in profiles.values():
             q = lambda key, p=p: "" if p.is_confirmed(key) else "?"  # noqa: E731
@@ -41,7 +52,14 @@ def register(app: typer.Typer) -> None:
             flav = p.int8_flavour + (f" / DLA {p.dla_int8_flavour}" if p.dla_int8_flavour else "")
             best = max(v for v in (p.peak.fp32_gflops, p.peak.fp16_gflops, p.peak.int8_gops) if v)
             t.add_row(
-                p.name, p.display_name, gpu, trt, str(p.onnx_opset_max), dla, ",".join(p.precisions), flav,
+                p.name,
+                p.display_name,
+                gpu,
+                trt,
+                str(p.onnx_opset_max),
+                dla,
+                ",".join(p.precisions),
+                flav,
                 f"{best:g} G{q('peak.int8_gops') or q('peak.fp16_gflops')}",
                 f"{p.memory.bandwidth_gbps:g}{q('memory.bandwidth_gbps')}",
             )

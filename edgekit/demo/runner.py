@@ -14,7 +14,9 @@ Behaviour and JSON lines are the same as the C++ app ``edgekit-camera`` (cpp_run
 
 How a video frame enters the spec: every source yields BGR uint8 frames, which replace the spec's
 ``decode`` step. For ``decode: bgr`` the frame is used as is. For ``decode: gray`` it is converted with
-``cv2.cvtColor(BGR2GRAY)``. That equals ``imread(IMREAD_GRAYSCALE)`` exactly when B = G = R (gray content,
+``cv2.cvtColor(BGR2GRAY)``, the same conversion the spec's gray ``decode`` applies to a file (colour decode +
+BGR2GRAY), so a frame and an image file of it give the same tensor. That equals ``imread(IMREAD_GRAYSCALE)``
+exactly when B = G = R (gray content,
 e.g. a video made from gray images: the fixed-point weights sum to 1), but NOT for colour images:
 ``imread``'s gray path uses imgcodecs' own rounding for PNG (±1 on about half the pixels) and libjpeg's
 direct Y output for JPEG (up to ±17 measured). tests/demo/test_frame_conversion.py pins both facts.

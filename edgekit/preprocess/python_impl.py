@@ -67,10 +67,14 @@ def decode(step: Decode, source: str | Path | bytes, what: str = "image") -> np.
         what = str(source)
     else:
         data = source
-    flag = cv2.IMREAD_GRAYSCALE if step.color == "gray" else cv2.IMREAD_COLOR
-    img = cv2.imdecode(np.frombuffer(data, np.uint8), flag)
+    img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
     if img is None:
         raise InputError(f"cannot decode {what}: not a readable image", "pass a PNG/JPEG/BMP file")
+    if step.color == "gray":
+        # Not IMREAD_GRAYSCALE: libpng applies gamma in its own rgb_to_gray (builds differ by up to 20
+        # levels) and libjpeg returns its Y channel. Colour decode + OpenCV's fixed-point BGR2GRAY is the
+        # same in every build, exact for gray images, and what a camera frame goes through (edgekit.demo).
+        img = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
     return _hwc(img)
 
 

@@ -24,6 +24,9 @@ class _Step(BaseModel):
 
 
 class Decode(_Step):
+    """Decode in colour (BGR); ``gray`` then converts with OpenCV's fixed-point BGR2GRAY: exact for gray
+    images, identical across libpng/libjpeg builds (unlike IMREAD_GRAYSCALE), the same as camera frames."""
+
     op: Literal["decode"] = "decode"
     color: Literal["bgr", "gray"] = "bgr"
 
@@ -89,7 +92,9 @@ class Layout(_Step):
     to: Literal["NCHW", "NHWC"] = "NCHW"
 
 
-Step = Annotated[Decode | CvtColor | Resize | CenterCrop | ToFloat | Normalize | Layout, Field(discriminator="op")]
+Step = Annotated[
+    Decode | CvtColor | Resize | CenterCrop | ToFloat | Normalize | Layout, Field(discriminator="op")
+]
 
 
 class PreprocessSpec(BaseModel):

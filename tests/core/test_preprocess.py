@@ -23,8 +23,15 @@ def test_geometry_formulas() -> None:
 def test_imagenet_stages_shapes_and_values() -> None:
     bgr = np.ascontiguousarray(skimage.data.chelsea()[:, :, ::-1])
     x, stages = run(imagenet_spec(), bgr, collect=True)
-    assert [s.name for s in stages] == ["00_decode", "01_cvt_color", "02_resize", "03_center_crop",
-                                        "04_to_float", "05_normalize", "06_layout"]
+    assert [s.name for s in stages] == [
+        "00_decode",
+        "01_cvt_color",
+        "02_resize",
+        "03_center_crop",
+        "04_to_float",
+        "05_normalize",
+        "06_layout",
+    ]
     assert stages[1].tensor[0, 0, 0] == bgr[0, 0, 2]  # RGB now
     assert stages[2].tensor.shape == (256, 385, 3) and stages[2].tensor.dtype == np.uint8
     assert x.shape == (1, 3, 224, 224) and x.dtype == np.float32
@@ -51,8 +58,9 @@ def test_spec_order_is_validated() -> None:
     with pytest.raises(ValidationError, match="first step must be 'decode'"):
         PreprocessSpec.model_validate({"steps": steps[1:]})
     with pytest.raises(ValidationError):
-        PreprocessSpec.model_validate({"steps": [*steps[:3], {"op": "normalize", "mean": [0.1], "std": [0.0]},
-                                                 steps[4]]})
+        PreprocessSpec.model_validate(
+            {"steps": [*steps[:3], {"op": "normalize", "mean": [0.1], "std": [0.0]}, steps[4]]}
+        )
 
 
 def test_sha_changes_with_any_parameter() -> None:

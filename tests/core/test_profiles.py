@@ -10,8 +10,16 @@ import yaml
 from edgekit.errors import ConfigError
 from edgekit.profiles import all_profiles, configs_dir, get_profile, load_profile_file
 
-EXPECTED = {"cpu", "jetson-nano", "jetson-tx2", "jetson-xavier-nx", "jetson-xavier", "jetson-orin-nano",
-            "jetson-orin-nx", "jetson-orin"}
+EXPECTED = {
+    "cpu",
+    "jetson-nano",
+    "jetson-tx2",
+    "jetson-xavier-nx",
+    "jetson-xavier",
+    "jetson-orin-nano",
+    "jetson-orin-nx",
+    "jetson-orin",
+}
 
 
 def test_every_target_has_a_valid_profile() -> None:
@@ -27,7 +35,9 @@ def test_facts_match_reference() -> None:
     assert nano.onnx_opset_max == 13 and "int8" not in nano.precisions and nano.dla is None
     assert get_profile("jetson-tx2").int8_flavour == "none"
     orin = get_profile("jetson-orin")
-    assert orin.tensorrt is not None and orin.tensorrt.cache_tag == "100300" and orin.gpu and orin.gpu.sm == 87
+    assert (
+        orin.tensorrt is not None and orin.tensorrt.cache_tag == "100300" and orin.gpu and orin.gpu.sm == 87
+    )
     assert get_profile("cpu").int8_flavour == "ort_cpu"
 
 
@@ -52,8 +62,11 @@ def test_invalid_profile_names_the_field(tmp_path: Path) -> None:
 
 
 def test_cli_devices_and_unknown_device_exit_code() -> None:
-    ok = subprocess.run([sys.executable, "-m", "edgekit.cli", "devices", "--json"], capture_output=True, text=True)
+    ok = subprocess.run(
+        [sys.executable, "-m", "edgekit.cli", "devices", "--json"], capture_output=True, text=True
+    )
     assert ok.returncode == 0 and '"jetson-orin-nx"' in ok.stdout
-    bad = subprocess.run([sys.executable, "-m", "edgekit.cli", "devices", "jetson-nanoo"], capture_output=True,
-                         text=True)
+    bad = subprocess.run(
+        [sys.executable, "-m", "edgekit.cli", "devices", "jetson-nanoo"], capture_output=True, text=True
+    )
     assert bad.returncode == 2 and "did you mean 'jetson-nano'" in bad.stderr

@@ -22,8 +22,10 @@ def test_gray_content_matches_imread_grayscale_exactly(tmp_path: Path) -> None:
 
 
 def test_colour_content_differs_from_imread_grayscale(tmp_path: Path) -> None:
-    """Documented, not hidden: imread's gray path is not cvtColor. PNG: imgcodecs' own rounding (+-1);
-    JPEG: libjpeg's Y channel (larger). The demo uses cvtColor for every frame source."""
+    """imread's gray path is not cvtColor (PNG: imgcodecs' rounding and libpng gamma; JPEG: libjpeg's Y). The
+    spec's gray decode is colour decode + cvtColor, so a file and a video frame of it give the same tensor."""
+    from edgekit.preprocess import run
+
     bgr = np.ascontiguousarray(skimage.data.chelsea()[:, :, ::-1])
     for ext, max_diff in ((".png", 1), (".jpg", 8)):
         p = tmp_path / f"c{ext}"
@@ -32,6 +34,8 @@ def test_colour_content_differs_from_imread_grayscale(tmp_path: Path) -> None:
         assert colour is not None and gray is not None
         d = np.abs(frame_to_decoded(colour, mnist_spec()).astype(int) - gray)
         assert 0 < d.max() <= max_diff, (ext, d.max())
+        _, stages = run(mnist_spec(), p, collect=True)
+        assert np.array_equal(stages[0].tensor[:, :, 0], frame_to_decoded(colour, mnist_spec()))
 
 
 def test_bgr_spec_takes_the_frame_as_is() -> None:
