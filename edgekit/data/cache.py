@@ -1,5 +1,6 @@
 """Preprocessed tensors cached per (spec sha256, data key): in memory, and on disk under
-``$EDGEKIT_CACHE`` (default ``~/.cache/edgekit/preprocessed``). The tensors always come from
+``$EDGEKIT_CACHE_DIR/preprocessed`` (default ``~/.cache/edgekit/preprocessed``; ``EDGEKIT_CACHE_DIR=off``
+disables the disk cache). The tensors always come from
 ``edgekit.preprocess.run_batch`` — the spec's Python interpretation — never from other transforms."""
 
 from __future__ import annotations
@@ -17,10 +18,10 @@ _MEMORY: dict[str, np.ndarray] = {}
 
 
 def cache_dir() -> Path | None:
-    env = os.environ.get("EDGEKIT_CACHE")
+    env = os.environ.get("EDGEKIT_CACHE_DIR")
     if env == "off":
         return None
-    return Path(env) if env else Path.home() / ".cache" / "edgekit" / "preprocessed"
+    return (Path(env) if env else Path.home() / ".cache" / "edgekit") / "preprocessed"
 
 
 def _content_key(images: Sequence[np.ndarray] | np.ndarray) -> str:
