@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Run the whole test suite: lint, the C++ GoogleTest suites (Release and ASan/UBSan builds), then pytest.
+# Run the whole test suite: lint, type-check, the C++ GoogleTest suites (Release and ASan/UBSan builds), then pytest.
 # Expects tools/setup.sh to have run (the README's test command runs both).
 set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -12,6 +12,9 @@ step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 step "ruff"
 ruff check edgekit tests tools || status=1
+
+step "mypy"
+mypy edgekit || status=1
 
 for b in cpp_runtime/build cpp_runtime/build-asan; do
   step "ctest ($b)"

@@ -26,9 +26,12 @@ import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import torch
 
 from edgekit.errors import ConfigError
 
@@ -63,13 +66,13 @@ def _atomic(dst: Path, make: Callable[[Path], None]) -> Path:
     return dst
 
 
-def export_onnx(model: object, path: Path, size: int = 224) -> Path:
+def export_onnx(model: torch.nn.Module, path: Path, size: int = 224) -> Path:
     """Export an eval-mode torch model with input ``input`` [N,3,size,size] and output ``logits``."""
     import torch
 
     def make(tmp: Path) -> None:
         torch.onnx.export(
-            model, torch.zeros(1, 3, size, size), str(tmp), input_names=["input"], output_names=["logits"],
+            model, (torch.zeros(1, 3, size, size),), str(tmp), input_names=["input"], output_names=["logits"],
             dynamic_axes={"input": {0: "N"}, "logits": {0: "N"}}, opset_version=OPSET, dynamo=False,
         )
 
