@@ -30,37 +30,24 @@ def register(app: typer.Typer) -> None:
         if as_json:
             print(json.dumps({k: p.model_dump() for k, p in profiles.items()}, indent=2))
             return
-        t = Table(title="edgekit device profiles", caption="? = unconfirmed value")
-        for col in (
-            "name",
-            "module",
-            "GPU",
-            "TensorRT",
-            "opset",
-            "DLA",
-            "precisions",
-            "INT8 flavour",
-            "peak",
-            "BW GB/s",
-        ):
-            t.add_column(col)
+        t = Table(title="edgekit device profiles", caption="? = unconfirmed; `edgekit devices NAME` for all")
+        for col in ("name", "GPU", "TRT", "opset", "DLA", "precisions", "INT8", "peak G/s", "GB/s"):
+            t.add_column(col, no_wrap=True)
         for p in profiles.values():
             q = lambda key, p=p: "" if p.is_confirmed(key) else "?"  # noqa: E731
-            gpu = f"{p.gpu.arch} sm_{p.gpu.sm}" if p.gpu else "-"
+            gpu = f"sm_{p.gpu.sm}" if p.gpu else "-"
             trt = p.tensorrt.version if p.tensorrt else "-"
-            dla = f"{p.dla.cores}x v{p.dla.generation}" if p.dla else "-"
-            flav = p.int8_flavour + (f" / DLA {p.dla_int8_flavour}" if p.dla_int8_flavour else "")
-            best = max(v for v in (p.peak.fp32_gflops, p.peak.fp16_gflops, p.peak.int8_gops) if v)
-            t.add_row(
-                p.name,
-                p.display_name,
-                gpu,
-                trt,
-                str(p.onnx_opset_max),
-                dla,
-                ",".join(p.precisions),
-                flav,
-                f"{best:g} G{q('peak.int8_gops') or q('peak.fp16_gflops')}",
-                f"{p.memory.bandwidth_gbps:g}{q('memory.bandwidth_gbps')}",
+            dla = f"{p.dla.cores}×v{p.dla.generation}" if p.dla else "-"
+            short = {"trt_qdq": "Q/DQ", "ort_cpu": "ORT", "none": "-", "dla_implicit": "DLA cache"}
+            flav = short[p.int8_flavour]
+            if p.dla_int8_flavour == "dla_implicit":
+                flav += "+DLA"
+            best_key, best = max(
+                ((k, v) for k, v in (("peak.fp32_gflops", p.peak.fp32_gflops), ("peak.fp16_gflops",
+                 p.peak.fp16_gflops), ("peak.int8_gops", p.peak.int8_gops)) if v),
+                key=lambda kv: kv[1],
             )
+            precs = " ".join(x.replace("fp", "f").replace("int", "i") for x in p.precisions)
+            t.add_row(p.name, gpu, trt, str(p.onnx_opset_max), dla, precs, flav,
+                      f"{best:g}{q(best_key)}", f"{p.memory.bandwidth_gbps:g}{q('memory.bandwidth_gbps')}")
         console.print(t)
