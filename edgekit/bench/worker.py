@@ -4,7 +4,7 @@ Loads one model in one runtime (ONNX Runtime or the bundle's PyTorch reference),
 runs of one batch, and prints one JSON line: the per-run latencies in ms, the model load time, the
 preprocessing time per image (Python interpretation of the bundle's spec, on its golden images) and its own
 peak RSS. A fresh process per measurement keeps ONNX Runtime thread pools and allocator state from one
-measurement out of the next (see /work/shared/reference/toolchain.md).
+measurement out of the next (see README.md, Development).
 """
 
 from __future__ import annotations

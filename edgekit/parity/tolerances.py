@@ -1,7 +1,7 @@
 """Tolerances: per preprocessing step (exact where the toolchain rules make it exact) and per model
 precision for the outputs. Every number is shown in the report next to the measured value.
 
-Why these numbers (measured facts in /work/shared/reference/toolchain.md and quantization.md):
+Why these numbers (measured facts in device_configs/README.md, cpp_runtime/README.md):
 - uint8 decode / cvt_color / crop and resize with linear, area, nearest, linear_exact are bit-identical
   between OpenCV builds and versions (4.6 C++ vs 4.14/5.0 Python): tolerance 0.
 - uint8 cubic resize differs by ±1 between builds: tolerance 1 (kept for specs that allow it).

@@ -2,7 +2,7 @@
 
 Source of every limit: TensorRT Developer Guide, "DLA Supported Layers and Restrictions" (TensorRT 8.5 for
 Xavier / DLA v1, 8.6 and 10.x for Orin / DLA v2), the IConvolutionLayer / IPoolingLayer API notes, and
-/work/shared/reference/jetson.md. Rule ids (``dla.conv.kernel`` ...) are stable: tests key on them.
+device_configs/README.md. Rule ids (``dla.conv.kernel`` ...) are stable: tests key on them.
 
 Assumptions at ONNX-node granularity (stated in the report):
 - Q/DQ, Identity, Dropout, Constant and shape-only nodes are not layers.

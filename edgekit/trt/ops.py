@@ -1,7 +1,7 @@
 """What each TensorRT version's ONNX parser accepts: opset ceiling and operators it cannot parse.
 
 Sources: onnx-tensorrt ``docs/operators.md`` per release branch (the "N" rows; 8.2-era snapshot read
-directly), /work/shared/reference/jetson.md (8.5 / 8.6 / 10.x deltas). The 10.x list keeps only operators
+directly), device_configs/README.md (8.5 / 8.6 / 10.x deltas). The 10.x list keeps only operators
 that no 10.x operators.md marks supported; it is a floor, not a complete list (see UNCONFIRMED).
 """
 
