@@ -68,6 +68,7 @@ class BuildContext:
     torch_models: dict[str, nn.Module] = field(default_factory=dict)  # model id -> reference module
     references: dict[str, str] = field(default_factory=dict)  # model id -> reference file (relative)
     golden: list[GoldenItem] = field(default_factory=list)
+    dla_cache: Path | None = None  # the calibration cache written with the DLA translation
     records: list[StageRecord] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
     manifest: Manifest | None = None

@@ -49,10 +49,9 @@ def dla_translate(ctx: BuildContext) -> BuildContext:
     tr = translate(ctx.onnx["student_int8_qdq"], ctx.root / "models", ctx.profile)
     summary = _jsonable(tr)
     _results(ctx)["dla_translate"] = summary
-    noqdq = ctx.root / "models" / f"{ctx.onnx['student_int8_qdq'].stem}_noqdq.onnx"
-    if not noqdq.is_file():
-        raise ConfigError(f"the DLA translation did not write {noqdq.name}", "report this as a bug")
+    noqdq = tr.noqdq_onnx
     ctx.onnx[DLA_MODEL_ID] = noqdq
+    ctx.dla_cache = tr.cache
     ctx.models.append(ModelEntry(id=DLA_MODEL_ID, file=f"models/{noqdq.name}", precision="int8",
                                  role="student", int8_flavour="dla_implicit", opset=ctx.opset))
     ctx.reporter.log(f"DLA INT8: Q/DQ-free model + calibration cache written for {ctx.profile.name}")
@@ -108,10 +107,9 @@ def dla_verify(ctx: BuildContext) -> BuildContext:
     from edgekit.preprocess import run as run_preprocess
     from edgekit.trt.dla_int8 import verify_translation
 
-    qdq = ctx.onnx["student_int8_qdq"]
-    cache = qdq.with_name(f"{qdq.stem}_calib.cache")
+    assert ctx.dla_cache is not None
     x = np.concatenate([run_preprocess(ctx.example.spec, ctx.root / g.input)[0] for g in ctx.golden])
-    res = verify_translation(qdq, ctx.onnx[DLA_MODEL_ID], cache, x)
+    res = verify_translation(ctx.onnx["student_int8_qdq"], ctx.onnx[DLA_MODEL_ID], ctx.dla_cache, x)
     _results(ctx)["dla_verify"] = _jsonable(res)
     ctx.reporter.log(f"DLA INT8 translation vs Q/DQ model on {res['n']} golden images: top-1 agreement "
                      f"{res['top1_agreement']:.1%}, max |d| {res['max_abs_diff']:.3g}")
