@@ -1,0 +1,356 @@
+"""The streaming data engine: each item is decoded, augmented (training only) and put through
+``edgekit.preprocess`` inside torch DataLoader worker processes.
+
+Nothing holds the dataset's pixels: a ``StreamDataset`` holds a split (paths as a numpy bytes array, or the
+user's factory sequence) and produces one tensor per ``__getitem__``; memory is bounded by
+batch size x workers (x the DataLoader's prefetch factor). An optional disk cache keeps decoded uint8
+images (before augmentation) for small datasets. An unreadable image is skipped, counted and named;
+past ``data.max_bad_fraction`` of a split the build fails with one line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from edgekit.data.augment import Augmenter, build_augmenter
+from edgekit.data.config import AugmentConfig, DataConfig
+from edgekit.data.sources import DataError, FactorySplit, FileSplit, ResolvedSource, Split, resolve_source
+from edgekit.errors import InputError
+from edgekit.preprocess import python_impl
+from edgekit.preprocess.spec import CenterCrop, CvtColor, Decode, PreprocessSpec, Resize
+
+BAD = -1  # the label of a skipped item inside a worker's output
+
+
+# -- one item --------------------------------------------------------------------------------------
+def preprocess_decoded(spec: PreprocessSpec, img: np.ndarray, augment: Augmenter | None) -> np.ndarray:
+    """Decoded uint8 HxWxC -> float32 CxHxW (or HxWxC for NHWC) through the spec, with ``augment`` (if
+    any) between the spec's uint8 steps and its float steps."""
+    if augment is None:
+        return python_impl.run(spec, img)[0][0]
+    x = img if img.ndim == 3 else img[:, :, None]
+    steps = spec.steps[1:]
+    n_u8 = next(i for i, s in enumerate(steps) if s.op == "to_float")
+    for s in steps[:n_u8]:
+        if augment.replaces_geometry and isinstance(s, Resize | CenterCrop):
+            continue
+        x = python_impl.apply_step(s, x)
+    x = augment(x)
+    for s in steps[n_u8:]:
+        x = python_impl.apply_step(s, x)
+    return np.asarray(x[0])
+
+
+def _check_decoded(img: Any, decode: Decode, what: str) -> np.ndarray:
+    a = np.asarray(img)
+    a = a[:, :, None] if a.ndim == 2 else a
+    want = 1 if decode.color == "gray" else 3
+    if a.dtype != np.uint8 or a.ndim != 3 or a.shape[2] != want:
+        raise DataError(f"{what}: the factory gave a {a.dtype} image of shape {tuple(np.shape(img))}",
+                        f"yield uint8 HxW{'' if want == 1 else 'x3 BGR'} images (the decode step's colour order)")
+    return a
+
+
+class DecodedCache:
+    """Decoded uint8 images on disk, one .npy per file, keyed by path, size, mtime and the decode step."""
+
+    def __init__(self, root: Path, decode: Decode) -> None:
+        self.root = root
+        self.salt = json.dumps(decode.model_dump(), sort_keys=True)
+        root.mkdir(parents=True, exist_ok=True)
+
+    def _key(self, path: str) -> Path:
+        st = os.stat(path)
+        h = hashlib.sha1(f"{path}|{st.st_size}|{st.st_mtime_ns}|{self.salt}".encode()).hexdigest()
+        return self.root / h[:2] / f"{h}.npy"
+
+    def get(self, path: str) -> np.ndarray | None:
+        try:
+            return np.load(self._key(path))  # type: ignore[no-any-return]
+        except (OSError, ValueError, EOFError):
+            return None
+
+    def put(self, path: str, img: np.ndarray) -> None:
+        try:
+            p = self._key(path)
+            p.parent.mkdir(parents=True, exist_ok=True)
+            tmp = p.with_name(f"{p.stem}.tmp-{os.getpid()}.npy")
+            np.save(tmp, img)
+            os.replace(tmp, p)
+        except OSError:
+            pass  # an optimisation only
+
+
+class StreamDataset(Dataset):  # type: ignore[type-arg]
+    """A map-style dataset over one split: item i -> (float32 tensor, int64 label, index). A file that
+    does not decode gives label ``BAD``; ``make_loader`` drops it and counts it."""
+
+    def __init__(self, name: str, split: Split, spec: PreprocessSpec, augment: Augmenter | None = None,
+                 cache: DecodedCache | None = None, indices: np.ndarray | None = None) -> None:
+        if isinstance(split, FactorySplit) and not split.sequence:
+            raise DataError(f"split '{name}': the factory gives an iterable without len/indexing",
+                            "return a sequence (len + [i]) for splits that are trained or evaluated on")
+        self.name = name
+        self.split = split
+        self.spec = spec
+        self.augment = augment
+        self.cache = cache
+        self.indices = indices  # a subset of the split (calibration/golden draws, --fast)
+        first = spec.steps[0]
+        assert isinstance(first, Decode)
+        self.decode_step = first
+
+    def __len__(self) -> int:
+        return len(self.indices) if self.indices is not None else len(self.split)
+
+    def source_index(self, i: int) -> int:
+        return int(self.indices[i]) if self.indices is not None else int(i)
+
+    def name_of(self, i: int) -> str:
+        j = self.source_index(i)
+        return self.split.path(j) if isinstance(self.split, FileSplit) else f"{self.name}[{j}]"
+
+    def decoded(self, i: int) -> tuple[np.ndarray, int]:
+        """(decoded uint8 HxWxC, label); InputError for a file that does not decode."""
+        j = self.source_index(i)
+        if isinstance(self.split, FileSplit):
+            path = self.split.path(j)
+            img = self.cache.get(path) if self.cache is not None else None
+            if img is None:
+                img = python_impl.decode(self.decode_step, path)
+                if self.cache is not None:
+                    self.cache.put(path, img)
+            return img, int(self.split.labels[j])
+        item = self.split.items[j]
+        img, label = item
+        return _check_decoded(img, self.decode_step, f"split '{self.name}' item {j}"), \
+            (-2 if label is None else int(label))
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, int, int]:
+        try:
+            img, label = self.decoded(i)
+        except InputError:
+            return torch.zeros(0), BAD, int(i)
+        x = preprocess_decoded(self.spec, img, self.augment)
+        return torch.from_numpy(np.ascontiguousarray(x)), label, int(i)
+
+
+# -- bad images ------------------------------------------------------------------------------------
+@dataclass
+class BadImages:
+    """Undecodable images per split (unique names), checked against ``max_fraction``."""
+
+    max_fraction: float = 0.01
+    names: dict[str, set[str]] = field(default_factory=dict)
+
+    @property
+    def count(self) -> int:
+        return sum(len(v) for v in self.names.values())
+
+    def add(self, split: str, name: str, total: int) -> None:
+        s = self.names.setdefault(split, set())
+        s.add(name)
+        if len(s) > self.max_fraction * total:
+            first = ", ".join(sorted(s)[:3])
+            raise DataError(
+                f"{len(s)} of {total} images of split '{split}' do not decode (e.g. {first}): more than "
+                f"data.max_bad_fraction={self.max_fraction}",
+                "remove or replace the broken files, or raise data.max_bad_fraction",
+            )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"count": self.count, "names": {k: sorted(v) for k, v in self.names.items()}}
+
+
+def _collate(batch: list[tuple[torch.Tensor, int, int]]) -> tuple[torch.Tensor, torch.Tensor, list[int]]:
+    good = [b for b in batch if b[1] != BAD]
+    bad = [b[2] for b in batch if b[1] == BAD]
+    if not good:
+        return torch.zeros(0), torch.zeros(0, dtype=torch.int64), bad
+    return (torch.stack([b[0] for b in good]), torch.as_tensor([b[1] for b in good], dtype=torch.int64), bad)
+
+
+def _worker_init(worker_id: int) -> None:
+    info = torch.utils.data.get_worker_info()
+    assert info is not None
+    seed = info.seed % (2**32)  # DataLoader's per-worker seed: base seed (from the epoch's generator) + id
+    np.random.seed(seed)
+    torch.set_num_threads(1)
+    ds = info.dataset
+    if isinstance(ds, StreamDataset) and ds.augment is not None:
+        ds.augment.seed(seed)
+
+
+class Stream:
+    """Batches of (x, y) from a StreamDataset through a DataLoader; bad items are dropped and counted.
+    ``epoch(e)`` gives a seeded order (and seeded worker augmentation) per epoch, so a resumed run draws
+    the same batches as an uninterrupted one."""
+
+    def __init__(self, ds: StreamDataset, batch_size: int, num_workers: int = 0, shuffle: bool = False,
+                 seed: int = 0, bad: BadImages | None = None, drop_last: bool = False) -> None:
+        if len(ds) == 0:
+            raise DataError(f"split '{ds.name}' has no items", "give it images (a comparison over zero items fails)")
+        self.ds = ds
+        self.batch_size = batch_size
+        self.num_workers = max(0, int(num_workers))
+        self.shuffle = shuffle
+        self.seed = seed
+        self.bad = bad if bad is not None else BadImages()
+        self.drop_last = drop_last
+        self.seen = 0
+
+    def __len__(self) -> int:
+        n = len(self.ds)
+        return n // self.batch_size if self.drop_last else (n + self.batch_size - 1) // self.batch_size
+
+    def epoch(self, e: int = 0) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        gen = torch.Generator().manual_seed(self.seed * 100_003 + e)
+        if self.num_workers == 0 and self.ds.augment is not None:
+            self.ds.augment.seed(self.seed * 7919 + e)  # workers are seeded by _worker_init instead
+        loader = DataLoader(
+            self.ds, batch_size=self.batch_size, shuffle=self.shuffle, num_workers=self.num_workers,
+            collate_fn=_collate, generator=gen, worker_init_fn=_worker_init if self.num_workers else None,
+            drop_last=self.drop_last, persistent_workers=False, pin_memory=False,
+            prefetch_factor=2 if self.num_workers else None,
+        )
+        total = len(self.ds)
+        for x, y, bad in loader:
+            for i in bad:
+                self.bad.add(self.ds.name, self.ds.name_of(i), total)
+            if len(y) == 0:
+                continue
+            self.seen += len(y)
+            yield x, y
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        return self.epoch(0)
+
+
+def make_loader(ds: StreamDataset, batch_size: int, num_workers: int = 0, shuffle: bool = False,
+                seed: int = 0, bad: BadImages | None = None) -> Stream:
+    return Stream(ds, batch_size, num_workers, shuffle, seed, bad)
+
+
+# -- the splits of a project -----------------------------------------------------------------------
+@dataclass
+class Splits:
+    labels: list[str]
+    train: StreamDataset | None
+    eval: StreamDataset
+    calib: StreamDataset
+    golden: list[Any]  # list[edgekit.examples.base.GoldenSample]
+    bad: BadImages
+    counts: dict[str, int]
+    source: ResolvedSource
+
+
+def draw(split: Split, count: int, seed: int, labels: np.ndarray | None = None) -> np.ndarray:
+    """``count`` indices of a split, seeded, interleaved over the classes when labels are known."""
+    n = len(split)
+    rng = np.random.default_rng(seed)
+    if labels is None or len(labels) != n:
+        return np.sort(rng.permutation(n)[: min(count, n)])
+    per = [list(rng.permutation(np.flatnonzero(labels == c))) for c in np.unique(labels)]
+    out: list[int] = []
+    while len(out) < min(count, n):
+        for p in per:
+            if p and len(out) < count:
+                out.append(int(p.pop()))
+    return np.asarray(out, dtype=np.int64)
+
+
+def _labels_of(split: Split) -> np.ndarray | None:
+    return split.labels if isinstance(split, FileSplit) else split.labels_hint
+
+
+def _golden(split: Split, idx: np.ndarray, spec: PreprocessSpec, name: str) -> list[Any]:
+    import cv2
+
+    from edgekit.examples.base import GoldenSample
+
+    out: list[Any] = []
+    for j in idx:
+        if isinstance(split, FileSplit):
+            p = Path(split.path(int(j)))
+            try:
+                first = spec.steps[0]
+                assert isinstance(first, Decode)
+                python_impl.decode(first, p)
+            except InputError:
+                continue  # an undecodable golden candidate: skipped (counted by the eval stream)
+            out.append(GoldenSample(f"{name}_{int(j):06d}_{p.stem}", p, int(split.labels[int(j)]), p.suffix))
+        else:
+            img, label = split.items[int(j)]
+            ok, enc = cv2.imencode(".png", np.asarray(img))
+            if not ok:  # pragma: no cover
+                raise DataError(f"split '{name}' item {j} cannot be encoded as PNG", "yield uint8 images")
+            out.append(GoldenSample(f"{name}_{int(j):06d}", enc.tobytes(), None if label is None else int(label)))
+    return out
+
+
+def build_splits(data: DataConfig, base: Path, spec: PreprocessSpec, augment: AugmentConfig | None = None,
+                 seed: int = 0, fast: bool = False, cache_dir: Path | None = None,
+                 fast_count: int = 256) -> Splits:
+    """Resolve the source and wrap every split in a StreamDataset (the training one with the augment)."""
+    res = resolve_source(data, base)
+    first = spec.steps[0]
+    assert isinstance(first, Decode)
+    n_files = sum(len(s) for s in res.splits.values() if isinstance(s, FileSplit))
+    cache = None
+    if data.cache == "disk" and cache_dir is not None and n_files <= data.cache_max_images:
+        cache = DecodedCache(cache_dir / "decoded", first)
+    aug = build_augmenter(augment, spec, seed)
+
+    def ds(name: str, augmenter: Augmenter | None = None, idx: np.ndarray | None = None) -> StreamDataset:
+        sp = res.splits[name]
+        if fast and idx is None and isinstance(sp, FileSplit | FactorySplit) and (
+                not isinstance(sp, FactorySplit) or sp.sequence):
+            idx = draw(sp, fast_count, seed, _labels_of(sp)) if len(sp) > fast_count else None
+        return StreamDataset(name, sp, spec, augmenter, cache, idx)
+
+    train = ds("train", aug) if "train" in res.splits else None
+    ev = ds("val")
+    cal_split = res.splits[data.calibration.split]
+    if isinstance(cal_split, FactorySplit) and not cal_split.sequence:
+        items = []
+        for k, item in enumerate(cal_split.items):
+            if k >= data.calibration.count:
+                break
+            items.append(item)
+        cal_split = FactorySplit(items, True)
+        cal = StreamDataset(data.calibration.split, cal_split, spec, None, cache)
+    else:
+        cal = StreamDataset(data.calibration.split, cal_split, spec, None, cache,
+                            draw(cal_split, data.calibration.count, seed + 1, _labels_of(cal_split)))
+    g_split = res.splits[data.golden.split]
+    if isinstance(g_split, FactorySplit) and not g_split.sequence:
+        raise DataError(f"data.golden.split '{data.golden.split}' is an iterable factory", "use a sequence split")
+    golden = _golden(g_split, draw(g_split, data.golden.count, seed + 2, _labels_of(g_split)), spec,
+                     data.golden.split)
+    if not golden:
+        raise DataError(f"data.golden: no decodable image in split '{data.golden.split}'", "give it real images")
+    counts = {"train": len(train) if train is not None else 0, "val": len(ev), "calib": len(cal),
+              "golden": len(golden)}
+    return Splits(res.labels, train, ev, cal, golden, BadImages(data.max_bad_fraction), counts, res)
+
+
+def calib_array(splits: Splits, n: int | None = None, batch_size: int = 32, num_workers: int = 0) -> np.ndarray:
+    """The calibration split as one float32 array [n, ...] (n small: PTQ / DLA calibration want arrays)."""
+    ds = splits.calib
+    if n is not None and n < len(ds):
+        ds = StreamDataset(ds.name, ds.split, ds.spec, None, ds.cache,
+                           np.asarray([ds.source_index(i) for i in range(n)]))
+    xs = [x.numpy() for x, _ in make_loader(ds, batch_size, num_workers, bad=splits.bad)]
+    if not xs:
+        raise DataError(f"calibration split '{ds.name}' gave no decodable image", "give it real images")
+    return np.concatenate(xs, axis=0)
