@@ -102,6 +102,9 @@ Step step_of(const json& v, const std::string& where, const std::string& at) {
   if (s.op == "decode") {
     s.color = str(v, "color", where, at, "bgr");
     one_of<std::string>(s.color, {"bgr", "gray"}, where, at + ".color");
+    // [issue 12, projects-data] EXIF orientation rule of the decode step (edgekit/preprocess/spec.py Decode.exif).
+    s.exif = str(v, "exif", where, at, "apply");
+    one_of<std::string>(s.exif, {"apply", "ignore"}, where, at + ".exif");
   } else if (s.op == "cvt_color") {
     s.code = str(v, "code", where, at);
     one_of<std::string>(s.code, {"BGR2RGB", "RGB2BGR", "BGR2GRAY", "RGB2GRAY", "GRAY2BGR", "GRAY2RGB"}, where,

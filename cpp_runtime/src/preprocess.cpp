@@ -119,7 +119,8 @@ cv::Mat resize_to(const cv::Mat& x, int nh, int nw, int interp) {
 cv::Mat decode_image(const Step& decode, const std::vector<uint8_t>& bytes, const std::string& what) {
   // Always decode in colour; "gray" converts with cvtColor(BGR2GRAY) below. IMREAD_GRAYSCALE would let libpng
   // apply gamma in its own rgb_to_gray (builds differ by up to 20 levels) and libjpeg return its Y channel.
-  const int flag = cv::IMREAD_COLOR;
+  // EXIF orientation: "apply" is OpenCV's default; "ignore" keeps the stored pixel order (same flag as Python).
+  const int flag = decode.exif == "ignore" ? (cv::IMREAD_COLOR | cv::IMREAD_IGNORE_ORIENTATION) : cv::IMREAD_COLOR;
   cv::Mat img;
   std::string why;
   if (!bytes.empty()) {

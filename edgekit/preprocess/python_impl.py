@@ -58,6 +58,14 @@ def _hwc(a: np.ndarray) -> np.ndarray:
     return a[:, :, None] if a.ndim == 2 else a
 
 
+def decode_flags(step: Decode) -> int:
+    """The imdecode flags of the decode step (cpp_runtime/src/preprocess.cpp uses the same)."""
+    flags = cv2.IMREAD_COLOR
+    if step.exif == "ignore":
+        flags |= cv2.IMREAD_IGNORE_ORIENTATION
+    return int(flags)
+
+
 def decode(step: Decode, source: str | Path | bytes, what: str = "image") -> np.ndarray:
     if isinstance(source, str | Path):
         try:
@@ -67,7 +75,7 @@ def decode(step: Decode, source: str | Path | bytes, what: str = "image") -> np.
         what = str(source)
     else:
         data = source
-    img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    img = cv2.imdecode(np.frombuffer(data, np.uint8), decode_flags(step))
     if img is None:
         raise InputError(f"cannot decode {what}: not a readable image", "pass a PNG/JPEG/BMP file")
     if step.color == "gray":

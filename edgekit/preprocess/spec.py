@@ -29,6 +29,10 @@ class Decode(_Step):
 
     op: Literal["decode"] = "decode"
     color: Literal["bgr", "gray"] = "bgr"
+    # EXIF orientation: ``apply`` rotates/flips a file as its EXIF Orientation tag says (OpenCV's default,
+    # what photo viewers show); ``ignore`` keeps the stored pixel order (IMREAD_IGNORE_ORIENTATION). Camera
+    # frames and PNGs carry no tag, so both rules agree on them. The C++ runtime uses the same flag.
+    exif: Literal["apply", "ignore"] = "apply"
 
 
 class CvtColor(_Step):

@@ -14,6 +14,7 @@ constexpr int kSchemaVersion = 1;
 struct Step {
   std::string op;                    ///< decode | cvt_color | resize | center_crop | to_float | normalize | layout
   std::string color = "bgr";         ///< decode: bgr | gray
+  std::string exif = "apply";        ///< decode: apply | ignore (EXIF orientation; ignore = IMREAD_IGNORE_ORIENTATION)
   std::string code;                  ///< cvt_color: BGR2RGB, RGB2BGR, BGR2GRAY, RGB2GRAY, GRAY2BGR, GRAY2RGB
   std::string mode = "stretch";      ///< resize: stretch | shorter_side | letterbox
   std::vector<int> size;             ///< resize / center_crop
