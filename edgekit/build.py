@@ -20,8 +20,8 @@ from edgekit import bundle as B
 from edgekit.errors import ConfigError
 from edgekit.examples import get_example
 from edgekit.examples.base import Recipe, check_plan
+from edgekit.project.project import Project
 from edgekit.profiles import get_profile
-from edgekit.stages import hooks
 from edgekit.stages.context import BuildContext, Stage
 from edgekit.stages.progress import Reporter
 
@@ -29,7 +29,8 @@ from edgekit.stages.progress import Reporter
 @dataclass
 class BuildOptions:
     device: str
-    example: str = "digits"
+    example: str = "digits"  # a built-in project (edgekit/projects/<name>/), when ``project`` is None
+    project: Path | None = None  # a user's edgekit.yaml (or its folder)
     out: Path | None = None
     teacher: Path | None = None
     fast: bool = False
@@ -38,6 +39,10 @@ class BuildOptions:
     extra_stages: Sequence[tuple[str, Stage]] = field(default_factory=tuple)  # run just before the manifest
     parity: bool = True  # a local parity check of the C++ runtime at the end, when the runtime is built
     report: bool = True  # report.html + report.md in the bundle
+    resume: bool = False  # continue an interrupted build (refused when config, labels or spec changed)
+    reuse: bool = True  # take unchanged training stages from the stage cache
+    cache_dir: Path | None = None  # the stage cache (default: <out's folder>/.edgekit-cache/<project>)
+    preflight: bool = True  # the model checks before any training (edgekit/project/preflight.py)
 
 
 @dataclass
@@ -50,12 +55,14 @@ class BuildResult:
 
     def summary(self) -> dict[str, Any]:
         m = self.manifest
+        b = m.build
         return {
-            "bundle": str(self.out), "device": m.device, "example": m.extra.get("example"),
+            "bundle": str(self.out), "device": m.device, "project": b.project if b else None,
             "default_model": m.default_model, "seconds": round(self.seconds, 2),
             "models": [{"id": e.id, "file": e.file, "precision": e.precision, "int8_flavour": e.int8_flavour,
                         "opset": e.opset, **e.metrics} for e in m.models],
-            "stages": m.extra.get("stages", []), "stage_seconds": self.stage_seconds,
+            "stages": [r.model_dump() for r in b.stages] if b else [], "stage_seconds": self.stage_seconds,
+            "reused_stages": b.reused_stages if b else [], "resumed": b.resumed if b else False,
             "hooks": m.extra.get("hooks", {}),
             "parity": self.parity,
         }
@@ -73,6 +80,13 @@ def plan_stages(ctx: BuildContext, extra: Sequence[tuple[str, Stage]] = ()) -> l
     from edgekit.stages.reference import reference_stage
 
     plan = ctx.example.plan
+    from edgekit.stages.bench_estimate import bench_estimate
+    from edgekit.stages.dla_translate import dla_translate
+    from edgekit.stages.dla_verify import dla_verify
+    from edgekit.stages.parity_reference import parity_reference
+    from edgekit.stages.trt_check import trt_check
+    from edgekit.stages.trt_plan import trt_plan
+
     stages: list[tuple[str, Stage]] = [("data", load_data), ("teacher", teacher_stage_fn()),
                                        ("distill", distill_stage)]
     if "prune" in plan:
@@ -82,12 +96,12 @@ def plan_stages(ctx: BuildContext, extra: Sequence[tuple[str, Stage]] = ()) -> l
         stages += [("qat" if "qat" in plan else "ptq", qat_stage), ("export_qdq", export_qdq_stage)]
         if ctx.profile.int8_flavour == "ort_cpu":
             stages.append(("quantize_cpu", quantize_cpu_stage))
-    stages += [("dla_translate", hooks.dla_translate), ("trt_check", hooks.trt_check),
-               ("trt_plan", hooks.trt_plan), ("golden", golden_stage), ("dla_verify", hooks.dla_verify),
+    stages += [("dla_translate", dla_translate), ("trt_check", trt_check),
+               ("trt_plan", trt_plan), ("golden", golden_stage), ("dla_verify", dla_verify),
                ("reference", reference_stage)]
     stages += list(extra)
-    stages += [("manifest", manifest_stage), ("parity_reference", hooks.parity_reference),
-               ("bench_estimate", hooks.bench_estimate), ("write_manifest", write_manifest_stage)]
+    stages += [("manifest", manifest_stage), ("parity_reference", parity_reference),
+               ("bench_estimate", bench_estimate), ("write_manifest", write_manifest_stage)]
     return stages
 
 
@@ -97,21 +111,32 @@ def teacher_stage_fn() -> Stage:
     return teacher_stage
 
 
+def load_build_project(opts: BuildOptions) -> Project:
+    """The project to build: the user's edgekit.yaml, or a built-in one by name (the same loader)."""
+    from edgekit.project.project import load_project
+
+    proj = load_project(opts.project) if opts.project is not None else get_example(opts.example)
+    assert isinstance(proj, Project)
+    return proj
+
+
 def run_build(opts: BuildOptions, reporter: Reporter | None = None) -> BuildResult:
     """Run the whole pipeline; raises EdgekitError subclasses for bad input."""
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    from edgekit.project.reuse import StageCache, check_resume, fingerprint
+
     profile = get_profile(opts.device)
-    example = get_example(opts.example)
+    example = load_build_project(opts)
     try:
         check_plan(example.plan)
     except ValueError as exc:
-        raise ConfigError(f"example '{example.name}' has a bad plan: {exc}",
-                          "fix the example's plan") from exc
+        raise ConfigError(f"project '{example.name}' has a bad plan: {exc}",
+                          "fix recipe.steps in its edgekit.yaml") from exc
     if opts.teacher is not None:  # fail before any work: missing, corrupt or mismatched checkpoint
         from edgekit.stages.train import load_checkpoint
 
         load_checkpoint(example.teacher(profile), opts.teacher)
-    out = opts.out or Path("bundles") / f"{example.name}-{profile.name}"
+    out = opts.out or example.default_out(profile.name)
     if out.exists() and not (out / B.MANIFEST).is_file() and any(out.iterdir()):
         raise ConfigError(f"{out} exists and is not a bundle", "pick another --out (it would be replaced)")
     recipe = opts.recipe or example.recipe(opts.fast)
@@ -120,21 +145,39 @@ def run_build(opts: BuildOptions, reporter: Reporter | None = None) -> BuildResu
     from edgekit.stages.common import seed_all, set_threads
 
     set_threads()
+    train_device = example.train_device()
+    checks: list[str] = []
+    if opts.preflight:
+        from edgekit.project.preflight import preflight
+
+        opset = min(profile.onnx_opset_max, 17)
+        checks = preflight(example, opset, profile.channel_round, recipe.prune_ratio).checks
+        reporter.log(f"preflight: {len(checks)} checks passed")
     seed_all(opts.seed)
+    cache_root = opts.cache_dir or (out.resolve().parent / ".edgekit-cache" / example.name)
+    cache = StageCache(cache_root) if opts.reuse or opts.resume else None
     t_all = time.perf_counter()
     seconds: dict[str, float] = {}
     with (tempfile.TemporaryDirectory(prefix="edgekit-build-") as work, B.staging(out) as root,
           reporter.session()):
         root.chmod(0o755)  # mkdtemp makes it private; a bundle is meant to be copied and read
         ctx = BuildContext(example=example, profile=profile, recipe=recipe, root=root, reporter=reporter,
-                           fast=opts.fast, seed=opts.seed, teacher_ckpt=opts.teacher, work=Path(work))
+                           fast=opts.fast, seed=opts.seed, teacher_ckpt=opts.teacher, work=Path(work),
+                           cache=cache, resume=opts.resume)
+        ctx.build.resumed = check_resume(cache_root / "state" / out.resolve().name, fingerprint(ctx),
+                                         opts.resume)
+        ctx.build.preflight = checks
+        ctx.train_device = train_device
+        ctx.num_workers = example.cfg.train.num_workers
+        ctx.amp = example.cfg.train.amp
+        ctx.build.train_device = str(train_device)
         stages = plan_stages(ctx, opts.extra_stages)
         overall = reporter.task(f"build {example.name} for {profile.name}", len(stages))
         for name, stage in stages:
             t0 = time.perf_counter()
             ctx = stage(ctx)
             seconds[name] = round(time.perf_counter() - t0, 3)
-            ctx.extra["stage_seconds"] = seconds
+            ctx.build.stage_seconds = seconds
             reporter.advance(overall, info=name)
         assert ctx.manifest is not None
         manifest = ctx.manifest

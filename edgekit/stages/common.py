@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import random
-from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -12,7 +11,6 @@ import torch.nn as nn
 
 from edgekit.stages.context import BuildContext
 
-LossFn = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]  # (logits, labels, idx) -> loss
 
 
 def set_threads() -> None:
@@ -26,46 +24,47 @@ def seed_all(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def ce_loss(logits: torch.Tensor, labels: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
-    return nn.functional.cross_entropy(logits, labels)
-
-
-def train_epochs(
-    ctx: BuildContext, model: nn.Module, epochs: int, lr: float, what: str, loss_fn: LossFn = ce_loss,
-    seed_offset: int = 0,
-) -> None:
-    """Adam + cosine schedule over ``epochs`` on ``ctx.x_train``; seeded shuffling; progress bars."""
+def train_step(ctx: BuildContext, model: nn.Module, stage: str, epochs: int, lr: float, *, kd: bool = False,
+               seed_offset: int = 0) -> None:
+    """Train ``model`` for ``epochs`` on the streamed training split (edgekit.train.loop.fit): the task's loss,
+    or with ``kd`` and a distilled build, online KD from ``ctx.kd_teacher`` on each (augmented) batch. A
+    checkpoint is written every epoch into the stage cache; ``ctx.resume`` continues from the last one."""
     if epochs <= 0:
         return
-    assert ctx.x_train is not None and ctx.y_train is not None
-    x, y = ctx.x_train, ctx.y_train
-    bs = ctx.recipe.batch_size
-    n_batches = (len(x) + bs - 1) // bs
-    opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr)
-    sched = torch.optim.lr_scheduler.OneCycleLR(
-        opt, max_lr=lr, total_steps=epochs * n_batches, pct_start=0.15
-    ) if epochs * n_batches > 1 else None
-    gen = torch.Generator().manual_seed(ctx.seed * 1000 + seed_offset)
-    t_ep = ctx.reporter.task(f"{what}: epochs", epochs)
-    for ep in range(epochs):
-        model.train()
-        order = torch.randperm(len(x), generator=gen)
-        t_b = ctx.reporter.task(f"{what}: epoch {ep + 1} batches", n_batches)
-        total = 0.0
-        for b in range(n_batches):
-            idx = order[b * bs : (b + 1) * bs]
-            opt.zero_grad(set_to_none=True)
-            loss = loss_fn(model(x[idx]), y[idx], idx)
-            loss.backward()
-            opt.step()
-            if sched is not None:
-                sched.step()
-            total += float(loss.detach())
-            ctx.reporter.advance(t_b, info=f"loss {total / (b + 1):.4f}")
-        ctx.reporter.finish(t_b)
-        ctx.reporter.advance(t_ep, info=f"loss {total / n_batches:.4f}")
-    ctx.reporter.finish(t_ep)
-    model.eval()
+    from edgekit.build_record import FitRow
+    from edgekit.project.task import get_task
+    from edgekit.train.loop import FitConfig, fingerprint, fit
+
+    assert ctx.splits is not None and ctx.splits.train is not None
+    proj = ctx.example
+    task = getattr(proj, "task", None) or get_task("classification")
+    r = ctx.recipe
+    cfg = FitConfig(epochs=epochs, lr=lr, batch_size=r.batch_size, optimizer=r.optimizer,  # type: ignore[arg-type]
+                    schedule="none" if r.schedule == "constant" else r.schedule,  # type: ignore[arg-type]
+                    weight_decay=r.weight_decay, num_workers=ctx.num_workers,
+                    seed=ctx.seed * 1000 + seed_offset, amp=ctx.amp)
+    teacher = ctx.kd_teacher if kd else None
+
+    def kd_fn(s: torch.Tensor, t: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return task.kd_loss(s, t, y, r.temperature, r.alpha)
+
+    key = ctx.keys.get(stage)
+    ckpt = ctx.cache.ckpt_dir(stage, key) if ctx.cache is not None and key else None
+    cfg_obj = getattr(proj, "cfg", None)
+    fp = fingerprint(cfg_obj.model_dump(mode="json") if cfg_obj is not None else proj.name, list(proj.labels),
+                     proj.spec)
+    res = fit(model, ctx.splits.train, cfg, task.loss, device=ctx.train_device, ckpt_dir=ckpt,
+              resume=ctx.resume, fingerprint=fp, teacher=teacher, kd_loss=kd_fn if teacher is not None else None,
+              reporter=ctx.reporter, what=stage, bad=ctx.splits.bad)
+    model.to("cpu")
+    if teacher is not None:
+        teacher.to("cpu")
+    ctx.build.fits[stage] = FitRow(epochs=res.epochs_done, resumed_from_epoch=res.resumed_from_epoch,
+                                   images=res.images, seconds=round(res.seconds, 2),
+                                   images_per_s=round(res.images_per_s, 1), device=res.device, amp=res.amp,
+                                   bad_images=res.bad_images)
+    if res.resumed_from_epoch is not None:
+        ctx.reporter.log(f"{stage}: resumed after epoch {res.resumed_from_epoch} of {epochs} ({ckpt})")
 
 
 @torch.no_grad()

@@ -12,12 +12,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from edgekit.build_record import BuildRecord, StageRow
+
 if TYPE_CHECKING:
     import numpy as np
     import torch
     import torch.nn as nn
 
     from edgekit.bundle import GoldenItem, Manifest, ModelEntry
+    from edgekit.data.engine import Splits
+    from edgekit.examples.base import GoldenSample
+    from edgekit.project.reuse import StageCache
     from edgekit.examples.base import Example, ExampleData, Recipe
     from edgekit.profiles import DeviceProfile
     from edgekit.stages.progress import Reporter
@@ -25,7 +30,7 @@ if TYPE_CHECKING:
 
 @dataclass
 class StageRecord:
-    """One row of ``manifest.extra["stages"]``."""
+    """One row of ``manifest.build.stages`` (edgekit/build_record.py ``StageRow``)."""
 
     stage: str
     model_id: str
@@ -35,8 +40,13 @@ class StageRecord:
     onnx_bytes: int | None
     seconds: float
 
+    reused: bool = False
+
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
+
+    def row(self) -> StageRow:
+        return StageRow(**self.as_dict())
 
 
 @dataclass
@@ -52,16 +62,19 @@ class BuildContext:
     work: Path | None = None  # scratch folder outside the bundle (removed at the end)
     # data: preprocessed through the example's spec
     data: ExampleData | None = None
-    x_train: torch.Tensor | None = None
-    y_train: torch.Tensor | None = None
     x_eval: torch.Tensor | None = None
     y_eval: torch.Tensor | None = None
     x_calib: np.ndarray | None = None
+    splits: Splits | None = None  # the streamed splits (edgekit/data/engine.py)
+    golden_samples: list[GoldenSample] = field(default_factory=list)
+    train_device: torch.device | None = None  # None: the CPU
+    num_workers: int = 0
+    amp: bool = True
     # models
     teacher: nn.Module | None = None
     student: nn.Module | None = None  # the deployed model as it evolves (distilled, pruned, fine-tuned)
     qmodel: nn.Module | None = None  # the fake-quant (TensorRT flavour) student
-    teacher_logits: torch.Tensor | None = None  # teacher on x_train (from distill; reused by KD fine-tunes)
+    kd_teacher: nn.Module | None = None  # set by distill: the fine-tune and QAT steps distill from it too
     # outputs
     onnx: dict[str, Path] = field(default_factory=dict)  # model id -> ONNX file under root
     models: list[ModelEntry] = field(default_factory=list)
@@ -70,7 +83,11 @@ class BuildContext:
     golden: list[GoldenItem] = field(default_factory=list)
     dla_cache: Path | None = None  # the calibration cache written with the DLA translation
     records: list[StageRecord] = field(default_factory=list)
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)  # results of tools outside the pipeline (hooks ...)
+    build: BuildRecord = field(default_factory=lambda: BuildRecord(project=""))  # the typed build record
+    cache: StageCache | None = None  # stage reuse (edgekit/project/reuse.py); None: always recompute
+    keys: dict[str, str] = field(default_factory=dict)  # stage -> reuse key (edgekit/project/reuse.py)
+    resume: bool = False  # `edgekit build --resume`: continue an interrupted training step from its checkpoint
     manifest: Manifest | None = None
 
     @property

@@ -1,4 +1,10 @@
-"""Stage `data`: load the example's data and preprocess it through the example's spec (cached)."""
+"""Stage `data`: the project's splits from the data engine (edgekit/data/engine.py ``build_splits``).
+
+Training streams: items are decoded, augmented and put through ``edgekit.preprocess`` in DataLoader workers
+(the training stages call ``edgekit.train.loop.fit`` on ``ctx.splits.train``). The held-out and calibration
+sets are drawn through the same streams into ``x_eval``/``x_calib`` for the stages that compare many models
+on them (ONNX Runtime rows, fake-quant calibration): their size is the project's val split / calibration
+count, not the training set's."""
 
 from __future__ import annotations
 
@@ -7,52 +13,51 @@ import time
 import numpy as np
 import torch
 
-from edgekit.data.cache import preprocess_cached
+from edgekit.build_record import DataCounts
 from edgekit.errors import ConfigError
 from edgekit.stages.context import BuildContext
 
 
-def _subset(n: int, k: int | None, seed: int) -> np.ndarray:
-    if k is None or k >= n:
-        return np.arange(n)
-    return np.sort(np.random.default_rng(seed).permutation(n)[:k])
+def _needs_train(ctx: BuildContext) -> bool:
+    plan = ctx.example.plan
+    r = ctx.recipe
+    return ("train_teacher" in plan and r.teacher_epochs > 0 and ctx.teacher_ckpt is None) or (
+        "distill" in plan and r.distill_epochs > 0) or ("qat" in plan and r.qat_epochs > 0) or (
+        "prune" in plan and r.finetune_epochs > 0)
 
 
 def load_data(ctx: BuildContext) -> BuildContext:
+    from edgekit.data.engine import build_splits, calib_array, make_loader
+
     t0 = time.perf_counter()
-    data = ctx.example.load_data(ctx.fast)
-    spec = ctx.example.spec
-    needs_train = any(s in ctx.example.plan for s in ("train_teacher", "distill", "qat")) or (
-        "prune" in ctx.example.plan and ctx.recipe.finetune_epochs > 0
-    )
-    if needs_train and len(data.train_images) == 0:
-        raise ConfigError(
-            f"example '{ctx.example.name}' has no training images but its plan "
-            f"{list(ctx.example.plan)} trains",
-            "use a plan with 'pretrained_teacher' and 'ptq' only",
-        )
-    if len(data.eval_images) == 0:
-        raise ConfigError(f"example '{ctx.example.name}' has no evaluation images", "give it a held-out set")
-    ctx.data = data
-    sel = _subset(len(data.train_images), ctx.recipe.max_train, ctx.seed)
-    train_imgs = [data.train_images[i] for i in sel] if len(data.train_images) else []
-    t = ctx.reporter.task("preprocess (spec)", 3)
-    ctx.x_train = torch.from_numpy(preprocess_cached(spec, train_imgs))
-    ctx.y_train = torch.as_tensor(np.asarray(data.train_labels)[sel] if len(sel) else [], dtype=torch.int64)
+    proj = ctx.example
+    cfg = proj.cfg  # type: ignore[attr-defined]
+    cache_dir = ctx.cache.root / "data" if ctx.cache is not None else None
+    splits = build_splits(cfg.data, proj.base, proj.spec, cfg.augment, seed=ctx.seed,  # type: ignore[attr-defined]
+                          fast=ctx.fast, cache_dir=cache_dir, fast_count=ctx.recipe.max_train or 256)
+    if _needs_train(ctx) and (splits.train is None or len(splits.train) == 0):
+        raise ConfigError(f"project '{proj.name}' has no training images but its recipe trains "
+                          f"(steps {list(proj.plan)})",
+                          "give data a train split, or use pretrained: true with recipe.steps [ptq]")
+    ctx.splits = splits
+    t = ctx.reporter.task("preprocess (spec): held-out + calibration", 2)
+    xs, ys = [], []
+    for x, y in make_loader(splits.eval, 128, ctx.num_workers, bad=splits.bad):
+        xs.append(x)
+        ys.append(y)
+    if not xs:
+        raise ConfigError(f"project '{proj.name}' has no decodable evaluation image", "give it a val split")
+    ctx.x_eval = torch.cat(xs)
+    ctx.y_eval = torch.cat(ys).to(torch.int64)
     ctx.reporter.advance(t)
-    ctx.x_eval = torch.from_numpy(preprocess_cached(spec, data.eval_images))
-    ctx.y_eval = torch.as_tensor(np.asarray(data.eval_labels), dtype=torch.int64)
-    ctx.reporter.advance(t)
-    calib = data.calib_images
-    k = min(ctx.recipe.calib_images, len(calib))
-    ctx.x_calib = preprocess_cached(spec, [calib[i] for i in range(k)])
+    ctx.x_calib = np.ascontiguousarray(calib_array(splits, ctx.recipe.calib_images, num_workers=ctx.num_workers))
     ctx.reporter.advance(t)
     ctx.reporter.finish(t)
     if len(ctx.x_calib) == 0:
-        raise ConfigError(f"example '{ctx.example.name}' has no calibration images",
-                          "give it a few real images")
-    ctx.extra["data"] = {
-        "train": len(ctx.x_train), "eval": len(ctx.x_eval), "calib": len(ctx.x_calib),
-        "preprocess_seconds": round(time.perf_counter() - t0, 2),
-    }
+        raise ConfigError(f"project '{proj.name}' has no calibration images", "give data.calibration real images")
+    ctx.golden_samples = list(splits.golden)
+    ctx.build.data = DataCounts(train=len(splits.train) if splits.train is not None else 0,
+                                eval=len(ctx.x_eval), calib=len(ctx.x_calib), golden=len(splits.golden),
+                                bad_images=splits.bad.count,
+                                preprocess_seconds=round(time.perf_counter() - t0, 2))
     return ctx

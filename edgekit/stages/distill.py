@@ -9,18 +9,10 @@ import copy
 import time
 
 import torch
-import torch.nn.functional as F
 
-from edgekit.stages.common import (
-    LossFn,
-    accuracy,
-    ce_loss,
-    example_input,
-    predict,
-    seed_all,
-    stats,
-    train_epochs,
-)
+from edgekit.project.task import Classification
+
+from edgekit.stages.common import accuracy, example_input, seed_all, stats, train_step
 from edgekit.stages.context import BuildContext, StageRecord
 
 
@@ -28,45 +20,38 @@ def kd_loss(
     student_logits: torch.Tensor, teacher_logits: torch.Tensor, labels: torch.Tensor,
     temperature: float, alpha: float,
 ) -> torch.Tensor:
-    t = temperature
-    soft = F.kl_div(
-        F.log_softmax(student_logits / t, dim=1), F.log_softmax(teacher_logits / t, dim=1),
-        reduction="batchmean", log_target=True,
-    ) * (t * t)
-    hard = F.cross_entropy(student_logits, labels)
-    return alpha * soft + (1.0 - alpha) * hard
-
-
-def distill_loss(ctx: BuildContext) -> LossFn:
-    """The KD loss against the cached teacher logits, or plain cross-entropy when there are none
-    (no distillation in the plan): used by distill, and by the fine-tune and QAT stages after it."""
-    t_logits = ctx.teacher_logits
-    if t_logits is None:
-        return ce_loss
-    r = ctx.recipe
-
-    def loss(logits: torch.Tensor, labels: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
-        return kd_loss(logits, t_logits[idx], labels, r.temperature, r.alpha)
-
-    return loss
+    """The classification task's KD loss (edgekit/project/task.py), used by the training steps."""
+    return Classification().kd_loss(student_logits, teacher_logits, labels, temperature, alpha)
 
 
 def distill_stage(ctx: BuildContext) -> BuildContext:
+    from edgekit.stages.reuse import key_for, lookup, records_of, store
+
     t0 = time.perf_counter()
-    assert ctx.teacher is not None and ctx.x_train is not None and ctx.x_eval is not None
+    assert ctx.teacher is not None and ctx.x_eval is not None
     assert ctx.y_eval is not None
     seed_all(ctx.seed + 2)
     student = ctx.example.student(ctx.profile, ctx.teacher)
     if student is None or "distill" not in ctx.example.plan:
         ctx.student = copy.deepcopy(ctx.teacher)  # the teacher itself is deployed
-        ctx.extra["student_is_teacher"] = True
+        ctx.build.student_is_teacher = True
+        ctx.keys["distill"] = ctx.keys.get("teacher", "")
         return ctx
-    # No augmentation: the teacher's logits on the training set are computed once.
-    ctx.teacher_logits = predict(ctx.teacher, ctx.x_train)
+    ctx.kd_teacher = ctx.teacher  # online: the teacher runs on each (augmented) training batch
+    key = key_for(ctx, "distill", ctx.keys.get("teacher"))
+    hit = lookup(ctx, "distill", key)
+    if hit is not None:
+        student.load_state_dict(hit["state"])
+        ctx.student = student.eval()
+        for rec in records_of(hit):
+            ctx.record(rec)
+        return ctx
     r = ctx.recipe
-    train_epochs(ctx, student, r.distill_epochs, r.lr, "distill", loss_fn=distill_loss(ctx), seed_offset=2)
+    train_step(ctx, student, "distill", r.distill_epochs, r.lr, kd=True, seed_offset=2)
     ctx.student = student.eval()
     params, macs = stats(student, example_input(ctx))
-    ctx.record(StageRecord("distill", "student", accuracy(student, ctx.x_eval, ctx.y_eval), params, macs,
-                           None, time.perf_counter() - t0))
+    rec = StageRecord("distill", "student", accuracy(student, ctx.x_eval, ctx.y_eval), params, macs,
+                      None, time.perf_counter() - t0)
+    ctx.record(rec)
+    store(ctx, "distill", key, student.state_dict(), [rec])
     return ctx

@@ -39,7 +39,7 @@ def export_fp32_stage(ctx: BuildContext) -> BuildContext:
     assert ctx.teacher is not None and ctx.student is not None
     (ctx.root / "models").mkdir(exist_ok=True)
     pairs = [("teacher_fp32", ctx.teacher, "teacher"), ("student_fp32", ctx.student, "student")]
-    if ctx.extra.get("student_is_teacher") and "prune" not in ctx.example.plan:
+    if ctx.build.student_is_teacher and "prune" not in ctx.example.plan:
         pairs = pairs[1:]  # no distillation, no pruning: teacher_fp32 would be a byte-identical copy
     for model_id, model, role in pairs:
         t0 = time.perf_counter()

@@ -11,10 +11,11 @@ from edgekit.stages.context import BuildContext
 
 
 def golden_stage(ctx: BuildContext) -> BuildContext:
-    assert ctx.data is not None
     gdir = ctx.root / "golden"
     gdir.mkdir(exist_ok=True)
-    for g in ctx.data.golden:
+    if not ctx.golden_samples:
+        raise ConfigError("the build has no golden images", "give data.golden a split with images")
+    for g in ctx.golden_samples:
         if isinstance(g.source, Path):
             if not g.source.is_file():
                 raise ConfigError(f"golden image {g.source} does not exist", "fix the example's golden list")

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from edgekit import bundle as B
+from edgekit.build_record import RecipeRecord
 from edgekit.errors import ConfigError
+from edgekit.project.task import Task, get_task
 from edgekit.stages.context import BuildContext
 
 
@@ -17,24 +21,47 @@ def default_model_id(ctx: BuildContext) -> str:
     return "student_fp32"
 
 
+def _task(ctx: BuildContext) -> Task:
+    task = getattr(ctx.example, "task", None)
+    return task if task is not None else get_task("classification")
+
+
+def fill_record(ctx: BuildContext) -> None:
+    """The typed build record (edgekit/build_record.py) from what the stages recorded."""
+    ctx.build.stages = [r.row() for r in ctx.records]
+    b = ctx.build
+    b.project = ctx.example.name
+    b.fast, b.seed, b.plan = ctx.fast, ctx.seed, list(ctx.example.plan)
+    b.recipe = RecipeRecord(**dict(ctx.recipe.__dict__))
+    b.notes = list(getattr(ctx.example, "notes", ()))
+    b.metric = _task(ctx).metric_name()
+    b.labels_sha256 = hashlib.sha256("\n".join(ctx.example.labels).encode()).hexdigest()
+    cfg_hash = getattr(ctx.example, "config_hash", None)
+    b.config_sha256 = cfg_hash() if cfg_hash is not None else ""
+
+
 def manifest_stage(ctx: BuildContext) -> BuildContext:
     spec = ctx.example.spec
     shape = spec.input_shape()
     layout = spec.steps[-1].to  # type: ignore[union-attr]
-    ctx.extra["stages"] = [r.as_dict() for r in ctx.records]
-    ctx.extra.update({"example": ctx.example.name, "fast": ctx.fast, "seed": ctx.seed,
-                      "plan": list(ctx.example.plan), "recipe": dict(ctx.recipe.__dict__),
-                      "notes": list(getattr(ctx.example, "notes", ()))})
+    task = _task(ctx)
+    fill_record(ctx)
+    n = len(ctx.example.labels)
+    outputs = [B.TensorInfo(name=name, shape=shp)
+               for name, shp in zip(task.output_names(), task.output_shapes(n), strict=True)]
     try:
         ctx.manifest = B.Manifest(
             name=f"{ctx.example.name}-{ctx.profile.name}",
             device=ctx.profile.name,
+            task=task.name,  # type: ignore[arg-type]
             input=B.InputInfo(name="input", shape=[-1, *shape[1:]], layout=layout),
-            outputs=[B.TensorInfo(name="logits", shape=[-1, len(ctx.example.labels)])],
+            outputs=outputs,
             preprocess=spec,
+            postprocess=task.postprocess(ctx.example.labels),
             models=ctx.models,
             default_model=default_model_id(ctx),
             golden=ctx.golden,
+            build=ctx.build,
             extra=ctx.extra,
         )
     except ValueError as exc:
@@ -44,7 +71,8 @@ def manifest_stage(ctx: BuildContext) -> BuildContext:
 
 def write_manifest_stage(ctx: BuildContext) -> BuildContext:
     assert ctx.manifest is not None
-    ctx.extra["stages"] = [r.as_dict() for r in ctx.records]
+    ctx.build.stages = [r.row() for r in ctx.records]
+    ctx.manifest.build = ctx.build
     ctx.manifest.extra = ctx.extra  # hooks that ran after `manifest` wrote into ctx.extra
     B.write_manifest(ctx.root, ctx.manifest)
     return ctx

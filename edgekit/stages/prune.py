@@ -9,9 +9,8 @@ import time
 import torch
 import torch.nn as nn
 
-from edgekit.stages.common import accuracy, example_input, seed_all, stats, train_epochs
+from edgekit.stages.common import accuracy, example_input, seed_all, stats, train_step
 from edgekit.stages.context import BuildContext, StageRecord
-from edgekit.stages.distill import distill_loss
 
 
 def prune_model(model: nn.Module, example: torch.Tensor, ratio: float, round_to: int,
@@ -28,21 +27,43 @@ def prune_model(model: nn.Module, example: torch.Tensor, ratio: float, round_to:
     return model
 
 
+def ignored_layers(ctx: BuildContext, model: nn.Module) -> list[nn.Module]:
+    """The modules kept whole: the project's classifier + ``prune.ignore`` (edgekit/project/project.py)."""
+    fn = getattr(ctx.example, "prune_ignored", None)
+    if fn is not None:
+        return list(fn(model))
+    cls = ctx.example.classifier(model)
+    return [cls] if cls is not None else []
+
+
 def prune_stage(ctx: BuildContext) -> BuildContext:
+    import torch_pruning as tp
+
+    from edgekit.stages.reuse import key_for, lookup, records_of, store
+
     t0 = time.perf_counter()
     assert ctx.student is not None and ctx.x_eval is not None and ctx.y_eval is not None
     seed_all(ctx.seed + 3)
     model = ctx.student
-    cls = ctx.example.classifier(model)
+    key = key_for(ctx, "prune", ctx.keys.get("distill") or ctx.keys.get("teacher"))
+    hit = lookup(ctx, "prune", key)
+    if hit is not None:
+        tp.load_state_dict(model, state_dict=hit["state"])
+        ctx.student = model.eval()
+        for rec in records_of(hit):
+            ctx.record(rec)
+        return ctx
     prune_model(model, example_input(ctx), ctx.recipe.prune_ratio, ctx.profile.channel_round,
-                [cls] if cls is not None else [])
+                ignored_layers(ctx, model))
     params, macs = stats(model, example_input(ctx))
-    ctx.record(StageRecord("prune", "student", accuracy(model, ctx.x_eval, ctx.y_eval), params, macs, None,
-                           time.perf_counter() - t0))
+    rec1 = StageRecord("prune", "student", accuracy(model, ctx.x_eval, ctx.y_eval), params, macs, None,
+                       time.perf_counter() - t0)
+    ctx.record(rec1)
     t1 = time.perf_counter()
-    train_epochs(ctx, model, ctx.recipe.finetune_epochs, ctx.recipe.lr / 2, "fine-tune",
-                 loss_fn=distill_loss(ctx), seed_offset=3)
+    train_step(ctx, model, "prune", ctx.recipe.finetune_epochs, ctx.recipe.lr / 2, kd=True, seed_offset=3)
     ctx.student = model.eval()
-    ctx.record(StageRecord("finetune", "student", accuracy(model, ctx.x_eval, ctx.y_eval), params, macs, None,
-                           time.perf_counter() - t1))
+    rec2 = StageRecord("finetune", "student", accuracy(model, ctx.x_eval, ctx.y_eval), params, macs, None,
+                       time.perf_counter() - t1)
+    ctx.record(rec2)
+    store(ctx, "prune", key, tp.state_dict(model), [rec1, rec2])
     return ctx

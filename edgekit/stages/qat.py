@@ -13,9 +13,8 @@ import torch
 import torch.nn as nn
 
 from edgekit.stages import fakequant as fq
-from edgekit.stages.common import accuracy, example_input, seed_all, stats, train_epochs
+from edgekit.stages.common import accuracy, example_input, seed_all, stats, train_step
 from edgekit.stages.context import BuildContext, StageRecord
-from edgekit.stages.distill import distill_loss
 
 
 def fold_batchnorm(model: nn.Module) -> nn.Module:
@@ -43,9 +42,11 @@ def qat_stage(ctx: BuildContext) -> BuildContext:
     qmodel = build_fake_quant(ctx.student, torch.from_numpy(ctx.x_calib))
     name = "qat" if "qat" in ctx.example.plan else "ptq"
     if name == "qat":
-        ctx.extra["ptq_accuracy"] = accuracy(qmodel, ctx.x_eval, ctx.y_eval)
-        train_epochs(ctx, qmodel, ctx.recipe.qat_epochs, ctx.recipe.qat_lr, "QAT",
-                     loss_fn=distill_loss(ctx), seed_offset=4)
+        ctx.build.ptq_accuracy = accuracy(qmodel, ctx.x_eval, ctx.y_eval)
+        from edgekit.stages.reuse import key_for
+
+        key_for(ctx, "qat", ctx.keys.get("prune") or ctx.keys.get("distill") or ctx.keys.get("teacher"))
+        train_step(ctx, qmodel, "qat", ctx.recipe.qat_epochs, ctx.recipe.qat_lr, kd=True, seed_offset=4)
     fq.freeze(qmodel)
     qmodel.eval()
     ctx.qmodel = qmodel

@@ -51,7 +51,7 @@ def reference_stage(ctx: BuildContext) -> BuildContext:
         rel = path.relative_to(ctx.root).as_posix()
         ctx.references[model_id] = rel
         refs[model_id] = {"file": rel, "format": fmt}
-    if ctx.teacher is not None and ctx.extra.get("teacher_source") == "trained":
+    if ctx.teacher is not None and ctx.build.teacher_source in ("trained", "reused"):
         torch.save(ctx.teacher.state_dict(), rdir / "teacher_state_dict.pt")
     ctx.extra["references"] = refs
     return ctx

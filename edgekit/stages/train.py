@@ -10,7 +10,7 @@ import torch
 import torch.nn as nn
 
 from edgekit.errors import ConfigError, EdgekitError
-from edgekit.stages.common import accuracy, example_input, seed_all, stats, train_epochs
+from edgekit.stages.common import accuracy, example_input, seed_all, stats, train_step
 from edgekit.stages.context import BuildContext, StageRecord
 
 
@@ -46,15 +46,27 @@ def load_checkpoint(model: nn.Module, path: Path) -> None:
 
 
 def teacher_stage(ctx: BuildContext) -> BuildContext:
+    from edgekit.stages.reuse import key_for, lookup, records_of, store
+
     t0 = time.perf_counter()
     seed_all(ctx.seed)
     model = ctx.example.teacher(ctx.profile)
     plan = ctx.example.plan
+    key = key_for(ctx, "teacher", None)
+    hit = lookup(ctx, "teacher", key) if "train_teacher" in plan and ctx.teacher_ckpt is None else None
+    if hit is not None:
+        model.load_state_dict(hit["state"])
+        model.eval()
+        ctx.teacher = model
+        ctx.build.teacher_source = hit.get("how", "trained")
+        for rec in records_of(hit):
+            ctx.record(rec)
+        return ctx
     if ctx.teacher_ckpt is not None:
         load_checkpoint(model, ctx.teacher_ckpt)
         how = "checkpoint"
     elif "train_teacher" in plan:
-        train_epochs(ctx, model, ctx.recipe.teacher_epochs, ctx.recipe.lr, "teacher", seed_offset=1)
+        train_step(ctx, model, "teacher", ctx.recipe.teacher_epochs, ctx.recipe.lr, seed_offset=1)
         how = "trained"
     elif "pretrained_teacher" in plan:
         how = "pretrained"
@@ -64,7 +76,10 @@ def teacher_stage(ctx: BuildContext) -> BuildContext:
     ctx.teacher = model
     assert ctx.x_eval is not None and ctx.y_eval is not None
     params, macs = stats(model, example_input(ctx))
-    ctx.extra["teacher_source"] = how
-    ctx.record(StageRecord("teacher", "teacher_fp32", accuracy(model, ctx.x_eval, ctx.y_eval), params, macs,
-                           None, time.perf_counter() - t0))
+    ctx.build.teacher_source = how  # type: ignore[assignment]
+    rec = StageRecord("teacher", "teacher_fp32", accuracy(model, ctx.x_eval, ctx.y_eval), params, macs,
+                      None, time.perf_counter() - t0)
+    ctx.record(rec)
+    if how == "trained":
+        store(ctx, "teacher", key, model.state_dict(), [rec], how=how)
     return ctx

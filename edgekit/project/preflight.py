@@ -1,0 +1,141 @@
+"""Preflight: the checks that fail a build in one line, before any training time is spent.
+
+1. each model factory imports and returns an nn.Module (edgekit/project/factory.py);
+2. the input channels of the model's first convolution match the spec's;
+3. a forward at the spec's input shape gives what the task wants ([N, classes] for classification);
+4. the ONNX export at the profile's opset works;
+5. when the recipe prunes: torch-pruning's dependency graph builds and one pruning step leaves a model that
+   still runs; if not, the error names the module to put in ``prune.ignore``.
+"""
+
+from __future__ import annotations
+
+import copy
+import tempfile
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+import torch.nn as nn
+
+from edgekit.project.project import Project
+
+BATCH = 2
+
+
+@dataclass
+class PreflightResult:
+    checks: list[str] = field(default_factory=list)  # names of the checks that ran and passed
+
+
+def _first_conv(model: nn.Module) -> tuple[str, nn.Module] | None:
+    for name, m in model.named_modules():
+        if isinstance(m, nn.Conv1d | nn.Conv2d | nn.Conv3d):
+            return name, m
+    return None
+
+
+def check_model(proj: Project, model: nn.Module, which: str, opset: int, res: PreflightResult) -> None:
+    key = f"model.{which}"
+    spec = proj.spec
+    shape = spec.input_shape()
+    chans = shape[1] if spec.steps[-1].to == "NCHW" else shape[3]  # type: ignore[union-attr]
+    conv = _first_conv(model)
+    if conv is not None and conv[1].in_channels != chans:  # type: ignore[union-attr]
+        raise proj.error(key, f"the first convolution '{conv[0]}' takes {conv[1].in_channels} input channels "
+                         f"but the preprocess spec gives {chans}",
+                         "make the model's first layer match, or change preprocess (decode color gray|bgr)")
+    res.checks.append(f"{which}: input channels {chans}")
+    x = torch.zeros([BATCH, *shape[1:]])
+    model.eval()
+    try:
+        with torch.no_grad():
+            out = model(x)
+    except Exception as exc:
+        raise proj.error(key, f"a forward at the spec's input shape {[BATCH, *shape[1:]]} failed: "
+                         f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
+                         "make the model accept the preprocess output (see preprocess.steps)") from exc
+    bad = proj.task.check_output(out, BATCH, len(proj.labels))
+    if bad is not None:
+        raise proj.error(key, f"a forward at {[BATCH, *shape[1:]]} {bad} ({len(proj.labels)} labels)",
+                         f"give the model {len(proj.labels)} outputs (e.g. the factory's classes kwarg)")
+    res.checks.append(f"{which}: forward -> [{BATCH}, {len(proj.labels)}]")
+    from edgekit.stages.onnx_utils import export_onnx
+
+    with tempfile.TemporaryDirectory(prefix="edgekit-preflight-") as tmp:
+        try:
+            export_onnx(copy.deepcopy(model), Path(tmp) / "m.onnx", x[:1], opset)
+        except Exception as exc:
+            raise proj.error(key, f"ONNX export at opset {opset} failed: {type(exc).__name__}: "
+                             f"{(str(exc).strip().splitlines() or [''])[0][:200]}",
+                             "replace the layer the exporter names with ONNX-exportable ops") from exc
+    res.checks.append(f"{which}: ONNX export at opset {opset}")
+
+
+def _prune_once(model: nn.Module, x: torch.Tensor, ignored: list[nn.Module], ratio: float, round_to: int) -> None:
+    from edgekit.stages.prune import prune_model
+
+    m = copy.deepcopy(model)
+    ign = [dict(m.named_modules())[n] for n, mod in model.named_modules() if any(mod is i for i in ignored)]
+    prune_model(m, x, ratio, round_to, ign)
+    with torch.no_grad():
+        m(x)
+
+
+def _culprit(exc: BaseException, model: nn.Module) -> str | None:
+    """The deepest module of ``model`` whose forward is on the traceback."""
+    names = {id(m): n for n, m in model.named_modules() if n}
+    found = None
+    for frame, _ in traceback.walk_tb(exc.__traceback__):
+        obj = frame.f_locals.get("self")
+        if obj is not None and id(obj) in names:
+            found = names[id(obj)]
+    return found
+
+
+def check_prune(proj: Project, model: nn.Module, ratio: float, round_to: int, res: PreflightResult) -> None:
+    x = torch.zeros(proj.spec.input_shape())
+    ignored = proj.prune_ignored(model)
+    try:
+        _prune_once(model, x, ignored, max(ratio, 0.1), round_to)
+        res.checks.append("prune: dependency graph builds")
+        return
+    except Exception as exc:
+        first = exc
+    name = _culprit(first, model)
+    if name is None:  # find the module whose exclusion lets the graph build (leaves first, then containers)
+        mods = [(n, m) for n, m in model.named_modules() if n and not any(m is i for i in ignored)]
+        mods.sort(key=lambda t: (len(list(t[1].children())) > 0, t[0].count(".") * -1))
+        for n, m in mods[:200]:
+            try:
+                _prune_once(model, x, [*ignored, m], max(ratio, 0.1), round_to)
+            except Exception:  # noqa: S112 - trying the next candidate
+                continue
+            name = n
+            break
+    what = f"{type(first).__name__}: {(str(first).strip().splitlines() or [''])[0][:160]}"
+    if name is None:
+        raise proj.error("prune.ignore", f"torch-pruning cannot prune this model ({what})",
+                         "drop 'prune' from recipe.steps")
+    raise proj.error("prune.ignore", f"torch-pruning's dependency graph fails at module '{name}' ({what})",
+                     f"add '{name}' to prune.ignore")
+
+
+def preflight(proj: Project, opset: int, round_to: int, ratio: float | None = None) -> PreflightResult:
+    """Build the models once and run every check; raises ConfigError naming the key and the fix."""
+    res = PreflightResult()
+    if len(proj.labels) < 2:
+        raise proj.error("data", f"{len(proj.labels)} class(es)", "give at least two classes")
+    teacher = proj.teacher()
+    res.checks.append("teacher: factory returns an nn.Module")
+    check_model(proj, teacher, "teacher", opset, res)
+    student = proj.student(None, teacher)
+    deployed = teacher
+    if student is not None:
+        res.checks.append("student: factory returns an nn.Module")
+        check_model(proj, student, "student", opset, res)
+        deployed = student
+    if "prune" in proj.plan:
+        check_prune(proj, deployed, proj.recipe(False).prune_ratio if ratio is None else ratio, round_to, res)
+    return res
