@@ -25,6 +25,7 @@ COMMAND_MODULES = [
     "edgekit.commands.parity",
     "edgekit.commands.demo",
     "edgekit.commands.flash",
+    "edgekit.commands.init",
 ]
 
 app = typer.Typer(
