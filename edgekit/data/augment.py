@@ -96,7 +96,8 @@ def build_augmenter(cfg: AugmentConfig | None, spec: PreprocessSpec, seed: int =
         else np.zeros((hw[0], hw[1], 1 if gray else 3), np.uint8)
     out = aug(probe)
     if out.shape[:2] != hw or out.dtype != np.uint8:
-        raise AugmentError(f"augment changes the output to {out.shape[:2]} {out.dtype} (the spec gives {list(hw)})",
+        raise AugmentError(f"augment changes the output to {out.shape[:2]} {out.dtype} "
+                           f"(the spec gives {list(hw)})",
                            "use size-keeping steps after random_resized_crop")
     aug.seed(seed)
     return aug

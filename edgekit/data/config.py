@@ -204,7 +204,8 @@ class AugmentConfig(_Model):
     def _order(self) -> AugmentConfig:
         ops = [s.op for s in self.steps]
         if "random_resized_crop" in ops and ops.index("random_resized_crop") != 0:
-            raise ValueError("augment 'random_resized_crop' must be the first step (it replaces the geometry)")
+            raise ValueError("augment 'random_resized_crop' must be the first step "
+                             "(it replaces the geometry)")
         if ops.count("random_resized_crop") > 1:
             raise ValueError("augment has more than one 'random_resized_crop'")
         return self

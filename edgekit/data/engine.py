@@ -27,7 +27,7 @@ from edgekit.data.config import AugmentConfig, DataConfig
 from edgekit.data.sources import DataError, FactorySplit, FileSplit, ResolvedSource, Split, resolve_source
 from edgekit.errors import InputError
 from edgekit.preprocess import python_impl
-from edgekit.preprocess.spec import CenterCrop, CvtColor, Decode, PreprocessSpec, Resize
+from edgekit.preprocess.spec import CenterCrop, Decode, PreprocessSpec, Resize
 
 BAD = -1  # the label of a skipped item inside a worker's output
 
@@ -57,7 +57,8 @@ def _check_decoded(img: Any, decode: Decode, what: str) -> np.ndarray:
     want = 1 if decode.color == "gray" else 3
     if a.dtype != np.uint8 or a.ndim != 3 or a.shape[2] != want:
         raise DataError(f"{what}: the factory gave a {a.dtype} image of shape {tuple(np.shape(img))}",
-                        f"yield uint8 HxW{'' if want == 1 else 'x3 BGR'} images (the decode step's colour order)")
+                        f"yield uint8 HxW{'' if want == 1 else 'x3 BGR'} images "
+                        "(the decode step's colour order)")
     return a
 
 
@@ -199,7 +200,8 @@ class Stream:
     def __init__(self, ds: StreamDataset, batch_size: int, num_workers: int = 0, shuffle: bool = False,
                  seed: int = 0, bad: BadImages | None = None, drop_last: bool = False) -> None:
         if len(ds) == 0:
-            raise DataError(f"split '{ds.name}' has no items", "give it images (a comparison over zero items fails)")
+            raise DataError(f"split '{ds.name}' has no items",
+                            "give it images (a comparison over zero items fails)")
         self.ds = ds
         self.batch_size = batch_size
         self.num_workers = max(0, int(num_workers))
@@ -294,7 +296,8 @@ def _golden(split: Split, idx: np.ndarray, spec: PreprocessSpec, name: str) -> l
             ok, enc = cv2.imencode(".png", np.asarray(img))
             if not ok:  # pragma: no cover
                 raise DataError(f"split '{name}' item {j} cannot be encoded as PNG", "yield uint8 images")
-            out.append(GoldenSample(f"{name}_{int(j):06d}", enc.tobytes(), None if label is None else int(label)))
+            lab = None if label is None else int(label)
+            out.append(GoldenSample(f"{name}_{int(j):06d}", enc.tobytes(), lab))
     return out
 
 
@@ -334,17 +337,20 @@ def build_splits(data: DataConfig, base: Path, spec: PreprocessSpec, augment: Au
                             draw(cal_split, data.calibration.count, seed + 1, _labels_of(cal_split)))
     g_split = res.splits[data.golden.split]
     if isinstance(g_split, FactorySplit) and not g_split.sequence:
-        raise DataError(f"data.golden.split '{data.golden.split}' is an iterable factory", "use a sequence split")
+        raise DataError(f"data.golden.split '{data.golden.split}' is an iterable factory",
+                        "use a sequence split")
     golden = _golden(g_split, draw(g_split, data.golden.count, seed + 2, _labels_of(g_split)), spec,
                      data.golden.split)
     if not golden:
-        raise DataError(f"data.golden: no decodable image in split '{data.golden.split}'", "give it real images")
+        raise DataError(f"data.golden: no decodable image in split '{data.golden.split}'",
+                        "give it real images")
     counts = {"train": len(train) if train is not None else 0, "val": len(ev), "calib": len(cal),
               "golden": len(golden)}
     return Splits(res.labels, train, ev, cal, golden, BadImages(data.max_bad_fraction), counts, res)
 
 
-def calib_array(splits: Splits, n: int | None = None, batch_size: int = 32, num_workers: int = 0) -> np.ndarray:
+def calib_array(splits: Splits, n: int | None = None, batch_size: int = 32,
+                num_workers: int = 0) -> np.ndarray:
     """The calibration split as one float32 array [n, ...] (n small: PTQ / DLA calibration want arrays)."""
     ds = splits.calib
     if n is not None and n < len(ds):
@@ -354,3 +360,32 @@ def calib_array(splits: Splits, n: int | None = None, batch_size: int = 32, num_
     if not xs:
         raise DataError(f"calibration split '{ds.name}' gave no decodable image", "give it real images")
     return np.concatenate(xs, axis=0)
+
+
+def load_example_data(data: DataConfig, base: Path, spec: PreprocessSpec, fast: bool = False,
+                      augment: AugmentConfig | None = None, seed: int = 0) -> Any:
+    """INTERIM (in-memory stages): the splits decoded into an ``ExampleData`` of uint8 arrays. Bad files
+    are skipped and counted as in the streams. Prefer ``build_splits`` + ``Stream``: this holds pixels."""
+    from edgekit.examples.base import ExampleData
+
+    s = build_splits(data, base, spec, augment=None, seed=seed, fast=fast)
+
+    def decoded(ds: StreamDataset | None) -> tuple[list[np.ndarray], np.ndarray]:
+        imgs: list[np.ndarray] = []
+        labels: list[int] = []
+        if ds is None:
+            return imgs, np.zeros(0, np.int64)
+        for i in range(len(ds)):
+            try:
+                img, lab = ds.decoded(i)
+            except InputError:
+                s.bad.add(ds.name, ds.name_of(i), len(ds))
+                continue
+            imgs.append(img)
+            labels.append(lab)
+        return imgs, np.asarray(labels, np.int64)
+
+    tr, ytr = decoded(s.train)
+    ev, yev = decoded(s.eval)
+    cal, _ = decoded(s.calib)
+    return ExampleData(tr, ytr, ev, yev, cal, s.golden)

@@ -33,7 +33,8 @@ class ArrayItems:
 
 
 def digits(split: str = "train", n_eval: int = 1000, seed: int = 0) -> ArrayItems | None:
-    from edgekit.data.mnist import load_mnist_subset, split as split_idx
+    from edgekit.data.mnist import load_mnist_subset
+    from edgekit.data.mnist import split as split_idx
 
     imgs, labels = load_mnist_subset()
     tr, ev = split_idx(len(imgs), n_eval, seed)

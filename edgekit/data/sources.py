@@ -89,7 +89,7 @@ class ResolvedSource:
 
 
 # -- labels ----------------------------------------------------------------------------------------
-def _read_labels_file(data: DataConfig, base: Path) -> list[str] | None:
+def _read_labels_file(data: DataConfig, base: Path, allow_duplicates: bool = False) -> list[str] | None:
     if data.labels is None:
         return None
     p = _path(data.labels, base)
@@ -100,7 +100,7 @@ def _read_labels_file(data: DataConfig, base: Path) -> list[str] | None:
     if not names:
         raise DataError(f"data.labels: {p} names no classes", "write one class name per line")
     dup = sorted({n for n in names if names.count(n) > 1})
-    if dup:
+    if dup and not allow_duplicates:  # folder/CSV names must map to one class each; factory ids need not
         raise DataError(f"data.labels: {p} names class '{dup[0]}' more than once", "list each class once")
     return names
 
@@ -163,7 +163,8 @@ def _stratified(labels: np.ndarray, fraction: float, seed: int, key: str, names:
     for c in range(len(names)):
         idx = np.flatnonzero(labels == c)
         if len(idx) < 2:
-            raise DataError(f"{key}: class '{names[c]}' has {len(idx)} image(s): too few to hold out a val split",
+            raise DataError(f"{key}: class '{names[c]}' has {len(idx)} image(s): "
+                            "too few to hold out a val split",
                             "add images to it, or give a separate val/ folder")
         k = min(len(idx) - 1, max(1, int(round(fraction * len(idx)))))
         held[idx[rng.permutation(len(idx))[:k]]] = True
@@ -265,7 +266,8 @@ def _csv(src: CsvSource, data: DataConfig, base: Path, key: str) -> ResolvedSour
     if val is not None and {lab for _, lab in val} != found:
         only_v = natural_sorted({lab for _, lab in val} - found)
         only_t = natural_sorted(found - {lab for _, lab in val})
-        raise DataError(f"{key}: train and val class sets differ (only in train: {', '.join(only_t[:5]) or '-'};"
+        raise DataError(f"{key}: train and val class sets differ "
+                        f"(only in train: {', '.join(only_t[:5]) or '-'};"
                         f" only in val: {', '.join(only_v[:5]) or '-'})", "give both CSVs the same labels")
     classes = _order_classes(found, data, base, str(tp))
     ix = {c: i for i, c in enumerate(classes)}
@@ -276,7 +278,8 @@ def _csv(src: CsvSource, data: DataConfig, base: Path, key: str) -> ResolvedSour
     if src.val_fraction is None:
         raise DataError(f"{key}: no val split", "set data.source.val (a CSV) or data.source.val_fraction")
     held = _stratified(tr.labels, src.val_fraction, src.seed, f"{key}.val_fraction", classes)
-    return ResolvedSource(classes, {"train": tr.take(np.flatnonzero(~held)), "val": tr.take(np.flatnonzero(held))})
+    return ResolvedSource(classes, {"train": tr.take(np.flatnonzero(~held)),
+                                    "val": tr.take(np.flatnonzero(held))})
 
 
 # -- factory ---------------------------------------------------------------------------------------
@@ -293,7 +296,8 @@ def _factory_split(src: FactorySource, base: Path, key: str, split: str) -> tupl
         return None, None
     is_seq = hasattr(obj, "__len__") and hasattr(obj, "__getitem__")
     if not is_seq and not isinstance(obj, Iterable):
-        raise DataError(f"{key}.factory: {src.factory} returned a {type(obj).__name__}, not (image, label) items",
+        raise DataError(f"{key}.factory: {src.factory} returned a {type(obj).__name__}, "
+                        "not (image, label) items",
                         "return a sequence or an iterable of (uint8 image, int label)")
     hint = getattr(obj, "labels", None)
     hint_arr = np.asarray(hint, dtype=np.int64) if isinstance(hint, Sequence | np.ndarray) else None
@@ -311,10 +315,11 @@ def _factory(src: FactorySource, data: DataConfig, base: Path, key: str) -> Reso
     if "val" not in splits:
         raise DataError(f"{key}.factory: {src.factory} gives no 'val' split",
                         "return items for split='val' (held out from training)")
-    given = _read_labels_file(data, base)
+    given = _read_labels_file(data, base, allow_duplicates=True)  # ids index it (ImageNet has duplicates)
     if given is not None:
         if classes is not None and list(classes) != given:
-            raise DataError(f"data.labels disagrees with {src.factory}'s classes", "drop data.labels, or fix it")
+            raise DataError(f"data.labels disagrees with {src.factory}'s classes",
+                            "drop data.labels, or fix it")
         names = given
     elif classes is not None:
         names = [str(c) for c in classes]
@@ -354,3 +359,10 @@ def resolve_source(data: DataConfig, base: Path) -> ResolvedSource:
 def resolve_labels(data: DataConfig, base: Path) -> list[str]:
     """Class names, index = class id (natural sort, or the labels file)."""
     return resolve_source(data, base).labels
+
+
+def load_example_data(data: DataConfig, base: Path, spec: Any, fast: bool = False) -> Any:
+    """INTERIM: see edgekit.data.engine.load_example_data (re-exported here for the project loader)."""
+    from edgekit.data.engine import load_example_data as load
+
+    return load(data, base, spec, fast)

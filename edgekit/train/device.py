@@ -26,10 +26,12 @@ def select_device(name: str = "auto", key: str = "train.device") -> torch.device
             "set train.device: cpu (or auto), or install a CUDA build of torch",
         )
     if not torch.cuda.is_available():
-        raise ConfigError(f"{key}: '{name}' asked for, but torch {torch.__version__} (CUDA {torch.version.cuda}) "
-                          "sees no GPU", "set train.device: cpu (or auto), or check the driver / CUDA_VISIBLE_DEVICES")
+        raise ConfigError(f"{key}: '{name}' asked for, but torch {torch.__version__} "
+                          f"(CUDA {torch.version.cuda}) sees no GPU",
+                          "set train.device: cpu (or auto), or check the driver / CUDA_VISIBLE_DEVICES")
     idx = int(m.group(1) or 0)
     if idx >= torch.cuda.device_count():
-        raise ConfigError(f"{key}: '{name}' asked for, but only {torch.cuda.device_count()} GPU(s) are visible",
+        raise ConfigError(f"{key}: '{name}' asked for, but only {torch.cuda.device_count()} "
+                          "GPU(s) are visible",
                           f"use cuda:0 .. cuda:{torch.cuda.device_count() - 1}")
     return torch.device("cuda", idx)

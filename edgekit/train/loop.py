@@ -263,7 +263,8 @@ class EvalResult:
 
 @torch.no_grad()
 def predict(model: nn.Module, ds: StreamDataset | Stream, *, batch_size: int = 128, num_workers: int = 0,
-            device: torch.device | None = None, bad: BadImages | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+            device: torch.device | None = None,
+            bad: BadImages | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """(logits, labels) over a streamed split, in order."""
     device = device or torch.device("cpu")
     stream = ds if isinstance(ds, Stream) else make_loader(ds, batch_size, num_workers, bad=bad)

@@ -19,9 +19,8 @@ from edgekit.preprocess.spec import Decode, Layout, PreprocessSpec, Resize, ToFl
 
 def exif_jpeg(path: Path, orientation: int = 6) -> np.ndarray:
     """A 24x40 photo crop saved as JPEG with EXIF Orientation; returns the stored (unrotated) BGR pixels."""
-    from PIL import Image
-
     import skimage.data
+    from PIL import Image
 
     rgb = cv2.resize(skimage.data.chelsea(), (40, 24), interpolation=cv2.INTER_AREA)
     ex = Image.Exif()
@@ -29,7 +28,8 @@ def exif_jpeg(path: Path, orientation: int = 6) -> np.ndarray:
     buf = io.BytesIO()
     Image.fromarray(rgb).save(buf, "JPEG", quality=95, exif=ex.tobytes())
     path.write_bytes(buf.getvalue())
-    return cv2.imdecode(np.frombuffer(buf.getvalue(), np.uint8), cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
+    flags = cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION
+    return cv2.imdecode(np.frombuffer(buf.getvalue(), np.uint8), flags)
 
 
 def _spec(rule: str) -> PreprocessSpec:

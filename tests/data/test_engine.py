@@ -47,8 +47,8 @@ def test_bad_image_skipped_counted_named(tmp_path: Path) -> None:
 def test_bad_images_past_threshold_fail_naming_them(tmp_path: Path) -> None:
     _folder(tmp_path, broken=2)
     s = build_splits(_cfg(max_bad_fraction=0.1), tmp_path, spec())
-    with pytest.raises(DataError, match=r"2 of 14 images of split 'train' do not decode \(e.g. .*broken0.jpg.*"
-                                        r"data.max_bad_fraction=0.1"):
+    with pytest.raises(DataError, match=r"2 of 14 images of split 'train' do not decode "
+                                        r"\(e.g. .*broken0.jpg.*data.max_bad_fraction=0.1"):
         for _ in make_loader(s.train, 14, bad=s.bad):  # type: ignore[arg-type]
             pass
     assert BadImages(0.5).count == 0
@@ -65,7 +65,7 @@ def test_streaming_holds_references_not_pixels(tmp_path: Path) -> None:
     assert s.train.split.rel.dtype.kind == "S"  # type: ignore[union-attr]  # no per-item Python objects
     # through 2 worker processes: every item once, same tensors as the spec's interpreter on the file
     got = {}
-    for x, y in make_loader(s.train, 8, num_workers=2):  # type: ignore[arg-type]
+    for x, _ in make_loader(s.train, 8, num_workers=2):  # type: ignore[arg-type]
         for xi in x:
             got[xi.numpy().tobytes()] = 1
     assert len(got) == 40
@@ -94,7 +94,8 @@ def test_augment_train_only_seeded_and_spec_sized(tmp_path: Path) -> None:
         {"op": "random_resized_crop", "scale": [0.3, 0.9]}, {"op": "horizontal_flip"},
         {"op": "affine", "rotate": 15}, {"op": "color_jitter", "hue": 0.05}]})
     s = build_splits(_cfg(), tmp_path, spec(), augment=aug, seed=3)
-    assert s.train is not None and s.train.augment is not None and s.eval.augment is None and s.calib.augment is None
+    assert s.train is not None and s.train.augment is not None
+    assert s.eval.augment is None and s.calib.augment is None
 
     def batch(e: int, workers: int) -> torch.Tensor:
         return next(Stream(s.train, 8, workers, shuffle=True, seed=3).epoch(e))[0]  # type: ignore[arg-type]

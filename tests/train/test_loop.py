@@ -96,7 +96,8 @@ def test_resume_refused_when_fingerprint_changed(splits: Splits, tmp_path: Path)
             ckpt_dir=tmp_path, resume=True, fingerprint=_fp(splits))
     (tmp_path / "last.pt").write_bytes(b"junk")
     with pytest.raises(ResumeError, match=r"is unreadable"):
-        fit(_net(), splits.train, one, F.cross_entropy, ckpt_dir=tmp_path, resume=True, fingerprint=_fp(splits))
+        fit(_net(), splits.train, one, F.cross_entropy, ckpt_dir=tmp_path, resume=True,
+            fingerprint=_fp(splits))
 
 
 def test_online_distillation_runs_teacher_on_each_batch(splits: Splits) -> None:
