@@ -1,0 +1,309 @@
+"""Benchmarks of the streaming data engine (numbers + JSON; not timed tests):
+
+    python -m edgekit.bench.data_engine memory --images 2000 20000 [--json out.json]
+    python -m edgekit.bench.data_engine speed --images 1000 [--json out.json]
+
+``memory``: an ImageFolder of N real-photo JPEG variants at 224x224 (random crops / flips of the
+scikit-image photographs and foolbox's ImageNet samples) is written to a temporary folder; a child process
+then runs every data-engine split as a build does — one epoch of a tiny model over the augmented training
+split through DataLoader workers, evaluation over val, the calibration array and the golden draw — while
+the parent samples the summed PSS of the child and all its descendants (``/proc/PID/smaps_rollup``) every
+50 ms. Peak summed PSS is the figure (shared pages counted once, proportionally).
+
+``speed``: teacher-training images/s of ``edgekit.train.loop.fit`` against a plain PyTorch loop (a torch
+DataLoader over a Dataset calling the same per-item decode + preprocess function, same model, optimizer,
+batch size, workers and files), alternated A/B/A/B in one run; the ratio is of the medians.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+SIZE = 224
+
+
+# -- a real-photo ImageFolder ----------------------------------------------------------------------
+def _photos() -> list[np.ndarray]:
+    import importlib.util
+
+    import cv2
+    import skimage.data as d
+
+    out = []
+    for name in ("astronaut", "chelsea", "coffee", "rocket", "immunohistochemistry", "motorcycle_left",
+                 "hubble_deep_field", "camera", "coins", "moon", "page", "text", "horse", "brick", "grass",
+                 "gravel", "colorwheel", "logo", "retina"):  # all on disk in the wheel
+        try:
+            a = np.asarray(getattr(d, name)())
+        except Exception:  # noqa: BLE001 - a photo that is not on disk offline
+            continue
+        if a.dtype != np.uint8:
+            a = (a > 0).astype(np.uint8) * 255 if a.dtype == bool else np.clip(a, 0, 255).astype(np.uint8)
+        code = cv2.COLOR_GRAY2BGR if a.ndim == 2 else cv2.COLOR_RGB2BGR
+        a = cv2.cvtColor(np.ascontiguousarray(a if a.ndim == 2 else a[..., :3]), code)
+        out.append(a)
+    spec = importlib.util.find_spec("foolbox")
+    if spec is not None and spec.submodule_search_locations:
+        fdir = Path(list(spec.submodule_search_locations)[0]) / "data"
+        for p in sorted(fdir.glob("imagenet_*.jpg")):
+            img = cv2.imread(str(p), cv2.IMREAD_COLOR)
+            if img is not None:
+                out.append(img)
+    return out
+
+
+def make_image_folder(root: Path, n: int, classes: int = 10, size: int = SIZE, seed: int = 0) -> Path:
+    """``root/train/<c>/`` and ``root/val/<c>/`` (90/10) with ``n`` JPEGs in all; class c gets its own
+    source photographs; each image a random crop (25-100 % of the shorter side), maybe flipped."""
+    import cv2
+
+    photos = _photos()
+    rng = np.random.default_rng(seed)
+    per_class = [photos[c::classes] or [photos[c % len(photos)]] for c in range(classes)]
+    for i in range(n):
+        c = i % classes
+        src = per_class[c][int(rng.integers(len(per_class[c])))]
+        h, w = src.shape[:2]
+        s = int(rng.integers(max(16, min(h, w) // 4), min(h, w) + 1))
+        y, x = int(rng.integers(0, h - s + 1)), int(rng.integers(0, w - s + 1))
+        crop = cv2.resize(src[y : y + s, x : x + s], (size, size), interpolation=cv2.INTER_AREA)
+        if rng.random() < 0.5:
+            crop = crop[:, ::-1]
+        split = "val" if (i // classes) % 10 == 9 else "train"
+        d = root / split / f"class{c}"
+        d.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(d / f"{i:06d}.jpg"), np.ascontiguousarray(crop), [cv2.IMWRITE_JPEG_QUALITY, 90])
+    return root
+
+
+def _spec() -> Any:
+    from edgekit.preprocess.spec import imagenet_spec
+
+    return imagenet_spec(SIZE, 256)
+
+
+def _tiny_model(classes: int) -> Any:
+    import torch.nn as nn
+
+    return nn.Sequential(nn.Conv2d(3, 8, 5, stride=4), nn.ReLU(), nn.Conv2d(8, 16, 3, stride=2), nn.ReLU(),
+                         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(16, classes))
+
+
+# -- memory ----------------------------------------------------------------------------------------
+def _pss_tree(root_pid: int) -> int:
+    """Summed PSS (bytes) of root_pid and its descendants."""
+    children: dict[int, list[int]] = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(d))
+    todo, total = [root_pid], 0
+    while todo:
+        pid = todo.pop()
+        todo += children.get(pid, [])
+        try:
+            with open(f"/proc/{pid}/smaps_rollup") as f:
+                for line in f:
+                    if line.startswith("Pss:"):
+                        total += int(line.split()[1]) * 1024
+                        break
+        except OSError:
+            pass
+    return total
+
+
+def _data_build(folder: Path, workers: int, batch: int) -> dict[str, Any]:
+    """The child: every split of a build through the streaming engine."""
+    import torch
+    import torch.nn.functional as F
+
+    from edgekit.data.config import AugmentConfig, DataConfig
+    from edgekit.data.engine import build_splits, calib_array
+    from edgekit.train.loop import FitConfig, evaluate, fit
+
+    torch.set_num_threads(1)
+    data = DataConfig(source={"kind": "image_folder", "root": str(folder)},  # type: ignore[arg-type]
+                      calibration={"split": "train", "count": 256}, golden={"split": "val", "count": 8})
+    aug = AugmentConfig.model_validate({"steps": [{"op": "random_resized_crop"}, {"op": "horizontal_flip"}]})
+    spec = _spec()
+    t0 = time.perf_counter()
+    s = build_splits(data, folder.parent, spec, augment=aug)
+    model = _tiny_model(len(s.labels))
+    assert s.train is not None
+    r = fit(model, s.train, FitConfig(epochs=1, lr=1e-3, batch_size=batch, num_workers=workers),
+            F.cross_entropy, bad=s.bad)
+    ev = evaluate(model, s.eval, batch_size=batch, num_workers=workers, bad=s.bad)
+    cal = calib_array(s, batch_size=batch, num_workers=workers)
+    return {"train_images": r.images, "eval_images": ev.n, "calib": int(cal.shape[0]),
+            "golden": len(s.golden), "seconds": round(time.perf_counter() - t0, 1),
+            "train_images_per_s": round(r.images_per_s, 1)}
+
+
+def memory(n: int, workers: int, batch: int, keep: Path | None = None) -> dict[str, Any]:
+    tmp = Path(tempfile.mkdtemp(prefix=f"edgekit-bench-{n}-")) if keep is None else keep
+    folder = tmp / "imgs"
+    t0 = time.perf_counter()
+    if not (folder / "train").is_dir():
+        make_image_folder(folder, n)
+    gen_s = time.perf_counter() - t0
+    disk = sum(p.stat().st_size for p in folder.rglob("*.jpg"))
+    env = dict(os.environ, OMP_WAIT_POLICY="PASSIVE", OMP_NUM_THREADS="1")
+    proc = subprocess.Popen([sys.executable, "-m", "edgekit.bench.data_engine", "_child", str(folder),
+                             str(workers), str(batch)], stdout=subprocess.PIPE, text=True, env=env)
+    peak, samples = 0, 0
+    stop = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak, samples
+        while not stop.is_set():
+            peak = max(peak, _pss_tree(proc.pid))
+            samples += 1
+            time.sleep(0.05)
+
+    th = threading.Thread(target=sample, daemon=True)
+    th.start()
+    out, _ = proc.communicate()
+    stop.set()
+    th.join()
+    if proc.returncode != 0:
+        raise SystemExit(f"error: the benchmark child failed (exit {proc.returncode})")
+    child = json.loads(out.strip().splitlines()[-1])
+    return {"images": n, "size": SIZE, "workers": workers, "batch_size": batch,
+            "peak_pss_mb": round(peak / 2**20, 1), "samples": samples,
+            "dataset_on_disk_mb": round(disk / 2**20, 1),
+            "decoded_dataset_mb": round(n * SIZE * SIZE * 3 / 2**20, 1), "generate_seconds": round(gen_s, 1),
+            **child}
+
+
+# -- speed -----------------------------------------------------------------------------------------
+class _PlainDataset:
+    """What a user writes by hand: the same per-item decode + preprocess function, no edgekit engine."""
+
+    def __init__(self, paths: list[str], labels: list[int], spec: Any) -> None:
+        self.paths, self.labels, self.spec = paths, labels, spec
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, i: int) -> tuple[Any, int]:
+        import torch
+
+        from edgekit.preprocess import run
+
+        return torch.from_numpy(run(self.spec, self.paths[i])[0][0]), self.labels[i]
+
+
+def _plain_loop(ds: _PlainDataset, model: Any, epochs: int, batch: int, workers: int, lr: float) -> float:
+    import torch
+    import torch.nn.functional as F
+    from torch.utils.data import DataLoader
+
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    loader: DataLoader[Any] = DataLoader(ds, batch_size=batch, shuffle=True, num_workers=workers,  # type: ignore[arg-type]
+                        generator=torch.Generator().manual_seed(0))
+    steps = epochs * len(loader)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.15)
+    n = 0
+    t0 = time.perf_counter()
+    model.train()
+    for _ in range(epochs):
+        for x, y in loader:
+            opt.zero_grad(set_to_none=True)
+            loss = F.cross_entropy(model(x), y)
+            loss.backward()
+            opt.step()
+            sched.step()
+            n += len(y)
+    return n / (time.perf_counter() - t0)
+
+
+def speed(n: int, workers: int, batch: int, epochs: int, rounds: int, size: int) -> dict[str, Any]:
+    import torch
+    import torch.nn.functional as F
+
+    from edgekit.data.config import DataConfig
+    from edgekit.data.engine import build_splits
+    from edgekit.preprocess.spec import imagenet_spec
+    from edgekit.train.loop import FitConfig, fit
+
+    torch.set_num_threads(1)
+    tmp = Path(tempfile.mkdtemp(prefix="edgekit-speed-"))
+    make_image_folder(tmp / "imgs", n, size=size)
+    spec = imagenet_spec(size, size)  # shorter-side resize to `size`, then the centre crop
+    data = DataConfig(source={"kind": "image_folder", "root": str(tmp / "imgs")},  # type: ignore[arg-type]
+                      calibration={"split": "train", "count": 8}, golden={"split": "val", "count": 2})
+    s = build_splits(data, tmp, spec)
+    assert s.train is not None
+    split = s.train.split
+    paths = [split.path(i) for i in range(len(split))]  # type: ignore[union-attr]
+    labels = [int(v) for v in split.labels]  # type: ignore[union-attr]
+    plain_ds = _PlainDataset(paths, labels, spec)
+    cfg = FitConfig(epochs=epochs, lr=1e-3, batch_size=batch, num_workers=workers, optimizer="adam",
+                    schedule="onecycle")
+    ek, pl = [], []
+    for r in range(rounds):
+        torch.manual_seed(r)
+        pl.append(_plain_loop(plain_ds, _tiny_model(len(s.labels)), epochs, batch, workers, 1e-3))
+        torch.manual_seed(r)
+        ek.append(fit(_tiny_model(len(s.labels)), s.train, cfg, F.cross_entropy).images_per_s)
+    return {"images": len(paths), "size": size, "workers": workers, "batch_size": batch, "epochs": epochs,
+            "rounds": rounds, "edgekit_images_per_s": [round(v, 1) for v in ek],
+            "plain_images_per_s": [round(v, 1) for v in pl],
+            "ratio_of_medians": round(statistics.median(ek) / statistics.median(pl), 3)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "_child":
+        print(json.dumps(_data_build(Path(argv[1]), int(argv[2]), int(argv[3]))))
+        return 0
+    ap = argparse.ArgumentParser(prog="python -m edgekit.bench.data_engine")
+    ap.add_argument("what", choices=["memory", "speed"])
+    ap.add_argument("--images", type=int, nargs="+", default=[2000])
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--batch-size", type=int, default=64)
+    ap.add_argument("--epochs", type=int, default=1)
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--size", type=int, default=96, help="speed: image size")
+    ap.add_argument("--json", type=Path)
+    a = ap.parse_args(argv)
+    from rich.console import Console
+    from rich.table import Table
+
+    rows: list[dict[str, Any]] = []
+    for n in a.images:
+        rows.append(memory(n, a.workers, a.batch_size) if a.what == "memory"
+                    else speed(n, a.workers, a.batch_size, a.epochs, a.rounds, a.size))
+    t = Table(title=f"data engine: {a.what}")
+    t.add_column("")
+    for r in rows:
+        t.add_column(f"{r['images']} images", justify="right")
+    for k in rows[0]:
+        t.add_row(k, *[str(r[k]) for r in rows])
+    Console().print(t)
+    if a.json:
+        tmp = a.json.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"benchmark": f"data_engine.{a.what}", "results": rows}, indent=2) + "\n")
+        os.replace(tmp, a.json)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
