@@ -73,14 +73,26 @@ def check_model(proj: Project, model: nn.Module, which: str, opset: int, res: Pr
     res.checks.append(f"{which}: ONNX export at opset {opset}")
 
 
-def _prune_once(model: nn.Module, x: torch.Tensor, ignored: list[nn.Module], ratio: float, round_to: int) -> None:
+class _PruneFailure(Exception):
+    def __init__(self, exc: BaseException, at: str | None) -> None:
+        super().__init__(str(exc))
+        self.exc = exc
+        self.at = at
+
+
+def _prune_once(model: nn.Module, x: torch.Tensor, ignored_names: list[str], ratio: float,
+                round_to: int) -> None:
+    """Prune a copy of ``model`` once and run it; a failure names the module whose forward raised."""
     from edgekit.stages.prune import prune_model
 
     m = copy.deepcopy(model)
-    ign = [dict(m.named_modules())[n] for n, mod in model.named_modules() if any(mod is i for i in ignored)]
-    prune_model(m, x, ratio, round_to, ign)
-    with torch.no_grad():
-        m(x)
+    mods = dict(m.named_modules())
+    try:
+        prune_model(m, x, ratio, round_to, [mods[n] for n in ignored_names])
+        with torch.no_grad():
+            m(x)
+    except Exception as exc:
+        raise _PruneFailure(exc, _culprit(exc, m)) from exc
 
 
 def _culprit(exc: BaseException, model: nn.Module) -> str | None:
@@ -96,30 +108,36 @@ def _culprit(exc: BaseException, model: nn.Module) -> str | None:
 
 def check_prune(proj: Project, model: nn.Module, ratio: float, round_to: int, res: PreflightResult) -> None:
     x = torch.zeros(proj.spec.input_shape())
-    ignored = proj.prune_ignored(model)
+    names = {id(m): n for n, m in model.named_modules()}
+    ignored = [names[id(m)] for m in proj.prune_ignored(model)]
+    ratio = max(ratio, 0.1)
     try:
-        _prune_once(model, x, ignored, max(ratio, 0.1), round_to)
+        _prune_once(model, x, ignored, ratio, round_to)
         res.checks.append("prune: dependency graph builds")
         return
-    except Exception as exc:
-        first = exc
-    name = _culprit(first, model)
-    if name is None:  # find the module whose exclusion lets the graph build (leaves first, then containers)
-        mods = [(n, m) for n, m in model.named_modules() if n and not any(m is i for i in ignored)]
-        mods.sort(key=lambda t: (len(list(t[1].children())) > 0, t[0].count(".") * -1))
-        for n, m in mods[:200]:
-            try:
-                _prune_once(model, x, [*ignored, m], max(ratio, 0.1), round_to)
-            except Exception:  # noqa: S112 - trying the next candidate
-                continue
-            name = n
-            break
-    what = f"{type(first).__name__}: {(str(first).strip().splitlines() or [''])[0][:160]}"
-    if name is None:
-        raise proj.error("prune.ignore", f"torch-pruning cannot prune this model ({what})",
-                         "drop 'prune' from recipe.steps")
-    raise proj.error("prune.ignore", f"torch-pruning's dependency graph fails at module '{name}' ({what})",
-                     f"add '{name}' to prune.ignore")
+    except _PruneFailure as f:
+        first = f
+    # The fix: the first module with parameters (nearest before the failing one) whose exclusion works.
+    order = [n for n, m in model.named_modules()
+             if n and n not in ignored and any(True for _ in m.parameters(recurse=False))]
+    if first.at is not None:
+        before = [n for n in order if list(names.values()).index(n) <= list(names.values()).index(first.at)]
+        order = before[::-1] + [n for n in order if n not in before]
+    fix = None
+    for n in order[:64]:
+        try:
+            _prune_once(model, x, [*ignored, n], ratio, round_to)
+        except _PruneFailure:
+            continue
+        fix = n
+        break
+    exc = first.exc
+    what = f"{type(exc).__name__}: {(str(exc).strip().splitlines() or [''])[0][:160]}"
+    at = f" at module '{first.at}' ({type(dict(model.named_modules())[first.at]).__name__})" if first.at else ""
+    if fix is None:
+        raise proj.error("prune.ignore", f"torch-pruning cannot prune this model{at}: {what}",
+                         "drop 'prune' from recipe.steps, or list the layers feeding that module in prune.ignore")
+    raise proj.error("prune.ignore", f"pruning breaks the model{at}: {what}", f"add '{fix}' to prune.ignore")
 
 
 def preflight(proj: Project, opset: int, round_to: int, ratio: float | None = None) -> PreflightResult:

@@ -159,5 +159,5 @@ class ProjectConfig(_M):
     @classmethod
     def _version(cls, v: int) -> int:
         if v != SCHEMA_VERSION:
-            raise ValueError(f"schema_version {v} is not supported (this edgekit reads {SCHEMA_VERSION})")
+            raise ValueError(f"version {v} is not supported (this edgekit reads {SCHEMA_VERSION})")
         return v

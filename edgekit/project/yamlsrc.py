@@ -27,18 +27,21 @@ class YamlDoc:
         of the deepest part of it that is written in the file."""
         parts: list[str] = []
         line = self.lines.get((), None)
-        for raw in loc:
+        loc = list(loc)
+        for i, raw in enumerate(loc):
             cand = (*parts, str(raw))
             if cand in self.lines:
                 parts.append(str(raw))
                 line = self.lines[cand]
-            elif isinstance(raw, int) or (parts and tuple(parts) in self.lines and _is_key_like(raw)):
+            elif i == len(loc) - 1 and _is_key_like(raw):
                 parts.append(str(raw))  # a missing key: named, located at its parent
+            # else: a union tag pydantic adds to the location (not a key of the file)
         return ".".join(parts) or "(top level)", line
 
 
 def _is_key_like(raw: Any) -> bool:
-    return isinstance(raw, str) and raw.replace("_", "").isalnum() and not raw[:1].isupper()
+    return isinstance(raw, int) or (isinstance(raw, str) and raw.replace("_", "").isalnum()
+                                    and not raw[:1].isupper())
 
 
 def _walk(node: yaml.Node, loc: Loc, lines: dict[Loc, int]) -> None:
