@@ -144,7 +144,8 @@ class Project(Example):
         return Path("bundles") / f"{self.name}-{device}"
 
     def config_hash(self) -> str:
-        blob = json.dumps(self.cfg.model_dump(mode="json"), sort_keys=True).encode()
+        """Everything that changes what is built; ``train`` (device, workers, AMP) changes only how fast."""
+        blob = json.dumps(self.cfg.model_dump(mode="json", exclude={"train"}), sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()
 
 

@@ -60,11 +60,47 @@ def _factory_source(ctx: BuildContext, which: str) -> dict[str, Any]:
     return out
 
 
+def files_key(ctx: BuildContext) -> str:
+    """The training files as they are now: relative paths, labels, sizes and modification times (adding,
+    removing, relabelling or editing an image changes it). A factory split is covered by its config entry
+    and the factory's source file."""
+    from edgekit.data.sources import FileSplit
+
+    if ctx.splits is None or ctx.splits.train is None:
+        return ""
+    h = hashlib.sha256()
+    for ds in (ctx.splits.train, ctx.splits.eval):
+        sp = ds.split
+        if isinstance(sp, FileSplit):
+            for i in range(len(ds)):
+                j = ds.source_index(i)
+                p = sp.path(j)
+                try:
+                    st = os.stat(p)
+                    h.update(f"{p}\0{int(sp.labels[j])}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+                except OSError:
+                    h.update(f"{p}\0missing\n".encode())
+        else:
+            fn = getattr(sp, "factory_source", None)
+            h.update(str(fn).encode())
+    return h.hexdigest()
+
+
 def inputs_key(ctx: BuildContext) -> str:
-    """Data + labels + spec + seed: what every training stage depends on."""
+    """Data (config and files) + labels + spec + seed: what every training stage depends on."""
     proj = ctx.example
     cfg = getattr(proj, "cfg", None)
-    return sha({"data": cfg.data.model_dump(mode="json") if cfg is not None else proj.name,
+    data_src = ""
+    if cfg is not None and getattr(cfg.data.source, "factory", None):
+        from edgekit.project import factory
+
+        try:
+            src = inspect.getsourcefile(factory.resolve(cfg.data.source.factory, proj.base, "data.source"))
+            data_src = file_sha(Path(src)) if src else ""
+        except Exception:  # noqa: BLE001 - the data stage reports factory problems itself
+            data_src = ""
+    return sha({"files": files_key(ctx), "data_source": data_src,
+                "data": cfg.data.model_dump(mode="json") if cfg is not None else proj.name,
                 "augment": cfg.augment.model_dump(mode="json") if cfg is not None else None,
                 "labels": proj.labels, "spec": proj.spec.sha256(), "seed": ctx.seed,
                 "max_train": ctx.recipe.max_train})

@@ -91,7 +91,10 @@ def gather(
         (extra.get("parity"), "manifest.extra['parity']"),
         (_read_json(root / "parity.json"), "parity.json"),
     )
-    stages = extra.get("stages") if isinstance(extra.get("stages"), list) and extra.get("stages") else None
+    # the typed build record (manifest.build); older bundles carried the rows in manifest.extra["stages"]
+    typed = [r.model_dump() for r in manifest.build.stages] if manifest.build is not None else []
+    legacy = extra.get("stages") if isinstance(extra.get("stages"), list) and extra.get("stages") else None
+    stages = typed or legacy
     c = ReportContent(
         manifest=manifest,
         root=root,
@@ -103,7 +106,7 @@ def gather(
             "bench": bsrc,
             "estimate": esrc,
             "parity": psrc,
-            "stages": "manifest.extra['stages']" if stages else "",
+            "stages": ("manifest.build.stages" if typed else "manifest.extra['stages']") if stages else "",
         },
     )
     c.verification = _verification(c)
@@ -121,7 +124,7 @@ def _verification(c: ReportContent) -> list[Verification]:
             )
         )
     else:
-        v.append(Verification("training / compression stages", "not run", "no manifest.extra['stages']"))
+        v.append(Verification("training / compression stages", "not run", "no manifest.build.stages"))
     if c.bench:
         host = c.bench.get("host", {}).get("cpu", "this host")
         v.append(

@@ -99,7 +99,7 @@ def _models(c: ReportContent) -> str:
 def _stages(c: ReportContent) -> str:
     if not c.stages:
         return _not_run(
-            "no stage records in manifest.extra['stages']", "They are written by `edgekit build`."
+            "no stage records in manifest.build.stages", "They are written by `edgekit build`."
         )
     lat = c.latency_b1()
     rows = []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -51,7 +52,8 @@ def train_step(ctx: BuildContext, model: nn.Module, stage: str, epochs: int, lr:
     key = ctx.keys.get(stage)
     ckpt = ctx.cache.ckpt_dir(stage, key) if ctx.cache is not None and key else None
     cfg_obj = getattr(proj, "cfg", None)
-    fp = fingerprint(cfg_obj.model_dump(mode="json") if cfg_obj is not None else proj.name, list(proj.labels),
+    fp = fingerprint(cfg_obj.model_dump(mode="json", exclude={"train"}) if cfg_obj is not None else proj.name,
+                     list(proj.labels),
                      proj.spec)
     res = fit(model, ctx.splits.train, cfg, task.loss, device=ctx.train_device, ckpt_dir=ckpt,
               resume=ctx.resume, fingerprint=fp, teacher=teacher, kd_loss=kd_fn if teacher is not None else None,
@@ -77,6 +79,35 @@ def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
     if len(x) == 0:
         return float("nan")
     return round(float((predict(model, x).argmax(1) == y).float().mean()), 6)
+
+
+def eval_model(ctx: BuildContext, model: nn.Module) -> float:
+    """The task's metric of a torch model over the streamed held-out split (edgekit.train.loop.evaluate)."""
+    from edgekit.train.loop import evaluate
+
+    assert ctx.splits is not None
+    return evaluate(model, ctx.splits.eval, batch_size=128, num_workers=ctx.num_workers,
+                    bad=ctx.splits.bad).accuracy
+
+
+def eval_onnx(ctx: BuildContext, path: Path) -> float:
+    """The same metric of an ONNX model in ONNX Runtime, streamed batch by batch."""
+    from edgekit.data.engine import make_loader
+    from edgekit.stages.onnx_utils import ort_session
+
+    assert ctx.splits is not None
+    sess = ort_session(path)
+    name = sess.get_inputs()[0].name
+    hit = n = 0
+    for x, y in make_loader(ctx.splits.eval, 128, ctx.num_workers, bad=ctx.splits.bad):
+        out = sess.run(None, {name: x.numpy()})[0]
+        hit += int((out.argmax(1) == y.numpy()).sum())
+        n += len(y)
+    if n == 0:
+        from edgekit.errors import EdgekitError
+
+        raise EdgekitError(f"no held-out image decoded to evaluate {path.name}", "give data a val split with images")
+    return round(hit / n, 6)
 
 
 def stats(model: nn.Module, example_input: torch.Tensor) -> tuple[int, int]:

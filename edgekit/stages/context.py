@@ -62,8 +62,6 @@ class BuildContext:
     work: Path | None = None  # scratch folder outside the bundle (removed at the end)
     # data: preprocessed through the example's spec
     data: ExampleData | None = None
-    x_eval: torch.Tensor | None = None
-    y_eval: torch.Tensor | None = None
     x_calib: np.ndarray | None = None
     splits: Splits | None = None  # the streamed splits (edgekit/data/engine.py)
     golden_samples: list[GoldenSample] = field(default_factory=list)

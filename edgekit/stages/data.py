@@ -1,17 +1,15 @@
 """Stage `data`: the project's splits from the data engine (edgekit/data/engine.py ``build_splits``).
 
 Training streams: items are decoded, augmented and put through ``edgekit.preprocess`` in DataLoader workers
-(the training stages call ``edgekit.train.loop.fit`` on ``ctx.splits.train``). The held-out and calibration
-sets are drawn through the same streams into ``x_eval``/``x_calib`` for the stages that compare many models
-on them (ONNX Runtime rows, fake-quant calibration): their size is the project's val split / calibration
-count, not the training set's."""
+(the training stages call ``edgekit.train.loop.fit`` on ``ctx.splits.train``). Evaluation streams too
+(``eval_model``/``eval_onnx`` in stages/common.py); only the calibration set, bounded by its count, is drawn
+into one array (``x_calib``) for fake-quant and INT8 calibration."""
 
 from __future__ import annotations
 
 import time
 
 import numpy as np
-import torch
 
 from edgekit.build_record import DataCounts
 from edgekit.errors import ConfigError
@@ -27,7 +25,7 @@ def _needs_train(ctx: BuildContext) -> bool:
 
 
 def load_data(ctx: BuildContext) -> BuildContext:
-    from edgekit.data.engine import build_splits, calib_array, make_loader
+    from edgekit.data.engine import build_splits, calib_array
 
     t0 = time.perf_counter()
     proj = ctx.example
@@ -40,16 +38,9 @@ def load_data(ctx: BuildContext) -> BuildContext:
                           f"(steps {list(proj.plan)})",
                           "give data a train split, or use pretrained: true with recipe.steps [ptq]")
     ctx.splits = splits
-    t = ctx.reporter.task("preprocess (spec): held-out + calibration", 2)
-    xs, ys = [], []
-    for x, y in make_loader(splits.eval, 128, ctx.num_workers, bad=splits.bad):
-        xs.append(x)
-        ys.append(y)
-    if not xs:
-        raise ConfigError(f"project '{proj.name}' has no decodable evaluation image", "give it a val split")
-    ctx.x_eval = torch.cat(xs)
-    ctx.y_eval = torch.cat(ys).to(torch.int64)
-    ctx.reporter.advance(t)
+    if len(splits.eval) == 0:
+        raise ConfigError(f"project '{proj.name}' has no evaluation images", "give data a val split")
+    t = ctx.reporter.task("preprocess (spec): calibration", 1)
     ctx.x_calib = np.ascontiguousarray(calib_array(splits, ctx.recipe.calib_images, num_workers=ctx.num_workers))
     ctx.reporter.advance(t)
     ctx.reporter.finish(t)
@@ -57,7 +48,7 @@ def load_data(ctx: BuildContext) -> BuildContext:
         raise ConfigError(f"project '{proj.name}' has no calibration images", "give data.calibration real images")
     ctx.golden_samples = list(splits.golden)
     ctx.build.data = DataCounts(train=len(splits.train) if splits.train is not None else 0,
-                                eval=len(ctx.x_eval), calib=len(ctx.x_calib), golden=len(splits.golden),
+                                eval=len(splits.eval), calib=len(ctx.x_calib), golden=len(splits.golden),
                                 bad_images=splits.bad.count,
                                 preprocess_seconds=round(time.perf_counter() - t0, 2))
     return ctx

@@ -12,7 +12,7 @@ import torch
 
 from edgekit.project.task import Classification
 
-from edgekit.stages.common import accuracy, example_input, seed_all, stats, train_step
+from edgekit.stages.common import eval_model, example_input, seed_all, stats, train_step
 from edgekit.stages.context import BuildContext, StageRecord
 
 
@@ -28,8 +28,7 @@ def distill_stage(ctx: BuildContext) -> BuildContext:
     from edgekit.stages.reuse import key_for, lookup, records_of, store
 
     t0 = time.perf_counter()
-    assert ctx.teacher is not None and ctx.x_eval is not None
-    assert ctx.y_eval is not None
+    assert ctx.teacher is not None
     seed_all(ctx.seed + 2)
     student = ctx.example.student(ctx.profile, ctx.teacher)
     if student is None or "distill" not in ctx.example.plan:
@@ -50,7 +49,7 @@ def distill_stage(ctx: BuildContext) -> BuildContext:
     train_step(ctx, student, "distill", r.distill_epochs, r.lr, kd=True, seed_offset=2)
     ctx.student = student.eval()
     params, macs = stats(student, example_input(ctx))
-    rec = StageRecord("distill", "student", accuracy(student, ctx.x_eval, ctx.y_eval), params, macs,
+    rec = StageRecord("distill", "student", eval_model(ctx, student), params, macs,
                       None, time.perf_counter() - t0)
     ctx.record(rec)
     store(ctx, "distill", key, student.state_dict(), [rec])

@@ -11,16 +11,15 @@ import onnx
 import torch.nn as nn
 
 from edgekit.bundle import ModelEntry
-from edgekit.stages.common import example_input, stats
+from edgekit.stages.common import eval_onnx, example_input, stats
 from edgekit.stages.context import BuildContext, StageRecord
-from edgekit.stages.onnx_utils import export_onnx, fold_weight_quantize, ort_accuracy, save, slim
+from edgekit.stages.onnx_utils import export_onnx, fold_weight_quantize, save, slim
 
 
 def _eval_record(
     ctx: BuildContext, stage: str, model_id: str, path: Path, model: nn.Module, t0: float
 ) -> float:
-    assert ctx.x_eval is not None and ctx.y_eval is not None
-    acc = ort_accuracy(path, ctx.x_eval.numpy(), ctx.y_eval.numpy())
+    acc = eval_onnx(ctx, path)
     params, macs = stats(model, example_input(ctx))
     ctx.record(StageRecord(stage, model_id, acc, params, macs, path.stat().st_size, time.perf_counter() - t0))
     return acc

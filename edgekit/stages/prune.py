@@ -9,7 +9,7 @@ import time
 import torch
 import torch.nn as nn
 
-from edgekit.stages.common import accuracy, example_input, seed_all, stats, train_step
+from edgekit.stages.common import eval_model, example_input, seed_all, stats, train_step
 from edgekit.stages.context import BuildContext, StageRecord
 
 
@@ -42,7 +42,7 @@ def prune_stage(ctx: BuildContext) -> BuildContext:
     from edgekit.stages.reuse import key_for, lookup, records_of, store
 
     t0 = time.perf_counter()
-    assert ctx.student is not None and ctx.x_eval is not None and ctx.y_eval is not None
+    assert ctx.student is not None
     seed_all(ctx.seed + 3)
     model = ctx.student
     key = key_for(ctx, "prune", ctx.keys.get("distill") or ctx.keys.get("teacher"))
@@ -56,13 +56,13 @@ def prune_stage(ctx: BuildContext) -> BuildContext:
     prune_model(model, example_input(ctx), ctx.recipe.prune_ratio, ctx.profile.channel_round,
                 ignored_layers(ctx, model))
     params, macs = stats(model, example_input(ctx))
-    rec1 = StageRecord("prune", "student", accuracy(model, ctx.x_eval, ctx.y_eval), params, macs, None,
+    rec1 = StageRecord("prune", "student", eval_model(ctx, model), params, macs, None,
                        time.perf_counter() - t0)
     ctx.record(rec1)
     t1 = time.perf_counter()
     train_step(ctx, model, "prune", ctx.recipe.finetune_epochs, ctx.recipe.lr / 2, kd=True, seed_offset=3)
     ctx.student = model.eval()
-    rec2 = StageRecord("finetune", "student", accuracy(model, ctx.x_eval, ctx.y_eval), params, macs, None,
+    rec2 = StageRecord("finetune", "student", eval_model(ctx, model), params, macs, None,
                        time.perf_counter() - t1)
     ctx.record(rec2)
     store(ctx, "prune", key, tp.state_dict(model), [rec1, rec2])

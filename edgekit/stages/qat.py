@@ -13,7 +13,7 @@ import torch
 import torch.nn as nn
 
 from edgekit.stages import fakequant as fq
-from edgekit.stages.common import accuracy, example_input, seed_all, stats, train_step
+from edgekit.stages.common import eval_model, example_input, seed_all, stats, train_step
 from edgekit.stages.context import BuildContext, StageRecord
 
 
@@ -36,13 +36,12 @@ def build_fake_quant(student: nn.Module, x_calib: torch.Tensor, bs: int = 64) ->
 
 def qat_stage(ctx: BuildContext) -> BuildContext:
     t0 = time.perf_counter()
-    assert ctx.student is not None and ctx.x_calib is not None and ctx.x_eval is not None
-    assert ctx.y_eval is not None
+    assert ctx.student is not None and ctx.x_calib is not None
     seed_all(ctx.seed + 4)
     qmodel = build_fake_quant(ctx.student, torch.from_numpy(ctx.x_calib))
     name = "qat" if "qat" in ctx.example.plan else "ptq"
     if name == "qat":
-        ctx.build.ptq_accuracy = accuracy(qmodel, ctx.x_eval, ctx.y_eval)
+        ctx.build.ptq_accuracy = eval_model(ctx, qmodel)
         from edgekit.stages.reuse import key_for
 
         key_for(ctx, "qat", ctx.keys.get("prune") or ctx.keys.get("distill") or ctx.keys.get("teacher"))
@@ -51,6 +50,6 @@ def qat_stage(ctx: BuildContext) -> BuildContext:
     qmodel.eval()
     ctx.qmodel = qmodel
     params, macs = stats(ctx.student, example_input(ctx))  # same layers; the counter ignores Quant* types
-    ctx.record(StageRecord(name, "student_int8_qdq", accuracy(qmodel, ctx.x_eval, ctx.y_eval), params, macs,
+    ctx.record(StageRecord(name, "student_int8_qdq", eval_model(ctx, qmodel), params, macs,
                            None, time.perf_counter() - t0))
     return ctx

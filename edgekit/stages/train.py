@@ -10,7 +10,7 @@ import torch
 import torch.nn as nn
 
 from edgekit.errors import ConfigError, EdgekitError
-from edgekit.stages.common import accuracy, example_input, seed_all, stats, train_step
+from edgekit.stages.common import eval_model, example_input, seed_all, stats, train_step
 from edgekit.stages.context import BuildContext, StageRecord
 
 
@@ -74,10 +74,9 @@ def teacher_stage(ctx: BuildContext) -> BuildContext:
         raise ConfigError("the example plan has no teacher step", "fix the example")
     model.eval()
     ctx.teacher = model
-    assert ctx.x_eval is not None and ctx.y_eval is not None
     params, macs = stats(model, example_input(ctx))
     ctx.build.teacher_source = how  # type: ignore[assignment]
-    rec = StageRecord("teacher", "teacher_fp32", accuracy(model, ctx.x_eval, ctx.y_eval), params, macs,
+    rec = StageRecord("teacher", "teacher_fp32", eval_model(ctx, model), params, macs,
                       None, time.perf_counter() - t0)
     ctx.record(rec)
     if how == "trained":

@@ -15,7 +15,6 @@ from onnx import numpy_helper
 
 from edgekit.errors import ConfigError
 from edgekit.examples.mobilenetv2 import (
-    MobileNetV2Example,
     imagenet_labels,
     imagenet_photos,
     sample_photos,
@@ -85,18 +84,18 @@ def test_unlabeled_and_calibration_photos_are_real_bgr() -> None:
 
 
 def test_example_protocol() -> None:
+    from edgekit.data.engine import build_splits
     from edgekit.examples import get_example
     from edgekit.examples.base import check_plan
 
-    ex = get_example("mobilenetv2-imagenet")
-    assert isinstance(ex, MobileNetV2Example)
+    ex = get_example("mobilenetv2-imagenet")  # a project: edgekit/projects/mobilenetv2-imagenet/edgekit.yaml
     check_plan(ex.plan)
-    assert "ptq" in ex.plan and "qat" not in ex.plan
+    assert ex.plan == ("pretrained_teacher", "ptq")
     assert ex.spec.to_json_obj() == imagenet_spec(224, 256).to_json_obj()
-    assert ex.spec.input_shape() == [1, 3, 224, 224]
-    d = ex.load_data(fast=True)
-    assert len(d.train_images) == 0 and len(d.eval_images) == 20 and len(d.calib_images) == 16
-    assert all(g.suffix == ".jpg" and isinstance(g.source, Path) and g.label is not None for g in d.golden)
+    assert ex.spec.input_shape() == [1, 3, 224, 224] and len(ex.labels) == 1000
+    s = build_splits(ex.cfg.data, ex.base, ex.spec)  # type: ignore[attr-defined]
+    assert s.train is None and len(s.eval) == 20 and len(s.calib) == 32
+    assert len(s.golden) == 20 and all(g.label is not None for g in s.golden)
 
 
 def test_fp32_onnx_is_cached_and_matches_torch(tmp_path: Path, model: MobileNetV2, photos_x: tuple) -> None:
@@ -119,12 +118,12 @@ def test_fp32_onnx_is_cached_and_matches_torch(tmp_path: Path, model: MobileNetV
 
 
 def test_quantizers_trt_symmetric_and_cpu_qlinear(tmp_path: Path, photos_x: tuple) -> None:
-    from edgekit.examples.mobilenetv2 import MobileNetV2Example
+    from edgekit.examples import get_example
     from edgekit.examples.mobilenetv2_eval import ort_logits
     from edgekit.examples.mobilenetv2_ptq import cached_quantized, fp32_onnx
 
     fp32 = fp32_onnx(tmp_path)
-    calib = run_batch(MobileNetV2Example().spec, video_frames(4))
+    calib = run_batch(get_example("mobilenetv2-imagenet").spec, video_frames(4))
     qdq = cached_quantized(fp32, calib, "trt_qdq", "minmax")
     cpu = cached_quantized(fp32, calib, "ort_cpu")
     g = onnx.load(str(qdq)).graph
@@ -172,7 +171,10 @@ def test_build_cpu_bundle_end_to_end(cpu_bundle: Path) -> None:
     assert m.default_model == "student_int8_cpu"
     assert m.preprocess.to_json_obj() == imagenet_spec().to_json_obj()
     assert len(b.labels()) == 1000
-    assert len(m.golden) == 20 and all(g.input.endswith(".jpg") and g.label is not None for g in m.golden)
+    # golden: the 20 photos as drawn by the data engine from the project's factory split (PNG of the decode)
+    assert len(m.golden) == 20 and all(g.input.endswith(".png") and g.label is not None for g in m.golden)
+    assert m.build is not None and m.build.teacher_source == "pretrained" and m.build.plan == ["pretrained_teacher",
+                                                                                              "ptq"]
     ids = {e.id for e in m.models}
     assert {"student_fp32", "student_int8_qdq", "student_int8_cpu"} <= ids
     res = evaluate_bundle(cpu_bundle)

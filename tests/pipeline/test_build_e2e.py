@@ -68,15 +68,17 @@ def test_cpu_fast_build(cpu_bundle) -> None:  # type: ignore[no-untyped-def]
     # dynamic batch
     sess_out = ort_logits(b.model_path("student_int8_qdq"), x[:3], bs=3)
     assert sess_out.shape == (3, 10)
-    stages = m.extra["stages"]
-    names = [s["stage"] for s in stages]
+    assert m.build is not None and m.build.project == "digits"  # the built-in project, through the project path
+    stages = m.build.stages
+    names = [s.stage for s in stages]
     for want in ("teacher", "distill", "prune", "finetune", "qat", "export_qdq", "quantize_cpu"):
         assert want in names
-    for s in stages:
-        assert set(s) == {"stage", "model_id", "accuracy", "params", "macs", "onnx_bytes", "seconds"}
-    prune = next(s for s in stages if s["stage"] == "prune")
-    distill = next(s for s in stages if s["stage"] == "distill")
-    assert prune["params"] < distill["params"] and prune["macs"] < distill["macs"]
+    assert all(s.accuracy is not None and 0 <= s.accuracy <= 1 and not s.reused for s in stages)
+    prune = next(s for s in stages if s.stage == "prune")
+    distill = next(s for s in stages if s.stage == "distill")
+    assert prune.params < distill.params and prune.macs < distill.macs  # type: ignore[operator]
+    assert m.build.fits["teacher"].epochs == 1 and m.build.data.golden == 32
+    assert "stages" not in m.extra and "data" not in m.extra  # the typed record replaced them
     assert summary["default_model"] == "student_int8_cpu" and summary["bundle"] == str(out.resolve())
     assert "trt_check" not in m.extra["hooks"] and "dla_translate" not in m.extra["hooks"]  # not TensorRT
 
@@ -115,7 +117,7 @@ def test_jetson_build_reuses_teacher_checkpoint(cpu_bundle, tmp_path) -> None:  
     assert {e.id for e in m.models} == {"teacher_fp32", "student_fp32", "student_int8_qdq",
                                         "student_int8_dla"}
     assert m.model("student_int8_dla").int8_flavour == "dla_implicit"
-    assert m.extra["teacher_source"] == "checkpoint"
+    assert m.build is not None and m.build.teacher_source == "checkpoint"
     src_teacher = B.load(src).manifest.model("teacher_fp32").metrics["accuracy"]
     assert m.model("teacher_fp32").metrics["accuracy"] == src_teacher  # same weights, same accuracy
     x, y = _golden(b)
@@ -164,10 +166,18 @@ def test_wrong_checkpoint_shape_is_a_clear_error(tmp_path) -> None:  # type: ign
 
 
 def test_bad_config_file_exits_2(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    cfg = tmp_path / "edgekit.yaml"
-    cfg.write_text("device: cpu\nrecipe: {epochs: 3}\n")
-    r = edgekit("build", "--config", cfg, "--fast")
-    assert r.returncode == 2 and "recipe.epochs" in r.stderr
+    import shutil
+
+    from edgekit.project.project import builtin_path
+
+    shutil.copytree(builtin_path("digits").parent, tmp_path / "p")
+    cfg = tmp_path / "p" / "edgekit.yaml"
+    lines = cfg.read_text().splitlines()
+    n = next(i for i, t in enumerate(lines) if t.startswith("  epochs:"))
+    lines[n] = "  epochs: 3"
+    cfg.write_text("\n".join(lines) + "\n")
+    r = edgekit("build", "--config", cfg, "--device", "cpu", "--fast")
+    assert r.returncode == 2 and f"edgekit.yaml:{n + 1}: recipe.epochs:" in r.stderr, r.stderr
 
 
 def test_failed_build_keeps_the_previous_bundle(cpu_bundle, tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -190,7 +200,8 @@ def test_failed_build_keeps_the_previous_bundle(cpu_bundle, tmp_path) -> None:  
         run_build(opts)
     b = B.load(out, verify=True)
     assert b.manifest.files == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["bundle"]  # no staging leftovers
+    # no staging leftovers (the stage cache beside the bundle is kept on purpose: it makes the next build fast)
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != ".edgekit-cache") == ["bundle"]
 
 
 def test_out_that_is_not_a_bundle_is_refused(tmp_path) -> None:  # type: ignore[no-untyped-def]

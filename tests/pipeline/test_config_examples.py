@@ -2,10 +2,10 @@ from pathlib import Path
 
 import pytest
 
-from edgekit.config import load_config
 from edgekit.errors import ConfigError
 from edgekit.examples import get_example
-from edgekit.examples.base import Recipe, check_plan
+from edgekit.examples.base import check_plan
+from edgekit.project.project import builtin_path, load_project
 
 
 def test_unknown_example_lists_valid_names() -> None:
@@ -15,14 +15,15 @@ def test_unknown_example_lists_valid_names() -> None:
     assert "did you mean 'digits'" in str(e.value) and "mobilenetv2-imagenet" in str(e.value)
 
 
-def test_digits_example_follows_the_protocol() -> None:
+def test_digits_example_is_a_project_with_its_data() -> None:
+    from edgekit.data.engine import build_splits
+
     ex = get_example("digits")
     check_plan(ex.plan)
     assert ex.spec.input_shape() == [1, 1, 28, 28] and ex.labels == [str(i) for i in range(10)]
-    d = ex.load_data(fast=True)
-    assert d.train_images.dtype.name == "uint8" and d.train_images.shape[1:] == (28, 28)
-    assert len(d.train_images) == 4000 and len(d.eval_images) == 1000 and len(d.golden) == 32
-    assert d.golden[0].source[:8] == b"\x89PNG\r\n\x1a\n"
+    s = build_splits(ex.cfg.data, ex.base, ex.spec)  # type: ignore[attr-defined]
+    assert s.train is not None and len(s.train) == 4000 and len(s.eval) == 1000 and len(s.golden) == 32
+    assert isinstance(s.golden[0].source, bytes) and s.golden[0].source[:8] == b"\x89PNG\r\n\x1a\n"
     assert ex.recipe(True).max_train is not None and ex.recipe(False).max_train is None
 
 
@@ -38,36 +39,25 @@ def test_bad_plans(plan: tuple[str, ...], msg: str) -> None:
         check_plan(plan)
 
 
-def test_config_overrides_and_relative_paths(tmp_path: Path) -> None:
-    p = tmp_path / "edgekit.yaml"
-    p.write_text("device: cpu\nout: b/x\nrecipe:\n  teacher_epochs: 2\n  prune_ratio: 0.25\n")
-    cfg = load_config(p)
-    assert cfg.device == "cpu" and cfg.out == tmp_path / "b" / "x"
-    r = cfg.apply(Recipe())
-    assert r.teacher_epochs == 2 and r.prune_ratio == 0.25 and r.distill_epochs == Recipe().distill_epochs
+def test_recipe_fast_overrides_and_relative_paths(tmp_path: Path) -> None:
+    import shutil
 
-
-@pytest.mark.parametrize("text,where", [
-    ("devcie: cpu\n", "devcie"),
-    ("recipe:\n  teacher_epoch: 2\n", "recipe.teacher_epoch"),
-    ("recipe:\n  lr: fast\n", "recipe.lr"),
-    ("seed: -1\n", "seed"),
-])
-def test_bad_config_names_the_key(tmp_path: Path, text: str, where: str) -> None:
-    p = tmp_path / "edgekit.yaml"
-    p.write_text(text)
-    with pytest.raises(ConfigError) as e:
-        load_config(p)
-    assert f"invalid at '{where}'" in str(e.value) and e.value.fix
+    shutil.copytree(builtin_path("digits").parent, tmp_path / "p")
+    cfg = tmp_path / "p" / "edgekit.yaml"
+    cfg.write_text(cfg.read_text().replace("schema_version: 1\n", "schema_version: 1\nout: b/x\ndevice: cpu\n"))
+    p = load_project(cfg)
+    assert p.cfg.device == "cpu" and p.default_out("cpu") == (tmp_path / "p" / "b" / "x").resolve()
+    r, f = p.recipe(False), p.recipe(True)
+    assert r.teacher_epochs == 10 and f.teacher_epochs == 1 and r.lr == f.lr == 0.003 and f.max_train == 1000
 
 
 def test_bad_yaml_and_missing_config(tmp_path: Path) -> None:
     p = tmp_path / "edgekit.yaml"
-    p.write_text("device: [cpu\n")
-    with pytest.raises(ConfigError, match="cannot read config"):
-        load_config(p)
+    p.write_text("schema_version: 1\ndevice: [cpu\n")
+    with pytest.raises(ConfigError, match=r"cannot read config .*edgekit.yaml:3"):
+        load_project(p)
     with pytest.raises(ConfigError, match="does not exist"):
-        load_config(tmp_path / "nope.yaml")
+        load_project(tmp_path / "nope.yaml")
     p.write_text("- a list\n")
     with pytest.raises(ConfigError, match="mapping"):
-        load_config(p)
+        load_project(p)
