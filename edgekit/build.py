@@ -20,8 +20,8 @@ from edgekit import bundle as B
 from edgekit.errors import ConfigError
 from edgekit.examples import get_example
 from edgekit.examples.base import Recipe, check_plan
-from edgekit.project.project import Project
 from edgekit.profiles import get_profile
+from edgekit.project.project import Project
 from edgekit.stages.context import BuildContext, Stage
 from edgekit.stages.progress import Reporter
 

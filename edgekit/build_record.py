@@ -58,7 +58,9 @@ class RecipeRecord(_R):
 
 
 class FitRow(_R):
-    """One training step run by edgekit.train.loop.fit (``resumed_from_epoch``: epochs found in its checkpoint)."""
+    """One training step run by edgekit.train.loop.fit.
+
+    ``resumed_from_epoch``: the completed epochs found in its checkpoint (None: a fresh start)."""
 
     epochs: int
     resumed_from_epoch: int | None = None

@@ -89,8 +89,8 @@ class Manifest(_M):
     default_model: str
     golden: list[GoldenItem] = Field(default_factory=list)
     files: dict[str, FileEntry] = Field(default_factory=dict)
-    build: BuildRecord | None = Field(None, description="the typed record of `edgekit build` (build_record.py)")
-    extra: dict[str, Any] = Field(default_factory=dict, description="hooks, references, bench, parity, trt plan")
+    build: BuildRecord | None = Field(None, description="the typed record of `edgekit build`")
+    extra: dict[str, Any] = Field(default_factory=dict, description="hooks, references, bench, parity")
 
     @model_validator(mode="after")
     def _check(self) -> Manifest:

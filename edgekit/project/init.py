@@ -2,7 +2,8 @@
 
 Classes come from FOLDER's sub-folders (natural order) through the data engine's own resolver, so a folder
 that would not build (missing, empty, one class, a class with no images, train/val class sets that differ)
-is refused here already. The images decide colour or gray: a sample that is all gray gives ``decode: gray``."""
+is refused here already. The images decide colour or gray: a sample that is all gray gives
+``decode: gray``."""
 
 from __future__ import annotations
 
@@ -60,8 +61,9 @@ def _write_new(path: Path, text: str, force: bool) -> None:
     os.replace(tmp, path)
 
 
-def init_project(folder: Path, data: Path, size: int = 64, name: str | None = None,
-                 force: bool = False) -> InitResult:
+def init_project(
+    folder: Path, data: Path, size: int = 64, name: str | None = None, force: bool = False
+) -> InitResult:
     from edgekit.data.config import DataConfig
     from edgekit.data.sources import IMAGE_EXTS, resolve_source
 
@@ -88,13 +90,18 @@ def init_project(folder: Path, data: Path, size: int = 64, name: str | None = No
     shown = ", ".join(labels[:8]) + (f" ... (+{len(labels) - 8})" if len(labels) > 8 else "")
     subs = {
         "NAME": name or (folder.resolve().name or "project").replace(" ", "-"),
-        "CONFIG": str(cfg_path), "CLASSES": str(len(labels)), "CHANNELS": "1" if gray else "3",
-        "DATA": str(data), "DATA_REL": _rel(data, folder), "LABELS": shown.replace("\n", " "),
+        "CONFIG": str(cfg_path),
+        "CLASSES": str(len(labels)),
+        "CHANNELS": "1" if gray else "3",
+        "DATA": str(data),
+        "DATA_REL": _rel(data, folder),
+        "LABELS": shown.replace("\n", " "),
         "VAL_FRACTION": "" if split else ", val_fraction: 0.2, seed: 0",
         "DECODE": "gray" if gray else "bgr",
         "CVT": "" if gray else "    - {op: cvt_color, code: BGR2RGB}\n",
-        "COLOR_JITTER": "    - {op: color_jitter, brightness: 0.2, contrast: 0.2, p: 0.5}\n" if not gray else
-                        "    - {op: color_jitter, brightness: 0.2, contrast: 0.2, saturation: 0, p: 0.5}\n",
+        "COLOR_JITTER": "    - {op: color_jitter, brightness: 0.2, contrast: 0.2, p: 0.5}\n"
+        if not gray
+        else "    - {op: color_jitter, brightness: 0.2, contrast: 0.2, saturation: 0, p: 0.5}\n",
         "SIZE": str(size),
         "MEAN": "[0.5]" if gray else "[0.485, 0.456, 0.406]",
         "STD": "[0.25]" if gray else "[0.229, 0.224, 0.225]",

@@ -43,9 +43,12 @@ def check_model(proj: Project, model: nn.Module, which: str, opset: int, res: Pr
     chans = shape[1] if spec.steps[-1].to == "NCHW" else shape[3]  # type: ignore[union-attr]
     conv = _first_conv(model)
     if conv is not None and conv[1].in_channels != chans:  # type: ignore[union-attr]
-        raise proj.error(key, f"the first convolution '{conv[0]}' takes {conv[1].in_channels} input channels "
-                         f"but the preprocess spec gives {chans}",
-                         "make the model's first layer match, or change preprocess (decode color gray|bgr)")
+        raise proj.error(
+            key,
+            f"the first convolution '{conv[0]}' takes {conv[1].in_channels} input channels "
+            f"but the preprocess spec gives {chans}",
+            "make the model's first layer match, or change preprocess (decode color gray|bgr)",
+        )
     res.checks.append(f"{which}: input channels {chans}")
     x = torch.zeros([BATCH, *shape[1:]])
     model.eval()
@@ -53,13 +56,19 @@ def check_model(proj: Project, model: nn.Module, which: str, opset: int, res: Pr
         with torch.no_grad():
             out = model(x)
     except Exception as exc:
-        raise proj.error(key, f"a forward at the spec's input shape {[BATCH, *shape[1:]]} failed: "
-                         f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
-                         "make the model accept the preprocess output (see preprocess.steps)") from exc
+        raise proj.error(
+            key,
+            f"a forward at the spec's input shape {[BATCH, *shape[1:]]} failed: "
+            f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
+            "make the model accept the preprocess output (see preprocess.steps)",
+        ) from exc
     bad = proj.task.check_output(out, BATCH, len(proj.labels))
     if bad is not None:
-        raise proj.error(key, f"a forward at {[BATCH, *shape[1:]]} {bad} ({len(proj.labels)} labels)",
-                         f"give the model {len(proj.labels)} outputs (e.g. the factory's classes kwarg)")
+        raise proj.error(
+            key,
+            f"a forward at {[BATCH, *shape[1:]]} {bad} ({len(proj.labels)} labels)",
+            f"give the model {len(proj.labels)} outputs (e.g. the factory's classes kwarg)",
+        )
     res.checks.append(f"{which}: forward -> [{BATCH}, {len(proj.labels)}]")
     from edgekit.stages.onnx_utils import export_onnx
 
@@ -67,9 +76,12 @@ def check_model(proj: Project, model: nn.Module, which: str, opset: int, res: Pr
         try:
             export_onnx(copy.deepcopy(model), Path(tmp) / "m.onnx", x[:1], opset)
         except Exception as exc:
-            raise proj.error(key, f"ONNX export at opset {opset} failed: {type(exc).__name__}: "
-                             f"{(str(exc).strip().splitlines() or [''])[0][:200]}",
-                             "replace the layer the exporter names with ONNX-exportable ops") from exc
+            raise proj.error(
+                key,
+                f"ONNX export at opset {opset} failed: {type(exc).__name__}: "
+                f"{(str(exc).strip().splitlines() or [''])[0][:200]}",
+                "replace the layer the exporter names with ONNX-exportable ops",
+            ) from exc
     res.checks.append(f"{which}: ONNX export at opset {opset}")
 
 
@@ -80,8 +92,9 @@ class _PruneFailure(Exception):
         self.at = at
 
 
-def _prune_once(model: nn.Module, x: torch.Tensor, ignored_names: list[str], ratio: float,
-                round_to: int) -> None:
+def _prune_once(
+    model: nn.Module, x: torch.Tensor, ignored_names: list[str], ratio: float, round_to: int
+) -> None:
     """Prune a copy of ``model`` once and run it; a failure names the module whose forward raised."""
     from edgekit.stages.prune import prune_model
 
@@ -118,8 +131,11 @@ def check_prune(proj: Project, model: nn.Module, ratio: float, round_to: int, re
     except _PruneFailure as f:
         first = f
     # The fix: the first module with parameters (nearest before the failing one) whose exclusion works.
-    order = [n for n, m in model.named_modules()
-             if n and n not in ignored and any(True for _ in m.parameters(recurse=False))]
+    order = [
+        n
+        for n, m in model.named_modules()
+        if n and n not in ignored and any(True for _ in m.parameters(recurse=False))
+    ]
     if first.at is not None:
         before = [n for n in order if list(names.values()).index(n) <= list(names.values()).index(first.at)]
         order = before[::-1] + [n for n in order if n not in before]
@@ -133,10 +149,17 @@ def check_prune(proj: Project, model: nn.Module, ratio: float, round_to: int, re
         break
     exc = first.exc
     what = f"{type(exc).__name__}: {(str(exc).strip().splitlines() or [''])[0][:160]}"
-    at = f" at module '{first.at}' ({type(dict(model.named_modules())[first.at]).__name__})" if first.at else ""
+    at = (
+        f" at module '{first.at}' ({type(dict(model.named_modules())[first.at]).__name__})"
+        if first.at
+        else ""
+    )
     if fix is None:
-        raise proj.error("prune.ignore", f"torch-pruning cannot prune this model{at}: {what}",
-                         "drop 'prune' from recipe.steps, or list the layers feeding that module in prune.ignore")
+        raise proj.error(
+            "prune.ignore",
+            f"torch-pruning cannot prune this model{at}: {what}",
+            "drop 'prune' from recipe.steps, or list the layers feeding that module in prune.ignore",
+        )
     raise proj.error("prune.ignore", f"pruning breaks the model{at}: {what}", f"add '{fix}' to prune.ignore")
 
 

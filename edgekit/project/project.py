@@ -1,7 +1,8 @@
 """``load_project(path)``: an ``edgekit.yaml`` validated into a ``Project``, the one thing `edgekit build`
 builds. Built-in examples are projects too (edgekit/projects/<name>/edgekit.yaml): same loader, same stages.
 
-A Project implements the stage protocol of edgekit/examples/base.py (spec, labels, load_data, teacher, student,
+A Project implements the stage protocol of edgekit/examples/base.py (spec, labels, load_data, teacher,
+student,
 recipe, classifier), so no stage can tell a built-in example from a user's project."""
 
 from __future__ import annotations
@@ -88,14 +89,19 @@ class Project(Example):
         model = factory.build_module(ref.factory, ref.kwargs, self.base, f"{self.line(key)}: {key}", *args)
         if ref.weights:
             w = Path(ref.weights)
-            factory.load_weights(model, w if w.is_absolute() else self.base / w,
-                                 f"{self.line(key + '.weights')}: {key}.weights")
+            factory.load_weights(
+                model,
+                w if w.is_absolute() else self.base / w,
+                f"{self.line(key + '.weights')}: {key}.weights",
+            )
         return model
 
     def teacher(self, profile: DeviceProfile | None = None) -> nn.Module:
         return self._build("teacher", self.cfg.model.teacher)
 
-    def student(self, profile: DeviceProfile | None = None, teacher: nn.Module | None = None) -> nn.Module | None:
+    def student(
+        self, profile: DeviceProfile | None = None, teacher: nn.Module | None = None
+    ) -> nn.Module | None:
         ref = self.cfg.model.student
         return None if ref is None else self._build("student", ref)
 
@@ -112,12 +118,15 @@ class Project(Example):
             return super().classifier(model)
         mods = dict(model.named_modules())
         if name not in mods:
-            raise self.error("prune.classifier", f"the model has no module '{name}'",
-                             f"name one of: {', '.join(list(mods)[1:6])} ...")
+            raise self.error(
+                "prune.classifier",
+                f"the model has no module '{name}'",
+                f"name one of: {', '.join(list(mods)[1:6])} ...",
+            )
         return mods[name]
 
     def prune_ignored(self, model: nn.Module) -> list[nn.Module]:
-        """The modules kept whole by pruning: the classifier (unless keep_classifier: false) + prune.ignore."""
+        """The modules kept whole by pruning: the classifier (unless keep_classifier: false), prune.ignore."""
         mods = dict(model.named_modules())
         out: list[nn.Module] = []
         if self.cfg.prune.keep_classifier:
@@ -126,8 +135,11 @@ class Project(Example):
                 out.append(cls)
         for i, name in enumerate(self.cfg.prune.ignore):
             if name not in mods:
-                raise self.error(f"prune.ignore.{i}", f"the model has no module '{name}'",
-                                 "use a name from model.named_modules()")
+                raise self.error(
+                    f"prune.ignore.{i}",
+                    f"the model has no module '{name}'",
+                    "use a name from model.named_modules()",
+                )
             out.append(mods[name])
         return out
 
@@ -149,14 +161,28 @@ class Project(Example):
         return hashlib.sha256(blob).hexdigest()
 
 
-_EPOCHS = {"teacher": "teacher_epochs", "distill": "distill_epochs", "finetune": "finetune_epochs",
-           "qat": "qat_epochs"}
+_EPOCHS = {
+    "teacher": "teacher_epochs",
+    "distill": "distill_epochs",
+    "finetune": "finetune_epochs",
+    "qat": "qat_epochs",
+}
 
 
 def _apply(r: Recipe, f: RecipeFields) -> Recipe:
     ch: dict[str, Any] = {}
-    for name in ("batch_size", "optimizer", "lr", "qat_lr", "schedule", "weight_decay", "prune_ratio",
-                 "prune_target_ms", "max_train", "calib_images"):
+    for name in (
+        "batch_size",
+        "optimizer",
+        "lr",
+        "qat_lr",
+        "schedule",
+        "weight_decay",
+        "prune_ratio",
+        "prune_target_ms",
+        "max_train",
+        "calib_images",
+    ):
         v = getattr(f, name)
         if v is not None:
             ch[name] = v
@@ -170,16 +196,19 @@ def _apply(r: Recipe, f: RecipeFields) -> Recipe:
 
 def validate(doc: YamlDoc) -> ProjectConfig:
     if not isinstance(doc.data, dict):
-        raise ConfigError(f"{doc.path}:1: the config must be a mapping of keys to values",
-                          "start from `edgekit init DIR --data FOLDER`")
+        raise ConfigError(
+            f"{doc.path}:1: the config must be a mapping of keys to values",
+            "start from `edgekit init DIR --data FOLDER`",
+        )
     try:
         cfg = ProjectConfig.model_validate(doc.data)
     except ValidationError as exc:
         loc, msg = _msg(exc)
         key, line = doc.where(loc)
         at = f"{doc.path}:{line}" if line else str(doc.path)
-        raise ConfigError(f"{at}: {key}: {msg}",
-                          "correct that key (the config reference: edgekit/project/schema.py)") from exc
+        raise ConfigError(
+            f"{at}: {key}: {msg}", "correct that key (the config reference: edgekit/project/schema.py)"
+        ) from exc
     return cfg
 
 
@@ -195,9 +224,17 @@ def load_project(path: Path) -> Project:
         raise proj.error("recipe.steps", str(exc), "order: distill, prune, qat|ptq") from exc
     steps = cfg.recipe.steps or []
     if "distill" in steps and cfg.model.student is None:
-        raise proj.error("recipe.steps", "has 'distill' but model.student is not set",
-                         "add model.student, or drop 'distill'")
-    if cfg.model.teacher.pretrained and "qat" not in steps and cfg.recipe.epochs and cfg.recipe.epochs.teacher:
+        raise proj.error(
+            "recipe.steps",
+            "has 'distill' but model.student is not set",
+            "add model.student, or drop 'distill'",
+        )
+    if (
+        cfg.model.teacher.pretrained
+        and "qat" not in steps
+        and cfg.recipe.epochs
+        and cfg.recipe.epochs.teacher
+    ):
         pass  # teacher epochs are ignored for a pretrained teacher
     return proj
 

@@ -95,33 +95,60 @@ def inputs_key(ctx: BuildContext) -> str:
         from edgekit.project import factory
 
         try:
-            src = inspect.getsourcefile(factory.resolve(cfg.data.source.factory, proj.base, "data.source"))
+            src = inspect.getsourcefile(factory.resolve(cfg.data.source.factory, proj.base, "data.source"))  # type: ignore[attr-defined]
             data_src = file_sha(Path(src)) if src else ""
         except Exception:  # noqa: BLE001 - the data stage reports factory problems itself
             data_src = ""
-    return sha({"files": files_key(ctx), "data_source": data_src,
-                "data": cfg.data.model_dump(mode="json") if cfg is not None else proj.name,
-                "augment": cfg.augment.model_dump(mode="json") if cfg is not None else None,
-                "labels": proj.labels, "spec": proj.spec.sha256(), "seed": ctx.seed,
-                "max_train": ctx.recipe.max_train})
+    return sha(
+        {
+            "files": files_key(ctx),
+            "data_source": data_src,
+            "data": cfg.data.model_dump(mode="json") if cfg is not None else proj.name,
+            "augment": cfg.augment.model_dump(mode="json") if cfg is not None else None,
+            "labels": proj.labels,
+            "spec": proj.spec.sha256(),
+            "seed": ctx.seed,
+            "max_train": ctx.recipe.max_train,
+        }
+    )
 
 
 def stage_key(ctx: BuildContext, stage: str, upstream: str | None) -> str:
     r = ctx.recipe
-    train = {"batch_size": r.batch_size, "optimizer": r.optimizer, "schedule": r.schedule,
-             "weight_decay": r.weight_decay, "lr": r.lr}
+    train = {
+        "batch_size": r.batch_size,
+        "optimizer": r.optimizer,
+        "schedule": r.schedule,
+        "weight_decay": r.weight_decay,
+        "lr": r.lr,
+    }
     parts: dict[str, Any] = {"stage": stage, "upstream": upstream, "plan": list(ctx.example.plan)}
     if stage == "teacher":
-        parts.update(inputs=inputs_key(ctx), model=_factory_source(ctx, "teacher"), epochs=r.teacher_epochs,
-                     train=train, ckpt=file_sha(ctx.teacher_ckpt) if ctx.teacher_ckpt else None)
+        parts.update(
+            inputs=inputs_key(ctx),
+            model=_factory_source(ctx, "teacher"),
+            epochs=r.teacher_epochs,
+            train=train,
+            ckpt=file_sha(ctx.teacher_ckpt) if ctx.teacher_ckpt else None,
+        )
     elif stage == "distill":
-        parts.update(model=_factory_source(ctx, "student"), epochs=r.distill_epochs, train=train,
-                     kd=[r.temperature, r.alpha])
+        parts.update(
+            model=_factory_source(ctx, "student"),
+            epochs=r.distill_epochs,
+            train=train,
+            kd=[r.temperature, r.alpha],
+        )
     elif stage == "prune":
         cfg = getattr(ctx.example, "cfg", None)
-        parts.update(prune=cfg.prune.model_dump(mode="json") if cfg is not None else None,
-                     ratio=r.prune_ratio, target_ms=r.prune_target_ms, round_to=ctx.profile.channel_round,
-                     epochs=r.finetune_epochs, train=train, kd=[r.temperature, r.alpha])
+        parts.update(
+            prune=cfg.prune.model_dump(mode="json") if cfg is not None else None,
+            ratio=r.prune_ratio,
+            target_ms=r.prune_target_ms,
+            round_to=ctx.profile.channel_round,
+            epochs=r.finetune_epochs,
+            train=train,
+            kd=[r.temperature, r.alpha],
+        )
     return sha(parts)
 
 
@@ -168,9 +195,16 @@ STATE_FILE = "build-state.json"
 def fingerprint(ctx: BuildContext) -> dict[str, str]:
     proj = ctx.example
     cfg = getattr(proj, "cfg", None)
-    return {"config": getattr(proj, "config_hash", lambda: sha(proj.name))() if cfg is not None else sha(proj.name),
-            "labels": sha(proj.labels), "spec": proj.spec.sha256(), "device": ctx.profile.name,
-            "fast": str(ctx.fast), "seed": str(ctx.seed)}
+    return {
+        "config": getattr(proj, "config_hash", lambda: sha(proj.name))()
+        if cfg is not None
+        else sha(proj.name),
+        "labels": sha(proj.labels),
+        "spec": proj.spec.sha256(),
+        "device": ctx.profile.name,
+        "fast": str(ctx.fast),
+        "seed": str(ctx.seed),
+    }
 
 
 def check_resume(state_dir: Path, fp: dict[str, str], resume: bool) -> bool:
@@ -184,10 +218,14 @@ def check_resume(state_dir: Path, fp: dict[str, str], resume: bool) -> bool:
             old = json.loads(p.read_text())
         except (OSError, ValueError):
             old = {}
-        changed = [k for k in ("config", "labels", "spec", "device", "fast", "seed") if old.get(k) != fp.get(k)]
+        changed = [
+            k for k in ("config", "labels", "spec", "device", "fast", "seed") if old.get(k) != fp.get(k)
+        ]
         if changed:
-            raise ResumeError(f"cannot resume: the {', '.join(changed)} changed since the interrupted build "
-                              f"({p})", "run without --resume to build afresh (reused stages are kept)")
+            raise ResumeError(
+                f"cannot resume: the {', '.join(changed)} changed since the interrupted build ({p})",
+                "run without --resume to build afresh (reused stages are kept)",
+            )
         found = True
     tmp = p.with_suffix(".tmp")
     tmp.write_text(json.dumps(fp, indent=1))

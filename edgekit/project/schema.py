@@ -50,8 +50,9 @@ class ModelRef(_M):
     @classmethod
     def _shape(cls, v: str) -> str:
         if not _FACTORY.match(v):
-            raise ValueError(f"'{v}' is not 'package.module:callable', 'path/to/file.py:callable' "
-                             "or 'torchvision:NAME'")
+            raise ValueError(
+                f"'{v}' is not 'package.module:callable', 'path/to/file.py:callable' or 'torchvision:NAME'"
+            )
         return v
 
 

@@ -18,8 +18,14 @@ class Task(Protocol):
 
     def loss(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor: ...
 
-    def kd_loss(self, student: torch.Tensor, teacher: torch.Tensor, target: torch.Tensor,
-                temperature: float, alpha: float) -> torch.Tensor: ...
+    def kd_loss(
+        self,
+        student: torch.Tensor,
+        teacher: torch.Tensor,
+        target: torch.Tensor,
+        temperature: float,
+        alpha: float,
+    ) -> torch.Tensor: ...
 
     def metric(self, outputs: torch.Tensor, target: torch.Tensor) -> float: ...
 
@@ -41,12 +47,22 @@ class Classification:
     def loss(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         return F.cross_entropy(logits, target)
 
-    def kd_loss(self, student: torch.Tensor, teacher: torch.Tensor, target: torch.Tensor,
-                temperature: float, alpha: float) -> torch.Tensor:
+    def kd_loss(
+        self,
+        student: torch.Tensor,
+        teacher: torch.Tensor,
+        target: torch.Tensor,
+        temperature: float,
+        alpha: float,
+    ) -> torch.Tensor:
         """Hinton et al.: alpha * KL(softmax(t/T) || softmax(s/T)) * T^2 + (1 - alpha) * CE(s, y)."""
         t = temperature
-        soft = F.kl_div(F.log_softmax(student / t, dim=1), F.log_softmax(teacher / t, dim=1),
-                        reduction="batchmean", log_target=True) * (t * t)
+        soft = F.kl_div(
+            F.log_softmax(student / t, dim=1),
+            F.log_softmax(teacher / t, dim=1),
+            reduction="batchmean",
+            log_target=True,
+        ) * (t * t)
         return alpha * soft + (1.0 - alpha) * F.cross_entropy(student, target)
 
     def metric(self, outputs: torch.Tensor, target: torch.Tensor) -> float:

@@ -40,8 +40,9 @@ class YamlDoc:
 
 
 def _is_key_like(raw: Any) -> bool:
-    return isinstance(raw, int) or (isinstance(raw, str) and raw.replace("_", "").isalnum()
-                                    and not raw[:1].isupper())
+    return isinstance(raw, int) or (
+        isinstance(raw, str) and raw.replace("_", "").isalnum() and not raw[:1].isupper()
+    )
 
 
 def _walk(node: yaml.Node, loc: Loc, lines: dict[Loc, int]) -> None:
@@ -59,8 +60,10 @@ def _walk(node: yaml.Node, loc: Loc, lines: dict[Loc, int]) -> None:
 
 def load_yaml(path: Path) -> YamlDoc:
     if not path.is_file():
-        raise ConfigError(f"config file {path} does not exist",
-                          "pass an existing edgekit.yaml to --config (`edgekit init DIR --data FOLDER` writes one)")
+        raise ConfigError(
+            f"config file {path} does not exist",
+            "pass an existing edgekit.yaml to --config (`edgekit init DIR --data FOLDER` writes one)",
+        )
     try:
         text = path.read_text(encoding="utf-8")
         node = yaml.compose(text, Loader=yaml.SafeLoader)
@@ -70,7 +73,9 @@ def load_yaml(path: Path) -> YamlDoc:
         at = f"{path}:{mark.line + 1}" if mark is not None else str(path)
         raise ConfigError(f"cannot read config {at}: {exc.problem or exc}", "fix the YAML syntax") from exc
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise ConfigError(f"cannot read config {path}: {str(exc).splitlines()[0]}", "fix the YAML syntax") from exc
+        raise ConfigError(
+            f"cannot read config {path}: {str(exc).splitlines()[0]}", "fix the YAML syntax"
+        ) from exc
     lines: dict[Loc, int] = {}
     if node is not None:
         lines[()] = node.start_mark.line + 1

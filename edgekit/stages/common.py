@@ -13,7 +13,6 @@ import torch.nn as nn
 from edgekit.stages.context import BuildContext
 
 
-
 def set_threads() -> None:
     n = int(os.environ.get("EDGEKIT_THREADS", "0")) or min(2, os.cpu_count() or 1)
     torch.set_num_threads(n)
@@ -27,7 +26,8 @@ def seed_all(seed: int) -> None:
 
 def train_step(ctx: BuildContext, model: nn.Module, stage: str, epochs: int, lr: float, *, kd: bool = False,
                seed_offset: int = 0) -> None:
-    """Train ``model`` for ``epochs`` on the streamed training split (edgekit.train.loop.fit): the task's loss,
+    """Train ``model`` for ``epochs`` on the streamed training split (edgekit.train.loop.fit): the task's
+    loss,
     or with ``kd`` and a distilled build, online KD from ``ctx.kd_teacher`` on each (augmented) batch. A
     checkpoint is written every epoch into the stage cache; ``ctx.resume`` continues from the last one."""
     if epochs <= 0:
@@ -56,7 +56,8 @@ def train_step(ctx: BuildContext, model: nn.Module, stage: str, epochs: int, lr:
                      list(proj.labels),
                      proj.spec)
     res = fit(model, ctx.splits.train, cfg, task.loss, device=ctx.train_device, ckpt_dir=ckpt,
-              resume=ctx.resume, fingerprint=fp, teacher=teacher, kd_loss=kd_fn if teacher is not None else None,
+              resume=ctx.resume, fingerprint=fp, teacher=teacher,
+              kd_loss=kd_fn if teacher is not None else None,
               reporter=ctx.reporter, what=stage, bad=ctx.splits.bad)
     model.to("cpu")
     if teacher is not None:
@@ -106,7 +107,8 @@ def eval_onnx(ctx: BuildContext, path: Path) -> float:
     if n == 0:
         from edgekit.errors import EdgekitError
 
-        raise EdgekitError(f"no held-out image decoded to evaluate {path.name}", "give data a val split with images")
+        raise EdgekitError(f"no held-out image decoded to evaluate {path.name}",
+                           "give data a val split with images")
     return round(hit / n, 6)
 
 

@@ -21,10 +21,9 @@ if TYPE_CHECKING:
 
     from edgekit.bundle import GoldenItem, Manifest, ModelEntry
     from edgekit.data.engine import Splits
-    from edgekit.examples.base import GoldenSample
-    from edgekit.project.reuse import StageCache
-    from edgekit.examples.base import Example, ExampleData, Recipe
+    from edgekit.examples.base import Example, ExampleData, GoldenSample, Recipe
     from edgekit.profiles import DeviceProfile
+    from edgekit.project.reuse import StageCache
     from edgekit.stages.progress import Reporter
 
 
@@ -85,7 +84,7 @@ class BuildContext:
     build: BuildRecord = field(default_factory=lambda: BuildRecord(project=""))  # the typed build record
     cache: StageCache | None = None  # stage reuse (edgekit/project/reuse.py); None: always recompute
     keys: dict[str, str] = field(default_factory=dict)  # stage -> reuse key (edgekit/project/reuse.py)
-    resume: bool = False  # `edgekit build --resume`: continue an interrupted training step from its checkpoint
+    resume: bool = False  # `edgekit build --resume`: continue an interrupted step from its checkpoint
     manifest: Manifest | None = None
 
     @property

@@ -41,11 +41,13 @@ def load_data(ctx: BuildContext) -> BuildContext:
     if len(splits.eval) == 0:
         raise ConfigError(f"project '{proj.name}' has no evaluation images", "give data a val split")
     t = ctx.reporter.task("preprocess (spec): calibration", 1)
-    ctx.x_calib = np.ascontiguousarray(calib_array(splits, ctx.recipe.calib_images, num_workers=ctx.num_workers))
+    calib = calib_array(splits, ctx.recipe.calib_images, num_workers=ctx.num_workers)
+    ctx.x_calib = np.ascontiguousarray(calib)
     ctx.reporter.advance(t)
     ctx.reporter.finish(t)
     if len(ctx.x_calib) == 0:
-        raise ConfigError(f"project '{proj.name}' has no calibration images", "give data.calibration real images")
+        raise ConfigError(f"project '{proj.name}' has no calibration images",
+                          "give data.calibration real images")
     ctx.golden_samples = list(splits.golden)
     ctx.build.data = DataCounts(train=len(splits.train) if splits.train is not None else 0,
                                 eval=len(splits.eval), calib=len(ctx.x_calib), golden=len(splits.golden),

@@ -11,7 +11,6 @@ import time
 import torch
 
 from edgekit.project.task import Classification
-
 from edgekit.stages.common import eval_model, example_input, seed_all, stats, train_step
 from edgekit.stages.context import BuildContext, StageRecord
 

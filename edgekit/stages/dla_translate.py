@@ -1,5 +1,6 @@
 """Stage `dla_translate`: for profiles whose DLA wants implicit INT8, the Q/DQ model → a Q/DQ-free ONNX, a
-TensorRT calibration cache and a per-layer precision file (``edgekit.trt.dla_int8``); the Q/DQ-free model joins
+TensorRT calibration cache and a per-layer precision file (``edgekit.trt.dla_int8``); the Q/DQ-free model
+joins
 the manifest as ``student_int8_dla`` (``int8_flavour: dla_implicit``)."""
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
-"""Stage `dla_verify` (after ``golden``): the DLA translation proven on the golden set, re-inserting per-tensor
-fake quantization from the cache and comparing with the Q/DQ model in ONNX Runtime (top-1 agreement ≥ 99 %)."""
+"""Stage `dla_verify` (after ``golden``): the DLA translation proven on the golden set, re-inserting
+per-tensor fake quantization from the cache and comparing with the Q/DQ model in ONNX Runtime
+(top-1 agreement ≥ 99 %)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """Compatibility re-exports: the six post-export stages that lived here are one module per stage now
-(dla_translate, trt_check, trt_plan, dla_verify, parity_reference, bench_estimate; shared helpers in results)."""
+(dla_translate, trt_check, trt_plan, dla_verify, parity_reference, bench_estimate; shared helpers in
+results)."""
 
 from __future__ import annotations
 

@@ -28,8 +28,9 @@ def records_of(hit: dict[str, Any]) -> list[StageRecord]:
     return [StageRecord(**{**r, "reused": True}) for r in hit.get("records", [])]
 
 
-def store(ctx: BuildContext, stage: str, key: str, state: Any, records: list[StageRecord],
-          **meta: Any) -> None:
+def store(
+    ctx: BuildContext, stage: str, key: str, state: Any, records: list[StageRecord], **meta: Any
+) -> None:
     if ctx.cache is None:
         return
     ctx.cache.save(stage, key, {"state": state, "records": [r.as_dict() for r in records], **meta})

@@ -1,5 +1,5 @@
-"""Stage `trt_check`: the static TensorRT/DLA check of every TensorRT-bound model; an error in a deployed model
-stops the build with the fix to make (teachers are checked for information only)."""
+"""Stage `trt_check`: the static TensorRT/DLA check of every TensorRT-bound model; an error in a deployed
+model stops the build with the fix to make (teachers are checked for information only)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Stage `trt_plan`: the engine build plan and the equivalent ``trtexec`` lines (``edgekit.trt.plan``). No engine
-is built here; TensorRT is not on this host."""
+"""Stage `trt_plan`: the engine build plan and the equivalent ``trtexec`` lines (``edgekit.trt.plan``). No
+engine is built here; TensorRT is not on this host."""
 
 from __future__ import annotations
 

@@ -173,8 +173,8 @@ def test_build_cpu_bundle_end_to_end(cpu_bundle: Path) -> None:
     assert len(b.labels()) == 1000
     # golden: the 20 photos as drawn by the data engine from the project's factory split (PNG of the decode)
     assert len(m.golden) == 20 and all(g.input.endswith(".png") and g.label is not None for g in m.golden)
-    assert m.build is not None and m.build.teacher_source == "pretrained" and m.build.plan == ["pretrained_teacher",
-                                                                                              "ptq"]
+    assert m.build is not None and m.build.teacher_source == "pretrained"
+    assert m.build.plan == ["pretrained_teacher", "ptq"]
     ids = {e.id for e in m.models}
     assert {"student_fp32", "student_int8_qdq", "student_int8_cpu"} <= ids
     res = evaluate_bundle(cpu_bundle)

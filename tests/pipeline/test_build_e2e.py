@@ -68,7 +68,7 @@ def test_cpu_fast_build(cpu_bundle) -> None:  # type: ignore[no-untyped-def]
     # dynamic batch
     sess_out = ort_logits(b.model_path("student_int8_qdq"), x[:3], bs=3)
     assert sess_out.shape == (3, 10)
-    assert m.build is not None and m.build.project == "digits"  # the built-in project, through the project path
+    assert m.build is not None and m.build.project == "digits"  # the built-in project, on the project path
     stages = m.build.stages
     names = [s.stage for s in stages]
     for want in ("teacher", "distill", "prune", "finetune", "qat", "export_qdq", "quantize_cpu"):
@@ -200,7 +200,7 @@ def test_failed_build_keeps_the_previous_bundle(cpu_bundle, tmp_path) -> None:  
         run_build(opts)
     b = B.load(out, verify=True)
     assert b.manifest.files == before
-    # no staging leftovers (the stage cache beside the bundle is kept on purpose: it makes the next build fast)
+    # no staging leftovers (the stage cache beside the bundle is kept on purpose: the next build reuses it)
     assert sorted(p.name for p in tmp_path.iterdir() if p.name != ".edgekit-cache") == ["bundle"]
 
 

@@ -44,7 +44,8 @@ def test_recipe_fast_overrides_and_relative_paths(tmp_path: Path) -> None:
 
     shutil.copytree(builtin_path("digits").parent, tmp_path / "p")
     cfg = tmp_path / "p" / "edgekit.yaml"
-    cfg.write_text(cfg.read_text().replace("schema_version: 1\n", "schema_version: 1\nout: b/x\ndevice: cpu\n"))
+    text = cfg.read_text().replace("schema_version: 1\n", "schema_version: 1\nout: b/x\ndevice: cpu\n")
+    cfg.write_text(text)
     p = load_project(cfg)
     assert p.cfg.device == "cpu" and p.default_out("cpu") == (tmp_path / "p" / "b" / "x").resolve()
     r, f = p.recipe(False), p.recipe(True)

@@ -18,8 +18,16 @@ def _photo(name: str) -> np.ndarray:
     return cv2.cvtColor(img, cv2.COLOR_RGB2BGR) if img.ndim == 3 else cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
 
 
-def write_imagefolder(root: Path, classes: int = 3, per_class: int = 16, size: int = 48, gray: bool = False,
-                      split: bool = False, seed: int = 0, names: list[str] | None = None) -> Path:
+def write_imagefolder(
+    root: Path,
+    classes: int = 3,
+    per_class: int = 16,
+    size: int = 48,
+    gray: bool = False,
+    split: bool = False,
+    seed: int = 0,
+    names: list[str] | None = None,
+) -> Path:
     """``root/<class>/NNN.{jpg|png}`` (or ``root/{train,val}/<class>/``): random crops of one photo per class,
     resized to ``size`` x ``size``. ``gray`` writes single-channel PNGs."""
     rng = np.random.default_rng(seed)

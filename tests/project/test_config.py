@@ -48,7 +48,7 @@ class NoExport(nn.Module):
         self.body = net(classes)
     def forward(self, x):
         import numpy as np
-        return self.body(x) + float(np.float32(x.sum().item()) * 0)  # data-dependent Python: tracer warns only
+        return self.body(x) + float(np.float32(x.sum().item()) * 0)  # data-dependent: the tracer warns
 
 class Fixed(nn.Module):
     """Reshapes to a hard-coded channel count: torch-pruning's graph cannot know it, pruning breaks it."""
@@ -66,11 +66,19 @@ def photos(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_imagefolder(tmp_path_factory.mktemp("photos") / "data", classes=3, per_class=6, size=32)
 
 
-def project(tmp_path: Path, photos: Path, teacher: str = "model.py:net", extra: str = "",
-            kwargs: str = "{classes: 3}", recipe: str = "steps: [prune, ptq]", decode: str = "bgr") -> Path:
+def project(
+    tmp_path: Path,
+    photos: Path,
+    teacher: str = "model.py:net",
+    extra: str = "",
+    kwargs: str = "{classes: 3}",
+    recipe: str = "steps: [prune, ptq]",
+    decode: str = "bgr",
+) -> Path:
     (tmp_path / "model.py").write_text(MODEL_PY)
     cvt = "    - {op: cvt_color, code: BGR2RGB}\n" if decode == "bgr" else ""
-    text = textwrap.dedent(f"""\
+    text = (
+        textwrap.dedent(f"""\
         schema_version: 1
         name: t
         model:
@@ -82,13 +90,19 @@ def project(tmp_path: Path, photos: Path, teacher: str = "model.py:net", extra: 
         preprocess:
           steps:
             - {{op: decode, color: {decode}}}
-        """) + cvt + textwrap.dedent("""\
+        """)
+        + cvt
+        + textwrap.dedent("""\
             - {op: resize, size: [32, 32]}
             - {op: to_float}
             - {op: normalize, mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25]}
             - {op: layout, to: NCHW}
         recipe:
-        """) + textwrap.indent(recipe, "  ") + "\n" + extra
+        """)
+        + textwrap.indent(recipe, "  ")
+        + "\n"
+        + extra
+    )
     (tmp_path / "edgekit.yaml").write_text(text)
     return tmp_path / "edgekit.yaml"
 
@@ -121,13 +135,17 @@ def test_a_good_user_project_passes_preflight(tmp_path: Path, photos: Path) -> N
     assert "teacher: forward -> [2, 3]" in res.checks and "prune: dependency graph builds" in res.checks
 
 
-@pytest.mark.parametrize("first,key,line,want", [
-    ("schema_version: 2", "schema_version", 1, "version 2 is not supported"),
-    ("schema_version: 1\nmodle: {}", "modle", 2, "unknown key"),
-    ("name: t", "schema_version", 1, "required key is missing"),
-])
-def test_top_level_errors_name_key_and_line(tmp_path: Path, photos: Path, first: str, key: str, line: int,
-                                            want: str) -> None:
+@pytest.mark.parametrize(
+    "first,key,line,want",
+    [
+        ("schema_version: 2", "schema_version", 1, "version 2 is not supported"),
+        ("schema_version: 1\nmodle: {}", "modle", 2, "unknown key"),
+        ("name: t", "schema_version", 1, "required key is missing"),
+    ],
+)
+def test_top_level_errors_name_key_and_line(
+    tmp_path: Path, photos: Path, first: str, key: str, line: int, want: str
+) -> None:
     p = project(tmp_path, photos)
     body = p.read_text().split("\n", 2)[2]  # without schema_version and name
     p.write_text(first + ("\nname: t" if "name" not in first else "") + "\n" + body)
@@ -135,17 +153,22 @@ def test_top_level_errors_name_key_and_line(tmp_path: Path, photos: Path, first:
     assert f"edgekit.yaml:{line}: {key}: {want}" in msg, msg
 
 
-@pytest.mark.parametrize("recipe,key", [
-    ("prune_ratio: 1.5", "recipe.prune_ratio"),
-    ("batch_size: 0", "recipe.batch_size"),
-    ("epochs: {teacher: -1}", "recipe.epochs.teacher"),
-    ("lr: .nan", "recipe.lr"),
-    ("seed: -3", "recipe.seed"),
-    ("steps: [qat, prune]", "recipe.steps"),
-    ("steps: [distill]", "recipe.steps"),  # no student
-    ("fast: {batch_size: 0}", "recipe.fast.batch_size"),
-])
-def test_recipe_bounds_name_the_dotted_key_and_line(tmp_path: Path, photos: Path, recipe: str, key: str) -> None:
+@pytest.mark.parametrize(
+    "recipe,key",
+    [
+        ("prune_ratio: 1.5", "recipe.prune_ratio"),
+        ("batch_size: 0", "recipe.batch_size"),
+        ("epochs: {teacher: -1}", "recipe.epochs.teacher"),
+        ("lr: .nan", "recipe.lr"),
+        ("seed: -3", "recipe.seed"),
+        ("steps: [qat, prune]", "recipe.steps"),
+        ("steps: [distill]", "recipe.steps"),  # no student
+        ("fast: {batch_size: 0}", "recipe.fast.batch_size"),
+    ],
+)
+def test_recipe_bounds_name_the_dotted_key_and_line(
+    tmp_path: Path, photos: Path, recipe: str, key: str
+) -> None:
     p = project(tmp_path, photos, recipe=recipe)
     msg = err(p)
     line = next(i + 1 for i, t in enumerate(p.read_text().splitlines()) if t.startswith("recipe:")) + 1
@@ -171,20 +194,28 @@ def test_cuda_on_a_cpu_only_torch_names_the_build(tmp_path: Path, photos: Path) 
     assert torch.__version__ in str(e.value) and "train.device" in str(e.value)
 
 
-@pytest.mark.parametrize("teacher,kwargs,want", [
-    ("nosuchpkg.models:net", "{classes: 3}", "module 'nosuchpkg.models' does not import"),
-    ("model.py:nothere", "{classes: 3}", "has no attribute 'nothere'"),
-    ("missing.py:net", "{classes: 3}", "does not exist"),
-    ("model.py:boom", "{classes: 3}", "raised ValueError: no such width"),
-    ("model.py:net", "{classes: 3, depth: 4}", "raised TypeError"),
-    ("model.py:not_a_module", "{classes: 3}", "returned a int, not a torch.nn.Module"),
-    ("model.py:wrong_classes", "{classes: 3}", "gives shape [2, 4], not [2, 3]"),
-    ("model.py:bad_forward", "{classes: 3}", "a forward at the spec's input shape [2, 3, 32, 32] failed"),
-    ("model.py:net", "{classes: 3, in_channels: 1}", "takes 1 input channels but the preprocess spec gives 3"),
-    ("torchvision:resnet18", "{}", "torchvision"),
-])
-def test_factory_problems_are_one_line_naming_the_key(tmp_path: Path, photos: Path, teacher: str, kwargs: str,
-                                                      want: str) -> None:
+@pytest.mark.parametrize(
+    "teacher,kwargs,want",
+    [
+        ("nosuchpkg.models:net", "{classes: 3}", "module 'nosuchpkg.models' does not import"),
+        ("model.py:nothere", "{classes: 3}", "has no attribute 'nothere'"),
+        ("missing.py:net", "{classes: 3}", "does not exist"),
+        ("model.py:boom", "{classes: 3}", "raised ValueError: no such width"),
+        ("model.py:net", "{classes: 3, depth: 4}", "raised TypeError"),
+        ("model.py:not_a_module", "{classes: 3}", "returned a int, not a torch.nn.Module"),
+        ("model.py:wrong_classes", "{classes: 3}", "gives shape [2, 4], not [2, 3]"),
+        ("model.py:bad_forward", "{classes: 3}", "a forward at the spec's input shape [2, 3, 32, 32] failed"),
+        (
+            "model.py:net",
+            "{classes: 3, in_channels: 1}",
+            "takes 1 input channels but the preprocess spec gives 3",
+        ),
+        ("torchvision:resnet18", "{}", "torchvision"),
+    ],
+)
+def test_factory_problems_are_one_line_naming_the_key(
+    tmp_path: Path, photos: Path, teacher: str, kwargs: str, want: str
+) -> None:
     msg = err(project(tmp_path, photos, teacher=teacher, kwargs=kwargs))
     assert "model.teacher" in msg and want in msg and ":4:" in msg, msg
 
@@ -195,8 +226,10 @@ def test_weights_load_strictly_and_name_the_first_mismatches(tmp_path: Path, pho
     torch.save(good.state_dict(), tmp_path / "good.pt")
     p.write_text(p.read_text().replace("kwargs: {classes: 3}}", "kwargs: {classes: 3}, weights: good.pt}"))
     loaded = load_project(p).teacher()
-    assert all(torch.equal(a, b) for a, b in zip(good.state_dict().values(), loaded.state_dict().values(),
-                                                 strict=True))
+    assert all(
+        torch.equal(a, b)
+        for a, b in zip(good.state_dict().values(), loaded.state_dict().values(), strict=True)
+    )
     sd = good.state_dict()
     sd["extra.weight"] = torch.zeros(1)
     sd.pop("1.running_mean")
@@ -205,7 +238,11 @@ def test_weights_load_strictly_and_name_the_first_mismatches(tmp_path: Path, pho
     with pytest.raises(ConfigError) as e:
         load_project(p).teacher()
     msg = str(e.value)
-    assert "model.teacher.weights" in msg and "missing 1.running_mean" in msg and "unexpected extra.weight" in msg
+    assert (
+        "model.teacher.weights" in msg
+        and "missing 1.running_mean" in msg
+        and "unexpected extra.weight" in msg
+    )
     assert "wrong shape 5.weight (4, 8) vs model (3, 8)" in msg, msg
     (tmp_path / "good.pt").write_bytes(b"not a torch file")
     with pytest.raises(ConfigError, match="not a torch state dict"):

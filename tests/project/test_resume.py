@@ -14,7 +14,7 @@ from edgekit import bundle as B
 from tests.project.imagefolder import write_imagefolder
 from tests.project.test_user_project import ENV, MODEL_PY, edgekit, in_sync
 
-CONFIG = '''
+CONFIG = """
 schema_version: 1
 name: resumable
 model:
@@ -35,7 +35,7 @@ recipe:
   epochs: {teacher: 6}
   batch_size: 8
 train: {device: cpu, num_workers: 1}
-'''
+"""
 
 
 def test_sigkill_then_resume_continues_from_the_checkpoint(tmp_path: Path) -> None:
@@ -45,11 +45,22 @@ def test_sigkill_then_resume_continues_from_the_checkpoint(tmp_path: Path) -> No
     (proj / "model.py").write_text(MODEL_PY.replace("nn.Conv2d(1, channels", "nn.Conv2d(1, channels"))
     (proj / "edgekit.yaml").write_text(CONFIG)
     out = tmp_path / "bundle"
-    cmd = [sys.executable, "-m", "edgekit.cli", "build", "--config", str(proj / "edgekit.yaml"), "--device", "cpu",
-           "--out", str(out)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "edgekit.cli",
+        "build",
+        "--config",
+        str(proj / "edgekit.yaml"),
+        "--device",
+        "cpu",
+        "--out",
+        str(out),
+    ]
     cache = tmp_path / ".edgekit-cache" / "resumable"
-    p = subprocess.Popen(cmd, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                         start_new_session=True)
+    p = subprocess.Popen(
+        cmd, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     try:
         deadline = time.time() + 600
         while time.time() < deadline and p.poll() is None:

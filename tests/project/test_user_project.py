@@ -20,8 +20,14 @@ ENV = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE"}
 
 
 def edgekit(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "edgekit.cli", *map(str, args)], capture_output=True, text=True,
-                          env=ENV, timeout=900, cwd=cwd)
+    return subprocess.run(
+        [sys.executable, "-m", "edgekit.cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        timeout=900,
+        cwd=cwd,
+    )
 
 
 def in_sync(out: Path) -> None:
@@ -38,8 +44,17 @@ def colour_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, 
     assert r.returncode == 0, r.stderr[-2000:]
     assert "3 classes (chelsea, coffee, rocket), colour images" in " ".join(r.stdout.split())
     out = root / "bundle"
-    r = edgekit("build", "--config", root / "proj" / "edgekit.yaml", "--device", "cpu", "--fast", "--out", out,
-                "--json")
+    r = edgekit(
+        "build",
+        "--config",
+        root / "proj" / "edgekit.yaml",
+        "--device",
+        "cpu",
+        "--fast",
+        "--out",
+        out,
+        "--json",
+    )
     assert r.returncode == 0, r.stderr[-3000:]
     return root, out, json.loads(r.stdout)
 
@@ -81,7 +96,7 @@ def test_editing_qat_settings_reuses_the_trained_stages(colour_build: tuple[Path
     assert B.load(out).manifest.build == second
 
 
-MODEL_PY = '''
+MODEL_PY = """
 import torch
 import torch.nn as nn
 
@@ -107,9 +122,9 @@ class TinyResNet(nn.Module):
 
     def forward(self, x):
         return self.head(torch.flatten(self.pool(self.block(self.stem(x))), 1))
-'''
+"""
 
-CONFIG = '''
+CONFIG = """
 schema_version: 1
 name: gray-resnet
 model:
@@ -135,21 +150,34 @@ recipe:
   schedule: cosine
   prune_ratio: 0.5
 train: {device: cpu, num_workers: 1}
-'''
+"""
 
 
 def test_own_model_py_on_gray_train_val_folders_for_jetson(tmp_path: Path) -> None:
-    write_imagefolder(tmp_path / "scans", classes=4, per_class=12, size=40, gray=True, split=True,
-                      names=["1", "2", "10", "11"])
+    write_imagefolder(
+        tmp_path / "scans",
+        classes=4,
+        per_class=12,
+        size=40,
+        gray=True,
+        split=True,
+        names=["1", "2", "10", "11"],
+    )
     proj = tmp_path / "project"
     (proj / "nets").mkdir(parents=True)
     (proj / "nets" / "model.py").write_text(MODEL_PY)
     (proj / "edgekit.yaml").write_text(CONFIG)
     out = tmp_path / "bundle"
-    r = edgekit("build", "--config", proj / "edgekit.yaml", "--device", "jetson-xavier", "--fast", "--out", out)
+    r = edgekit(
+        "build", "--config", proj / "edgekit.yaml", "--device", "jetson-xavier", "--fast", "--out", out
+    )
     assert r.returncode == 0, r.stderr[-3000:]
     m = B.load(out).manifest
-    assert m.build is not None and m.build.student_is_teacher and m.build.plan == ["train_teacher", "prune", "qat"]
+    assert (
+        m.build is not None
+        and m.build.student_is_teacher
+        and m.build.plan == ["train_teacher", "prune", "qat"]
+    )
     assert (out / "labels.txt").read_text().split() == ["1", "2", "10", "11"]  # natural order
     assert m.input.shape == [-1, 1, 32, 32] and m.build.data.golden == 6
     assert {"student_fp32", "student_int8_qdq"} <= {e.id for e in m.models}
