@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import random
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -82,13 +83,19 @@ def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
     return round(float((predict(model, x).argmax(1) == y).float().mean()), 6)
 
 
+def _task(ctx: BuildContext) -> Any:
+    from edgekit.project.task import get_task
+
+    return getattr(ctx.example, "task", None) or get_task("classification")
+
+
 def eval_model(ctx: BuildContext, model: nn.Module) -> float:
-    """The task's metric of a torch model over the streamed held-out split (edgekit.train.loop.evaluate)."""
-    from edgekit.train.loop import evaluate
+    """The task's metric of a torch model over the streamed held-out split (edgekit.train.loop.predict)."""
+    from edgekit.train.loop import predict
 
     assert ctx.splits is not None
-    return evaluate(model, ctx.splits.eval, batch_size=128, num_workers=ctx.num_workers,
-                    bad=ctx.splits.bad).accuracy
+    out, y = predict(model, ctx.splits.eval, batch_size=128, num_workers=ctx.num_workers, bad=ctx.splits.bad)
+    return float(_task(ctx).metric(out, y))
 
 
 def eval_onnx(ctx: BuildContext, path: Path) -> float:
@@ -99,17 +106,16 @@ def eval_onnx(ctx: BuildContext, path: Path) -> float:
     assert ctx.splits is not None
     sess = ort_session(path)
     name = sess.get_inputs()[0].name
-    hit = n = 0
+    outs, ys = [], []
     for x, y in make_loader(ctx.splits.eval, 128, ctx.num_workers, bad=ctx.splits.bad):
-        out = sess.run(None, {name: x.numpy()})[0]
-        hit += int((out.argmax(1) == y.numpy()).sum())
-        n += len(y)
-    if n == 0:
+        outs.append(torch.from_numpy(sess.run(None, {name: x.numpy()})[0]))
+        ys.append(y)
+    if not outs:
         from edgekit.errors import EdgekitError
 
         raise EdgekitError(f"no held-out image decoded to evaluate {path.name}",
                            "give data a val split with images")
-    return round(hit / n, 6)
+    return float(_task(ctx).metric(torch.cat(outs), torch.cat(ys)))
 
 
 def stats(model: nn.Module, example_input: torch.Tensor) -> tuple[int, int]:

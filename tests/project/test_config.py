@@ -266,3 +266,27 @@ def test_classifier_is_kept_out_of_pruning_by_default(tmp_path: Path, photos: Pa
     m = proj.teacher()
     ign = proj.prune_ignored(m)
     assert len(ign) == 1 and isinstance(ign[0], nn.Linear)
+
+
+def test_init_detects_gray_and_refuses_bad_folders(tmp_path: Path) -> None:
+    from edgekit.project.init import init_project
+
+    gray = write_imagefolder(tmp_path / "g", classes=2, per_class=5, size=24, gray=True, names=["10", "9"])
+    r = init_project(tmp_path / "pg", gray, size=24)
+    proj = load_project(r.config)
+    assert r.gray and proj.spec.steps[0].color == "gray"  # type: ignore[union-attr]
+    assert proj.spec.input_shape() == [1, 1, 24, 24] and proj.labels == ["9", "10"]  # natural order
+    assert proj.cfg.model.teacher.kwargs == {"classes": 2, "in_channels": 1, "width": 32}
+    assert preflight(proj, 17, 8).checks
+    with pytest.raises(ConfigError, match="already exists"):  # never replaces what is not ours
+        init_project(tmp_path / "pg", gray)
+    colour = write_imagefolder(tmp_path / "c", classes=2, per_class=5, size=24)
+    rc = init_project(tmp_path / "pc", colour)
+    assert not rc.gray and load_project(rc.config).spec.input_shape() == [1, 3, 64, 64]
+    (tmp_path / "one" / "cats").mkdir(parents=True)
+    (tmp_path / "one" / "cats" / "a.png").write_bytes((gray / "9" / "000.png").read_bytes())
+    with pytest.raises(EdgekitError, match="one class"):
+        init_project(tmp_path / "p1", tmp_path / "one")
+    with pytest.raises(EdgekitError, match="does not exist"):
+        init_project(tmp_path / "p2", tmp_path / "nope")
+    assert not (tmp_path / "p1").exists() and not (tmp_path / "p2").exists()
