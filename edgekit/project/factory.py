@@ -61,6 +61,12 @@ def resolve(ref: str, base: Path, key: str) -> Callable[..., Any]:
             raise ConfigError(
                 f"{key}: '{ref}' needs torchvision, which is not installed", TORCHVISION_PIP
             ) from exc
+        except Exception as exc:  # e.g. a CUDA-built torchvision beside the CPU torch: its ops do not load
+            raise ConfigError(
+                f"{key}: torchvision is installed but does not load beside torch {torch.__version__} "
+                f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})",
+                "install the torchvision build made for this torch, or wrap the model in your own model.py",
+            ) from exc
         fn = getattr(models, attr, None)
         if fn is None or not callable(fn):
             raise ConfigError(
