@@ -74,7 +74,7 @@ def check_model(proj: Project, model: nn.Module, which: str, opset: int, res: Pr
 
     with tempfile.TemporaryDirectory(prefix="edgekit-preflight-") as tmp:
         try:
-            export_onnx(copy.deepcopy(model), Path(tmp) / "m.onnx", x[:1], opset)
+            export_onnx(copy.deepcopy(model), Path(tmp) / "m.onnx", x[:1], opset, proj.task.output_names())
         except Exception as exc:
             raise proj.error(
                 key,

@@ -84,6 +84,7 @@ def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
 
 
 def _task(ctx: BuildContext) -> Any:
+    """The project's task object (edgekit/project/task.py)."""
     from edgekit.project.task import get_task
 
     return getattr(ctx.example, "task", None) or get_task("classification")

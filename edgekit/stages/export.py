@@ -11,7 +11,7 @@ import onnx
 import torch.nn as nn
 
 from edgekit.bundle import ModelEntry
-from edgekit.stages.common import eval_onnx, example_input, stats
+from edgekit.stages.common import _task, eval_onnx, example_input, stats
 from edgekit.stages.context import BuildContext, StageRecord
 from edgekit.stages.onnx_utils import export_onnx, fold_weight_quantize, save, slim
 
@@ -43,7 +43,7 @@ def export_fp32_stage(ctx: BuildContext) -> BuildContext:
     for model_id, model, role in pairs:
         t0 = time.perf_counter()
         path = ctx.root / "models" / f"{model_id}.onnx"
-        export_onnx(model, path, example_input(ctx), ctx.opset)
+        export_onnx(model, path, example_input(ctx), ctx.opset, _task(ctx).output_names())
         slim(path)
         acc = _eval_record(ctx, "export", model_id, path, model, t0)
         add_model(ctx, model_id, path, "fp32", role, None, acc)
@@ -56,7 +56,7 @@ def export_qdq_stage(ctx: BuildContext) -> BuildContext:
     t0 = time.perf_counter()
     model_id = "student_int8_qdq"
     path = ctx.root / "models" / f"{model_id}.onnx"
-    export_onnx(ctx.qmodel, path, example_input(ctx), ctx.opset)
+    export_onnx(ctx.qmodel, path, example_input(ctx), ctx.opset, _task(ctx).output_names())
     slim(path)
     proto = onnx.load(str(path))
     ctx.extra.setdefault("qdq", {})["weights_folded"] = fold_weight_quantize(proto)

@@ -19,16 +19,18 @@ from onnx import numpy_helper
 INPUT, OUTPUT = "input", "logits"
 
 
-def export_onnx(model: nn.Module, path: Path, example: torch.Tensor, opset: int) -> None:
-    """torch.onnx.export (TorchScript-based, dynamo=False), ``input`` -> ``logits``, dynamic batch.
-    Written to a temporary name and renamed."""
+def export_onnx(model: nn.Module, path: Path, example: torch.Tensor, opset: int,
+                outputs: list[str] | None = None) -> None:
+    """torch.onnx.export (TorchScript-based, dynamo=False), ``input`` -> ``outputs`` (the task's output names,
+    default ``logits``), dynamic batch. Written to a temporary name and renamed."""
+    outs = outputs or [OUTPUT]
     tmp = path.with_name(path.name + ".tmp")
     model.eval()
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")
         torch.onnx.export(
-            model, (example[:1],), str(tmp), input_names=[INPUT], output_names=[OUTPUT],
-            dynamic_axes={INPUT: {0: "N"}, OUTPUT: {0: "N"}}, opset_version=opset, dynamo=False,
+            model, (example[:1],), str(tmp), input_names=[INPUT], output_names=outs,
+            dynamic_axes={INPUT: {0: "N"}, **{o: {0: "N"} for o in outs}}, opset_version=opset, dynamo=False,
             do_constant_folding=True,
         )
     os.replace(tmp, path)
