@@ -290,3 +290,15 @@ def test_init_detects_gray_and_refuses_bad_folders(tmp_path: Path) -> None:
     with pytest.raises(EdgekitError, match="does not exist"):
         init_project(tmp_path / "p2", tmp_path / "nope")
     assert not (tmp_path / "p1").exists() and not (tmp_path / "p2").exists()
+
+
+def test_resume_is_refused_when_labels_or_spec_changed(tmp_path: Path) -> None:
+    from edgekit.project.reuse import ResumeError, check_resume
+
+    fp = {"config": "a", "labels": "l", "spec": "s", "device": "cpu", "fast": "True", "seed": "0"}
+    assert check_resume(tmp_path, fp, resume=False) is False
+    assert check_resume(tmp_path, fp, resume=True) is True  # same inputs: continues
+    for part in ("labels", "spec"):
+        with pytest.raises(ResumeError, match=f"the {part} changed"):
+            check_resume(tmp_path, {**fp, part: "other"}, resume=True)
+    assert check_resume(tmp_path, {**fp, "spec": "new"}, resume=False) is False  # a fresh build overwrites
