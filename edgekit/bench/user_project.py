@@ -129,8 +129,8 @@ def main(argv: list[str] | None = None) -> int:
             acc = f"{st['accuracy'] * 100:6.2f} %" if st["accuracy"] is not None else "      -"
             macs = f"{st['macs'] / 1e6:8.1f} M" if st["macs"] else "        -"
             size = f"{st['onnx_bytes'] / 1e6:6.2f} MB" if st["onnx_bytes"] else "       -"
-            print(f"  {st['stage']:<13} {st['model_id']:<18} {acc} {macs} {size} "
-                  f"{'reused' if st['reused'] else str(st['seconds']) + ' s'}")
+            secs = "reused" if st["reused"] else f"{st['seconds']:.1f} s"
+            print(f"  {st['stage']:<13} {st['model_id']:<18} {acc} {macs} {size} {secs}")
     if a.json:
         a.json.write_text(json.dumps(res, indent=1))
     return 0
