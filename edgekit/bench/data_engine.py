@@ -257,14 +257,17 @@ def speed(n: int, workers: int, batch: int, epochs: int, rounds: int, size: int)
     plain_ds = _PlainDataset(paths, labels, spec)
     cfg = FitConfig(epochs=epochs, lr=1e-3, batch_size=batch, num_workers=workers, optimizer="adam",
                     schedule="onecycle")
-    ek, pl = [], []
+    ek: list[float] = []
+    pl: list[float] = []
+    train = s.train
+
     def run_plain(r: int) -> None:
         torch.manual_seed(r)
         pl.append(_plain_loop(plain_ds, _tiny_model(len(s.labels)), epochs, batch, workers, 1e-3))
 
     def run_edgekit(r: int) -> None:
         torch.manual_seed(r)
-        ek.append(fit(_tiny_model(len(s.labels)), s.train, cfg, F.cross_entropy).images_per_s)
+        ek.append(fit(_tiny_model(len(s.labels)), train, cfg, F.cross_entropy).images_per_s)
 
     for r in range(rounds):  # A B B A ...: neither side always runs first on a shared, noisy host
         first, second = (run_plain, run_edgekit) if r % 2 == 0 else (run_edgekit, run_plain)
