@@ -176,7 +176,9 @@ def _file_split(root: Path, rel: list[str], labels: list[int]) -> FileSplit:
     return FileSplit(str(root), enc, np.asarray(labels, dtype=np.int64))
 
 
-def _image_folder(src: ImageFolderSource, data: DataConfig, base: Path, key: str) -> ResolvedSource:
+def _image_folder(src: ImageFolderSource, data: DataConfig, base: Path, key: str,
+                  whole: bool = False) -> ResolvedSource:
+    """``whole``: an extra named split (data.splits): class folders taken whole, no val split."""
     root = _path(src.root, base)
     if not root.is_dir():
         raise DataError(f"{key}.root: the data folder {root} does not exist",
@@ -213,7 +215,7 @@ def _image_folder(src: ImageFolderSource, data: DataConfig, base: Path, key: str
                             "add val/ with the same class folders, or set data.source.val_fraction: 0.2")
         folders, prefix = train, "train/"
     else:
-        if src.val_fraction is None:
+        if src.val_fraction is None and not whole:
             raise DataError(f"{key}: {root} has class folders but no train/ and val/ split",
                             "set data.source.val_fraction (e.g. 0.2), or split it into train/ and val/")
         folders, prefix = _class_dirs(root, f"{key}.root"), ""
@@ -224,11 +226,12 @@ def _image_folder(src: ImageFolderSource, data: DataConfig, base: Path, key: str
         rel += [prefix + f for f in folders[c]]
         lab += [i] * len(folders[c])
     labels = np.asarray(lab, dtype=np.int64)
-    assert src.val_fraction is not None
+    everything = _file_split(root, rel, lab)
+    if src.val_fraction is None:
+        return ResolvedSource(classes, {"train": everything})
     held = _stratified(labels, src.val_fraction, src.seed, f"{key}.val_fraction", classes)
-    whole = _file_split(root, rel, lab)
-    return ResolvedSource(classes, {"train": whole.take(np.flatnonzero(~held)),
-                                    "val": whole.take(np.flatnonzero(held))})
+    return ResolvedSource(classes, {"train": everything.take(np.flatnonzero(~held)),
+                                    "val": everything.take(np.flatnonzero(held))})
 
 
 # -- CSV -------------------------------------------------------------------------------------------
@@ -254,7 +257,7 @@ def _read_csv(p: Path, key: str) -> list[tuple[str, str]]:
     return rows
 
 
-def _csv(src: CsvSource, data: DataConfig, base: Path, key: str) -> ResolvedSource:
+def _csv(src: CsvSource, data: DataConfig, base: Path, key: str, whole: bool = False) -> ResolvedSource:
     tp = _path(src.train, base)
     train = _read_csv(tp, f"{key}.train")
     root = _path(src.root, base) if src.root is not None else tp.parent
@@ -275,6 +278,8 @@ def _csv(src: CsvSource, data: DataConfig, base: Path, key: str) -> ResolvedSour
     if val is not None:
         return ResolvedSource(classes, {"train": tr, "val": _file_split(root, [p for p, _ in val],
                                                                          [ix[lab] for _, lab in val])})
+    if whole and src.val_fraction is None:
+        return ResolvedSource(classes, {"train": tr})
     if src.val_fraction is None:
         raise DataError(f"{key}: no val split", "set data.source.val (a CSV) or data.source.val_fraction")
     held = _stratified(tr.labels, src.val_fraction, src.seed, f"{key}.val_fraction", classes)
@@ -348,8 +353,8 @@ def resolve_source(data: DataConfig, base: Path) -> ResolvedSource:
                 raise DataError(f"{key}: {extra.factory}(split='{name}') returned None", "return the items")
             res.splits[name] = sp
         else:
-            sub = _image_folder(extra, data, base, key) if isinstance(extra, ImageFolderSource) \
-                else _csv(extra, data, base, key)
+            sub = _image_folder(extra, data, base, key, whole=True) if isinstance(extra, ImageFolderSource) \
+                else _csv(extra, data, base, key, whole=True)
             if sub.labels != res.labels:
                 raise DataError(f"{key}: its classes differ from data.source's", "use the same classes")
             res.splits[name] = sub.splits["train"]

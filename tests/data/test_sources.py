@@ -132,3 +132,14 @@ def test_bad_folders_one_line(tmp_path: Path, case: str, match: str) -> None:
     with pytest.raises(DataError, match=match) as e:
         resolve_source(cfg(kind="image_folder", root="d", val_fraction=frac), tmp_path)
     assert "\n" not in str(e.value) and " — fix: " in str(e.value)
+
+
+def test_extra_image_folder_split_for_calibration(tmp_path: Path) -> None:
+    write_folder(tmp_path / "d", ["a", "b"], 4)
+    write_folder(tmp_path / "cal", ["a", "b"], 3, seed=2)
+    c = DataConfig(source={"kind": "image_folder", "root": "d", "val_fraction": 0.25},  # type: ignore[arg-type]
+                   splits={"cal": {"kind": "image_folder", "root": "cal"}},  # type: ignore[dict-item]
+                   calibration={"split": "cal", "count": 6}, golden={"split": "val", "count": 2})
+    s = build_splits(c, tmp_path, spec())
+    assert s.counts["calib"] == 6 and s.calib.name == "cal"
+    assert all("/cal/" in s.calib.name_of(i) for i in range(6))
