@@ -156,7 +156,43 @@ def _data_build(folder: Path, workers: int, batch: int) -> dict[str, Any]:
             "train_images_per_s": round(r.images_per_s, 1)}
 
 
-def memory(n: int, workers: int, batch: int, keep: Path | None = None) -> dict[str, Any]:
+BUILD_YAML = """schema_version: 1
+name: bench-memory
+model:
+  teacher: {{factory: "model.py:build", kwargs: {{classes: {classes}}}}}
+data:
+  source: {{kind: image_folder, root: "{root}"}}
+  calibration: {{split: train, count: 256}}
+  golden: {{split: val, count: 8}}
+augment:
+  steps: [{{op: random_resized_crop}}, {{op: horizontal_flip}}]
+preprocess:
+  steps:
+    - {{op: decode, color: bgr}}
+    - {{op: cvt_color, code: BGR2RGB}}
+    - {{op: resize, mode: shorter_side, size: [256], interpolation: linear}}
+    - {{op: center_crop, size: [224, 224]}}
+    - {{op: to_float, scale: 0.00392156862745098}}
+    - {{op: normalize, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225]}}
+    - {{op: layout, to: NCHW}}
+recipe:
+  steps: [ptq]
+  epochs: {{teacher: 1, distill: 0, finetune: 0, qat: 0}}
+  batch_size: {batch}
+train: {{device: cpu, num_workers: {workers}}}
+"""
+BUILD_MODEL = """import torch.nn as nn
+
+
+def build(classes: int) -> nn.Module:
+    return nn.Sequential(nn.Conv2d(3, 8, 5, stride=4), nn.BatchNorm2d(8), nn.ReLU(),
+                         nn.Conv2d(8, 16, 3, stride=2), nn.BatchNorm2d(16), nn.ReLU(),
+                         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(16, classes))
+"""
+
+
+def memory(n: int, workers: int, batch: int, keep: Path | None = None, whole_build: bool = False,
+           device: str = "cpu") -> dict[str, Any]:
     tmp = Path(tempfile.mkdtemp(prefix=f"edgekit-bench-{n}-")) if keep is None else keep
     folder = tmp / "imgs"
     t0 = time.perf_counter()
@@ -165,8 +201,20 @@ def memory(n: int, workers: int, batch: int, keep: Path | None = None) -> dict[s
     gen_s = time.perf_counter() - t0
     disk = sum(p.stat().st_size for p in folder.rglob("*.jpg"))
     env = dict(os.environ, OMP_WAIT_POLICY="PASSIVE", OMP_NUM_THREADS="1")
-    proc = subprocess.Popen([sys.executable, "-m", "edgekit.bench.data_engine", "_child", str(folder),
-                             str(workers), str(batch)], stdout=subprocess.PIPE, text=True, env=env)
+    if whole_build:  # `edgekit build` of a project over the folder: every stage, parity included
+        proj = tmp / "project"
+        proj.mkdir(exist_ok=True)
+        classes = len([d for d in (folder / "train").iterdir() if d.is_dir()])
+        (proj / "edgekit.yaml").write_text(BUILD_YAML.format(classes=classes, root=folder, batch=batch,
+                                                             workers=workers))
+        (proj / "model.py").write_text(BUILD_MODEL)
+        cmd = [sys.executable, "-m", "edgekit.cli", "build", "--config", str(proj / "edgekit.yaml"),
+               "--device", device, "--out", str(tmp / "bundle"), "--json"]
+    else:
+        cmd = [sys.executable, "-m", "edgekit.bench.data_engine", "_child", str(folder), str(workers),
+               str(batch)]
+    t_run = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env=env)
     peak, samples = 0, 0
     stop = threading.Event()
 
@@ -184,7 +232,18 @@ def memory(n: int, workers: int, batch: int, keep: Path | None = None) -> dict[s
     th.join()
     if proc.returncode != 0:
         raise SystemExit(f"error: the benchmark child failed (exit {proc.returncode})")
-    child = json.loads(out.strip().splitlines()[-1])
+    if whole_build:
+        child = {"what": f"edgekit build --device {device} (teacher 1 epoch + ptq + export + parity)",
+                 "seconds": round(time.perf_counter() - t_run, 1)}
+        try:
+            b = json.loads((tmp / "bundle" / "manifest.json").read_text()).get("build") or {}
+            child["data"] = b.get("data")
+            child["teacher_images_per_s"] = ((b.get("fits") or {}).get("teacher") or {}).get("images_per_s")
+        except (OSError, ValueError):
+            pass
+    else:
+        child = {"what": "data engine: fit 1 epoch + evaluate + calibration + golden",
+                 **json.loads(out.strip().splitlines()[-1])}
     return {"images": n, "size": SIZE, "workers": workers, "batch_size": batch,
             "peak_pss_mb": round(peak / 2**20, 1), "samples": samples,
             "dataset_on_disk_mb": round(disk / 2**20, 1),
@@ -292,14 +351,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--epochs", type=int, default=1)
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--size", type=int, default=96, help="speed: image size")
+    ap.add_argument("--whole-build", action="store_true", help="memory: measure `edgekit build` of a project")
+    ap.add_argument("--keep", type=Path, nargs="*", help="memory: reuse these folders (one per --images)")
     ap.add_argument("--json", type=Path)
     a = ap.parse_args(argv)
     from rich.console import Console
     from rich.table import Table
 
     rows: list[dict[str, Any]] = []
-    for n in a.images:
-        rows.append(memory(n, a.workers, a.batch_size) if a.what == "memory"
+    for i, n in enumerate(a.images):
+        keep = a.keep[i] if a.keep and i < len(a.keep) else None
+        rows.append(memory(n, a.workers, a.batch_size, keep, a.whole_build) if a.what == "memory"
                     else speed(n, a.workers, a.batch_size, a.epochs, a.rounds, a.size))
     t = Table(title=f"data engine: {a.what}")
     t.add_column("")
