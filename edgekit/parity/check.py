@@ -244,6 +244,11 @@ def _compare_postprocess(
     rows, their diagnoses and ``coverage.postprocess``."""
     train = ref.postprocess
     recorded = ref.model_post(model_id)
+    if recorded is not None and ref.model_outputs(model_id, "post") is None:
+        report.notes.append(
+            "the record (version 1) holds no postprocessed outputs: training's top-k was derived from its "
+            "recorded outputs and postprocess declaration"
+        )
     tol = output_tolerance(precision)
     ref_ort = ref.model_outputs(model_id, "ort")
     absmax = max((float(np.abs(v).max()) for v in (ref_ort or {}).values() if v.size), default=1.0)

@@ -254,8 +254,9 @@ class ParityReport:
             console.print(o)
         if self.postprocess:
             pt = Table(title="postprocess (what the side reports: top-k, scores, labels)")
-            for c in ("aspect", "items off", "status", "detail"):
-                pt.add_column(c, overflow="fold" if c == "detail" else None)
+            for heading in ("aspect", "items off", "status"):
+                pt.add_column(heading)
+            pt.add_column("detail", overflow="fold")
             for prow in self.postprocess:
                 pt.add_row(prow.aspect, f"{prow.items_bad}/{prow.items}", st(prow.status), prow.detail)
             console.print(pt)
@@ -276,10 +277,10 @@ class ParityReport:
             console.print(f"[dim]note: {n}[/]", highlight=False)
         for u in self.unverified:
             console.print(f"[yellow]not compared: {u}[/]", highlight=False)
-        c = self.coverage
+        cov = self.coverage
         console.print(
-            f"compared on {self.runtime}: {c.ran}/{c.items} items ran, stages {c.stages}, "
-            f"outputs {c.outputs}, reported top-k {c.postprocess}",
+            f"compared on {self.runtime}: {cov.ran}/{cov.items} items ran, stages {cov.stages}, "
+            f"outputs {cov.outputs}, reported top-k {cov.postprocess}",
             highlight=False,
         )
         color = "red" if not self.in_sync or self.error else "green"

@@ -177,6 +177,8 @@ def _apply_json(res_stdout: str, by_stem: dict[str, ItemResult]) -> set[str]:
             continue
         tk = rec.get("top_k")
         try:
+            if not isinstance(tk, list):
+                raise TypeError("top_k is not a list")
             r.top = [TopK(int(t["index"]), str(t.get("label") or ""), _score(t.get("score"))) for t in tk]
         except (TypeError, KeyError, ValueError):
             r.error = f"edgekit-infer printed a result line without a usable top_k: {ln.strip()[:120]}"

@@ -256,6 +256,7 @@ def _softmax_off(r: ParityReport) -> None:
     where, cause = headline(r)
     assert where == "postprocess.softmax" and "raw logits as scores" in cause
     assert next(p for p in r.postprocess if p.aspect == "scores").items_bad == r.coverage.items
+    assert "says its scores are 'raw'" in r.diagnoses[0].evidence  # edgekit-infer says so in its JSON too
 
 
 def _softmax_on(r: ParityReport) -> None:
