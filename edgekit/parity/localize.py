@@ -222,8 +222,8 @@ def diagnose_scores(reported: list[TopK], output_row: np.ndarray, train_softmax:
 def diagnose_top_k(expected: list[TopK], reported: list[TopK], train_k: int) -> str:
     if len(expected) != len(reported):
         return (
-            f"top_k: the deployed side reports {len(reported)} classes per item, training reports "
-            f"{len(expected)} (top_k {train_k})"
+            f"top_k: the deployed side reports {len(reported)} class{'es' if len(reported) != 1 else ''} per "
+            f"item, training reports {len(expected)} (top_k {train_k})"
         )
     return "top_k: the deployed side ranks the classes in another order than the training postprocess"
 

@@ -276,7 +276,7 @@ def _issue_example(r: ParityReport) -> None:
     _post_only(r)
     steps = [d.step for d in r.diagnoses]
     assert steps[:2] == ["postprocess.softmax", "postprocess.top_k"], steps
-    assert "reports 1 classes per item, training reports 5" in diag(r, "postprocess.top_k")
+    assert "reports 1 class per item, training reports 5" in diag(r, "postprocess.top_k")
 
 
 def _record_without_softmax(root: Path) -> None:
