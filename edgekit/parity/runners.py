@@ -159,7 +159,7 @@ def _score(v: object) -> float:
     return float(v) if isinstance(v, int | float) else float("nan")  # JSON null: NaN/Inf in C++
 
 
-def _apply_json(res_stdout: str, by_stem: dict[str, ItemResult]) -> set[str]:
+def _apply_json(res_stdout: str, by_stem: dict[str, ItemResult], model_id: str) -> set[str]:
     """Fill the reported top-k / NaN flags from ``--json`` lines; return the stems that got a usable line."""
     seen = set()
     for ln in res_stdout.splitlines():
@@ -173,7 +173,7 @@ def _apply_json(res_stdout: str, by_stem: dict[str, ItemResult]) -> set[str]:
             continue
         stem = Path(posixpath.basename(str(rec.get("input", "")))).stem
         r = by_stem.get(stem)
-        if r is None:
+        if r is None or rec.get("model", model_id) != model_id:  # another input's or another model's line
             continue
         tk = rec.get("top_k")
         try:
@@ -227,7 +227,7 @@ def run_cpp_side(
             if progress:
                 progress(f"{folder}/ ({len(names)} images)")
             res = executor.run(argv(folder), timeout)
-            seen = _apply_json(res.stdout, by_stem)
+            seen = _apply_json(res.stdout, by_stem, entry.id)
             if res.returncode in (0, 3) and seen == set(by_stem):
                 continue
             for n in names:  # the folder run failed: one call per file tells which ones and why
@@ -235,7 +235,7 @@ def run_cpp_side(
                 if progress:
                     progress(n)
                 one = executor.run(argv(g.input), timeout)
-                _apply_json(one.stdout, {stems[n]: items[n]})
+                _apply_json(one.stdout, {stems[n]: items[n]}, entry.id)
                 if one.returncode not in (0, 3):
                     items[n].error = _fail_msg(one.returncode, one.stderr)
                 elif one.returncode == 3:

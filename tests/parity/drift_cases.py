@@ -232,9 +232,12 @@ def _torch_model(r: ParityReport) -> None:
 
 
 def _post_only(r: ParityReport) -> None:
-    """Postprocess drift: the tensors are the same, what the side reports is not."""
+    """Postprocess drift: the tensors are the same, what the side reports is not (and the declaration check
+    says which field changed)."""
     out_of_sync(r)
     assert all(s.status == "pass" for s in r.stages) and all(o.status == "pass" for o in r.outputs)
+    assert any(c.status == "fail" for c in r.checks if c.name in ("postprocess vs training record",
+                                                                    "labels vs training record"))  # fmt: skip
 
 
 def _label_order(r: ParityReport) -> None:

@@ -140,6 +140,20 @@ def test_golden_set_with_zero_items_fails(tiny_bundle_copy: Path) -> None:
                                        for c in r.checks)  # fmt: skip
 
 
+def test_changed_golden_image_fails(tiny_bundle_copy: Path) -> None:
+    """The golden image itself replaced (another digit): the inputs check fails and decode is named."""
+    import cv2
+
+    a, b = tiny_bundle_copy / "golden" / "000.png", tiny_bundle_copy / "golden" / "001.png"
+    cv2.imwrite(str(a), cv2.imread(str(b), cv2.IMREAD_UNCHANGED))
+    rehash(tiny_bundle_copy)
+    r = run_parity(tiny_bundle_copy, runtime="ort")
+    assert not r.in_sync and r.exit_code == 1, r.summary()
+    chk = next(c for c in r.checks if c.name == "golden inputs vs training record")
+    assert chk.status == "fail" and "000" in chk.detail
+    assert r.first_divergence == "00_decode"
+
+
 def test_missing_reference_outputs_is_not_verified(tiny_bundle_copy: Path) -> None:
     """Without recorded outputs the outputs cannot be compared: a skipped comparison is not a pass."""
     for f in (tiny_bundle_copy / REF_DIR / "outputs").glob("student_fp32.*"):
