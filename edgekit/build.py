@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from edgekit import bundle as B
-from edgekit.errors import ConfigError
+from edgekit.errors import ConfigError, EdgekitError
 from edgekit.examples import get_example
 from edgekit.examples.base import Recipe, check_plan
 from edgekit.profiles import get_profile
@@ -207,7 +207,13 @@ def local_parity(out: Path, reporter: Reporter) -> dict[str, Any]:
         why = "C++ runtime not built (tools/setup.sh builds it); run `edgekit parity` once it is"
         reporter.log(f"parity: skipped — {why}")
         return {"skipped": why}
-    rep = run_parity(out, runtime="cpp")
+    try:
+        rep = run_parity(out, runtime="cpp")
+    except EdgekitError as exc:  # the gate fails closed: an error is recorded as one, never as a pass
+        err = {"verdict": "error", "exit_code": exc.exit_code, "in_sync": False, "error": str(exc),
+               "runtime": "cpp", "summary": f"parity error: {exc}"}  # fmt: skip
+        reporter.log(f"parity: {err['summary']}")
+        return err
     rep.write_json(out / PARITY_FILE)
     reporter.log(f"parity: {rep.summary()}")
     return rep.to_dict()

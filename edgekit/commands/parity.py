@@ -37,7 +37,8 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Run the golden set through the runtime under test and compare every preprocessing step and the
-        outputs with the training-time reference. Exit 0 in sync, 1 not in sync, 2 on error."""
+        outputs with the training-time reference. Exit 0 in sync, 1 NOT in sync (a difference was measured),
+        2 on error, 3 not verified (something was not compared: the runtime failed on an item, zero items)."""
         from edgekit.parity import run_parity
 
         to_stdout = json_file == "-"

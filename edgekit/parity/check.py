@@ -12,9 +12,10 @@ from edgekit.errors import EdgekitError
 from edgekit.parity import compare, localize, ort_session, static_checks
 from edgekit.parity.executor import Executor, LocalExecutor, remote_executor
 from edgekit.parity.reference import Reference, load_reference
-from edgekit.parity.report import Check, Diagnosis, OutputRow, ParityReport, StageRow
-from edgekit.parity.runners import Progress, SideResult, run_cpp_side, run_python_side
+from edgekit.parity.report import Check, Diagnosis, OutputRow, ParityReport, PostRow, StageRow
+from edgekit.parity.runners import ItemResult, Progress, SideResult, run_cpp_side, run_python_side
 from edgekit.parity.tolerances import OUTPUT_TOL, output_tolerance, step_atol
+from edgekit.postprocess import TopK, classify
 
 RUNTIMES = ("cpp", "ort", "torch")
 CHECK_STEP = {  # failed static check -> the step named in the headline when no numeric diagnosis exists
@@ -22,6 +23,7 @@ CHECK_STEP = {  # failed static check -> the step named in the headline when no 
     "preprocessing": "preprocessing",
     "input vs": "manifest",
     "labels": "labels",
+    "postprocess": "postprocess",
     "model file": "model",
     "golden": "golden",
     "reference torch vs ORT": "int8",
@@ -36,7 +38,8 @@ def _norm_params(ref: Reference) -> tuple[list[float], list[float]] | None:
 
 
 def _compare_stages(ref: Reference, side: SideResult, report: ParityReport) -> dict[str, int]:
-    """Fill the stage rows and diagnoses; return item -> index of its first diverging reference stage."""
+    """Fill the stage rows and diagnoses (and ``coverage.stages``: the items whose stages were compared);
+    return item -> index of its first diverging reference stage."""
     steps = ref.raw["preprocess"]["steps"]
     names = ref.raw["stage_names"]
     layout = ref.input.get("layout", "NCHW")
@@ -70,18 +73,13 @@ def _compare_stages(ref: Reference, side: SideResult, report: ParityReport) -> d
                     why = f"{compare.op_of(rn)} ({desc}) is missing on the deployed side"
                     if nxt is not None and nxt[0] in rst:
                         r2, g2 = nxt
-                        sub = localize.diagnose_pair(
-                            r2,
-                            rst[r2],
-                            res.stages[g2],
-                            step_atol(compare.op_of(r2), steps[compare.index_of(r2)]),
-                            rst.get(rn),
-                            None,
-                            layout,
-                            norm,
-                        )
-                        sub = sub.split(": ", 1)[1] if sub.startswith(compare.op_of(r2) + ":") else sub
-                        why += f" → {sub} (seen at the deployed step {g2})"
+                        atol2 = step_atol(compare.op_of(r2), steps[compare.index_of(r2)])
+                        if not compare.diff(rst[r2], res.stages[g2], atol2).ok:  # the effect, measured
+                            sub = localize.diagnose_pair(
+                                r2, rst[r2], res.stages[g2], atol2, rst.get(rn), None, layout, norm
+                            )
+                            sub = sub.split(": ", 1)[1] if sub.startswith(compare.op_of(r2) + ":") else sub
+                            why += f" → {sub} (seen at the deployed step {g2})"
                     causes[(i, rn, why)].append(name)
                     prev_ok = False
                 continue
@@ -104,7 +102,10 @@ def _compare_stages(ref: Reference, side: SideResult, report: ParityReport) -> d
                         why = f"deployed side has extra step(s) {extra} → {why}"
                     causes[(i, rn, why)].append(name)
                     prev_ok = False
-    n_items = sum(1 for it in ref.items if side.items.get(it["name"]) and side.items[it["name"]].stages)
+    n_items = sum(
+        1 for it in ref.items if side.items.get(it["name"]) is not None and side.items[it["name"]].stages
+    )
+    report.coverage.stages = n_items
     for i, rn in enumerate(names):
         gn = got_name.get(rn)
         if n_items == 0:
@@ -125,7 +126,7 @@ def _compare_stages(ref: Reference, side: SideResult, report: ParityReport) -> d
             )
         )
     for e in sorted(extra_seen):
-        report.stages.append(StageRow("-", e, 0.0, None, n_items, n_items, "fail"))
+        report.stages.append(StageRow("-", e, 0.0, None, n_items, n_items, "fail" if n_items else "skip"))
     for (_i, rn, why), its in sorted(causes.items(), key=lambda kv: (kv[0][0], -len(kv[1]))):
         report.diagnoses.append(Diagnosis(step=rn, cause=why, items=len(its), evidence=f"items {its[:5]}"))
     if first:
@@ -143,32 +144,25 @@ def _ref_outputs(ref: Reference, model_id: str, runtime: str) -> tuple[str, dict
 
 def _compare_outputs(
     ref: Reference,
-    bundle: B.Bundle,
     side: SideResult,
     model_id: str,
     precision: str,
     diverged: dict[str, int],
     report: ParityReport,
 ) -> None:
+    """Output rows (and ``coverage.outputs``): the side's outputs against the recorded ones, on every item
+    the side produced outputs for. No reference outputs, or no item with outputs, is "not compared" (never
+    a pass)."""
     against, ref_out = _ref_outputs(ref, model_id, side.runtime)
-    if ref_out is None:
-        why = ref.models.get(model_id, {}).get("ort_error", "not recorded")
-        report.checks.append(Check("outputs", "skip", f"no reference outputs for '{model_id}': {why}"))
-        report.notes.append(f"the outputs of {model_id!r} were NOT compared (no reference outputs)")
-        return
     tol = output_tolerance(precision)
     k = int(ref.raw.get("top_k", 5))
     names = [it["name"] for it in ref.items]
-    errors = {n: side.items[n].error for n in names if n in side.items and side.items[n].error}
-    if errors:
-        msgs = Counter(errors.values()).most_common(1)[0][0]
-        report.diagnoses.append(
-            Diagnosis(
-                "runtime",
-                f"{side.runtime} failed on {len(errors)}/{len(names)} golden items: {msgs}",
-                len(errors),
-            )
+    if not ref_out:
+        why = ref.models.get(model_id, {}).get("ort_error", "not recorded")
+        report.checks.append(
+            Check("outputs", "skip", f"no reference outputs for '{model_id}': {why}", required=True)
         )
+        return
     ok_idx = [
         i
         for i, n in enumerate(names)
@@ -176,24 +170,11 @@ def _compare_outputs(
     ]
     if not ok_idx:
         report.outputs.append(
-            OutputRow(
-                "*",
-                against,
-                precision,
-                float("inf"),
-                0.0,
-                0.0,
-                tol.min_cosine,
-                0.0,
-                tol.min_top1,
-                0.0,
-                tol.min_topk,
-                k,
-                "fail",
-            )
-        )
+            OutputRow("*", against, precision, float("inf"), 0.0, 0.0, tol.min_cosine, 0.0, tol.min_top1,
+                      0.0, tol.min_topk, k, "skip", 0, len(names))
+        )  # fmt: skip
         return
-    out_fail = False
+    compared = True
     for oname, rarr in ref_out.items():
         got_opt = [side.items[names[i]].outputs.get(oname) for i in ok_idx]
         got = [x for x in got_opt if x is not None]
@@ -202,7 +183,7 @@ def _compare_outputs(
             report.checks.append(
                 Check(f"output {oname}", "fail", f"the runtime produced no '{oname}' (has {have})")
             )
-            out_fail = True
+            compared = False
             continue
         r = rarr[ok_idx]
         g = np.concatenate([x.reshape(1, -1) for x in got], axis=0)
@@ -212,28 +193,14 @@ def _compare_outputs(
                     f"output {oname}", "fail", f"shape {list(got[0].shape)}, reference {list(rarr.shape[1:])}"
                 )
             )
-            out_fail = True
+            compared = False
             continue
         mt = compare.output_metrics(r, g, k, tol)
-        status = "pass" if mt.ok and len(ok_idx) == len(names) else "fail"
-        out_fail |= status == "fail"
         report.outputs.append(
-            OutputRow(
-                oname,
-                against,
-                precision,
-                mt.max_abs,
-                mt.max_abs_limit,
-                mt.min_cosine,
-                tol.min_cosine,
-                mt.top1,
-                tol.min_top1,
-                mt.topk,
-                tol.min_topk,
-                mt.k,
-                status,
-            )
-        )
+            OutputRow(oname, against, precision, mt.max_abs, mt.max_abs_limit, mt.min_cosine, tol.min_cosine,
+                      mt.top1, tol.min_top1, mt.topk, tol.min_topk, mt.k, "pass" if mt.ok else "fail",
+                      len(ok_idx), len(names))
+        )  # fmt: skip
         # identical input (all stages matched) but outputs off: the model differs
         same_in = [i for i in ok_idx if names[i] not in diverged]
         if not mt.ok and same_in:
@@ -254,36 +221,133 @@ def _compare_outputs(
                         "stages all match",
                     )
                 )
-        # labels: same top-1 index but a different label shown
-        if oname == ref.outputs[0]["name"] and ref.labels:
-            rtop = r.reshape(len(ok_idx), -1).argmax(1)
-            gtop = g.argmax(1)
-            wrong = 0
-            agree = 0
-            for j, i in enumerate(ok_idx):
-                tl = side.items[names[i]].top_labels
-                if rtop[j] == gtop[j] and tl and rtop[j] < len(ref.labels):
-                    agree += 1
-                    wrong += tl[0] != ref.labels[rtop[j]]
-            if wrong:
-                dep = side.labels
-                if sorted(dep) == sorted(ref.labels) and dep != ref.labels:
-                    cause = "labels: order differs from training"
-                elif len(dep) != len(ref.labels):
-                    cause = f"labels: {len(dep)} labels, training had {len(ref.labels)}"
-                else:
-                    cause = "labels: label names differ from training"
-                report.diagnoses.append(
-                    Diagnosis(
-                        "labels",
-                        cause,
-                        wrong,
-                        f"same top-1 class index but another label shown on {wrong}/{agree} items",
-                    )
-                )
-                out_fail = True
-    if out_fail:
-        report.in_sync = False
+    if compared:
+        report.coverage.outputs = len(ok_idx)
+
+
+SCORE_ATOL, SCORE_RTOL = 1e-6, 1e-5  # the same scores through float32 softmax in C++ and numpy: ~1e-7
+
+
+def _first_output(ref: Reference, r: ItemResult) -> np.ndarray | None:
+    name = ref.outputs[0]["name"] if ref.outputs else None
+    if name in r.outputs:
+        return r.outputs[name]
+    return None
+
+
+def _compare_postprocess(
+    ref: Reference, side: SideResult, model_id: str, precision: str, report: ParityReport
+) -> None:
+    """What the side reports (top-k classes, scores, labels) against (a) the training postprocess applied to
+    the side's own outputs — this isolates the postprocess step — and (b) what training reported for the
+    same item (the record's ``.post.npz``), within the precision's output tolerance. Fills the postprocess
+    rows, their diagnoses and ``coverage.postprocess``."""
+    train = ref.postprocess
+    recorded = ref.model_post(model_id)
+    if recorded is not None and ref.model_outputs(model_id, "post") is None:
+        report.notes.append(
+            "the record (version 1) holds no postprocessed outputs: training's top-k was derived from its "
+            "recorded outputs and postprocess declaration"
+        )
+    tol = output_tolerance(precision)
+    ref_ort = ref.model_outputs(model_id, "ort")
+    absmax = max((float(np.abs(v).max()) for v in (ref_ort or {}).values() if v.size), default=1.0)
+    logit_lim = tol.max_abs_limit(absmax)
+    rec_atol = (0.5 * logit_lim if train.apply_softmax else logit_lim) + SCORE_ATOL  # softmax: Lipschitz 1/2
+    bad: dict[str, list[str]] = {a: [] for a in ("top_k", "scores", "labels", "vs training record")}
+    first_bad: dict[str, tuple[str, list[TopK], list[TopK], np.ndarray]] = {}
+    shown: dict[int, str] = {}
+    n = 0
+    n_rec = 0
+    top1 = []
+    overlap = []
+    for j, it in enumerate(ref.items):
+        name = it["name"]
+        r = side.items.get(name)
+        if r is None or r.error or not r.top:
+            continue
+        row = _first_output(ref, r)
+        if row is None:
+            continue
+        expected = classify(row, train, ref.labels)[0]
+        d = compare.reported(expected, r.top, SCORE_ATOL, SCORE_RTOL)
+        n += 1
+        for t in r.top:
+            shown.setdefault(t.index, t.label)
+        for aspect, ok in (
+            ("top_k", d.same_k and d.same_indices),
+            ("scores", d.scores_ok),
+            ("labels", d.labels_ok),
+        ):
+            if not ok:
+                bad[aspect].append(name)
+                first_bad.setdefault(aspect, (name, expected, r.top, row))
+        if recorded is not None:
+            d2 = compare.reported(recorded[j], r.top, rec_atol, 0.0)
+            n_rec += 1
+            top1.append(d2.same_top1)
+            overlap.append(d2.overlap)
+            if not (d2.same_k and d2.labels_ok and (d2.scores_ok or not d2.same_top1)):
+                bad["vs training record"].append(name)
+    if n == 0:
+        report.postprocess.append(
+            PostRow("*", 0, 0, "skip", f"{side.runtime} reported no top-k for any golden item")
+        )
+        return
+    details = {
+        "top_k": f"top_k {train.top_k} (training), classes in the training postprocess's order",
+        "scores": f"{'softmax' if train.apply_softmax else 'raw'} scores of the side's own outputs, "
+        f"±{SCORE_ATOL:g} + {SCORE_RTOL:g}·|score|",
+        "labels": f"the training label for each class index ({len(ref.labels)} labels)",
+    }
+    for aspect in ("top_k", "scores", "labels"):
+        report.postprocess.append(
+            PostRow(aspect, len(bad[aspect]), n, "fail" if bad[aspect] else "pass", details[aspect])
+        )
+    if recorded is None:
+        report.postprocess.append(
+            PostRow("vs training record", 0, 0, "skip", "the record holds no postprocessed outputs")
+        )
+    else:
+        t1 = float(np.mean(top1)) if top1 else 0.0
+        ov = float(np.mean(overlap)) if overlap else 0.0
+        agg_ok = t1 >= tol.min_top1 and ov >= tol.min_topk
+        report.postprocess.append(
+            PostRow(
+                "vs training record",
+                len(bad["vs training record"]),
+                n_rec,
+                "pass" if agg_ok and not bad["vs training record"] else "fail",
+                f"top-1 {t1:.1%} (≥{tol.min_top1:.0%}), top-k overlap {ov:.1%} (≥{tol.min_topk:.0%}), "
+                f"top-1 score ±{rec_atol:.3g} ({precision})",
+            )
+        )
+        if n_rec == n:
+            report.coverage.postprocess = n
+    if "scores" in first_bad:
+        item, _exp, got, row = first_bad["scores"]
+        where, cause = localize.diagnose_scores(got, row, train.apply_softmax)
+        shown_top = [(t.label or t.index, round(t.score, 4)) for t in got[:3]]
+        ev = f"item {item}: reported {shown_top}"
+        kind = side.items[item].score_kind
+        if kind:
+            ev += f"; {side.runtime} says its scores are {kind!r}"
+        report.diagnoses.append(Diagnosis(where, cause, len(bad["scores"]), ev))
+    if "top_k" in first_bad:
+        item, exp, got, _row = first_bad["top_k"]
+        ev = f"item {item}: reported classes {[t.index for t in got]}, training {[t.index for t in exp]}"
+        cause = localize.diagnose_top_k(exp, got, train.top_k)
+        report.diagnoses.append(Diagnosis("postprocess.top_k", cause, len(bad["top_k"]), ev))
+    if "labels" in first_bad:
+        cause, ev = localize.diagnose_labels(shown, ref.labels, side.labels)
+        report.diagnoses.append(Diagnosis("postprocess.labels", cause, len(bad["labels"]), ev))
+    if bad["vs training record"] and not first_bad and not any(d.step == "model" for d in report.diagnoses):
+        cause = (
+            "the reported top-k differs from the training record while the postprocess matches training: "
+            "the model outputs differ"
+        )
+        its = bad["vs training record"]
+        report.diagnoses.append(Diagnosis("outputs", cause, len(its), f"items {its[:5]}"))
 
 
 def _reference_consistency(ref: Reference, report: ParityReport) -> None:
@@ -301,7 +365,10 @@ def _reference_consistency(ref: Reference, report: ParityReport) -> None:
             continue
         tol = output_tolerance(info.get("precision", "fp32"))
         k = int(ref.raw.get("top_k", 5))
-        name = next(iter(o))
+        name = next(iter(o), None)
+        if name is None:
+            report.checks.append(Check(f"reference torch vs ORT ({mid})", "fail", "no ORT output recorded"))
+            continue
         if name not in t:
             report.checks.append(
                 Check(f"reference torch vs ORT ({mid})", "fail", f"torch has no output {name}")
@@ -338,6 +405,8 @@ def _model_file_check(
     path = bundle.model_path(model_id)
     o = ref.model_outputs(model_id, "ort")
     if path.suffix != ".onnx" or o is None or not path.is_file():
+        why = "not ONNX" if path.suffix != ".onnx" else ("no reference outputs" if o is None else "missing")
+        report.checks.append(Check("model file on training input", "skip", f"{path.name}: {why}"))
         return
     last = ref.raw["stage_names"][-1]
     try:
@@ -394,8 +463,8 @@ def run_parity(
     (the deployed manifest interpreted in Python). ``host_options`` go to the SSH transport (port, identity,
     known_hosts, remote_dir); ``infer_args`` are extra ``edgekit-infer`` arguments (``--backend trt``);
     ``precision`` overrides the model's precision for the output tolerances (e.g. ``fp16`` for an FP16
-    TensorRT engine built from an FP32 ONNX). Raises EdgekitError for unusable inputs (exit 2); drift is
-    reported in the returned report (``exit_code`` 1)."""
+    TensorRT engine built from an FP32 ONNX). Raises EdgekitError for unusable inputs (exit 2); the
+    verdict is the report's (``ParityReport.decide``: 0 in sync, 1 NOT in sync, 3 not verified)."""
     if precision is not None and precision not in OUTPUT_TOL:
         raise EdgekitError(f"unknown precision '{precision}'", f"use one of {', '.join(OUTPUT_TOL)}")
     if runtime not in RUNTIMES:
@@ -429,35 +498,48 @@ def run_parity(
     else:
         side = run_python_side(bundle, entry.id, runtime, progress=progress)
     report.where = side.where
+    report.coverage.items = len(ref.items)
+    rec_names = [it["name"] for it in ref.items]
+    report.coverage.ran = sum(
+        1 for n in rec_names if n in side.items and not side.items[n].error and side.items[n].outputs
+    )
+    errors = {n: side.items[n].error for n in rec_names if n in side.items and side.items[n].error}
     stage_side = side
     if runtime == "cpp" and not any(r.stages for r in side.items.values()):
         # edgekit-infer refused to run at all (it checks the manifest against the model before any image):
-        # localize with the Python interpretation of the same deployed manifest, and say so.
+        # localize with the Python interpretation of the same deployed manifest, and say so. These rows are
+        # evidence about the manifest, not about the C++ runtime: they never make cpp "in sync".
         err = next((r.error for r in side.items.values() if r.error), "no stage dumps")
         stage_side = run_python_side(bundle, entry.id, "ort")
+        report.stage_source = "the Python interpretation of the deployed manifest (ort)"
         report.notes.append(
             f"edgekit-infer produced no stage dumps ({err}); the stage rows and their diagnosis come "
             "from the Python interpretation of the deployed manifest"
         )
     diverged = _compare_stages(ref, stage_side, report)
     if stage_side is not side:
+        report.coverage.stages = 0  # nothing of the side under test was compared
         for d in report.diagnoses:
             note = "from the Python interpretation (cpp ran no image)"
             d.evidence = f"{d.evidence}; {note}" if d.evidence else note
-    if diverged:
-        report.in_sync = False
-    elif report.stages and all(r.status == "pass" for r in report.stages):
+    if (
+        not diverged
+        and report.stages
+        and all(r.status == "pass" for r in report.stages)
+        and all(stage_side.items.get(n) is not None and stage_side.items[n].stages for n in rec_names)
+    ):
         for c in report.checks:  # a declaration that differs but computes the same tensors is not drift
             if c.name == "preprocessing vs training record" and c.status == "fail":
                 c.status = "warn"
                 c.detail += " (numerically identical on every golden item)"
-    _compare_outputs(ref, bundle, side, entry.id, report.precision, diverged, report)
+    _compare_outputs(ref, side, entry.id, report.precision, diverged, report)
+    _compare_postprocess(ref, side, entry.id, report.precision, report)
     _model_file_check(bundle, ref, entry.id, entry.precision, report)
-    if any(c.status == "fail" for c in report.checks):
-        report.in_sync = False
-    if any(r.status in ("fail", "missing") for r in report.stages):
-        report.in_sync = False
-    if not report.in_sync and not report.diagnoses:
+    missing = [n for n in rec_names if n not in side.items]
+    if missing:
+        errors.update({n: "not run (not in the deployed manifest's golden list)" for n in missing})
+    report.decide()
+    if report.drift and not report.diagnoses:
         failed = [c for c in report.checks if c.status == "fail"]
         if failed:
             c = failed[0]
@@ -468,4 +550,14 @@ def run_parity(
             elif where == "int8":
                 cause = f"fake-quant PyTorch and ONNX Runtime disagree on the INT8 model: {c.detail}"
             report.diagnoses.append(Diagnosis(where, cause, 0))
+    if errors:  # last: a failed item is "not compared", the measured causes above come first
+        msg = Counter(errors.values()).most_common(1)[0][0]
+        report.diagnoses.append(
+            Diagnosis(
+                "runtime",
+                f"{side.runtime} failed on {len(errors)}/{len(rec_names)} golden items: {msg}",
+                len(errors),
+                f"items {sorted(errors)[:5]}",
+            )
+        )
     return report

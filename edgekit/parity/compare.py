@@ -1,4 +1,8 @@
-"""Numeric comparison of stage tensors and model outputs."""
+"""The comparison core: stage tensors, model outputs and reported top-k, and nothing else decides "equal".
+
+Every numeric verdict of parity goes through ``diff`` (stage tensors), ``close`` (localization hypotheses),
+``output_metrics`` (model outputs) and ``reported`` (the postprocessed top-k a side reports). It knows nothing
+of backends. Fail-closed: an empty tensor, zero items or a non-finite value never compare as equal."""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from edgekit.parity.tolerances import OutputTolerance
+from edgekit.postprocess import TopK
 
 
 def op_of(stage_name: str) -> str:
@@ -53,12 +58,20 @@ class TensorDiff:
 def diff(ref: np.ndarray, got: np.ndarray, atol: float) -> TensorDiff:
     if ref.shape != got.shape:
         return TensorDiff(False, float("inf"), 1.0, False)
+    if ref.size == 0:  # nothing to compare is not a match
+        return TensorDiff(True, float("inf"), 1.0, False)
     d = np.abs(ref.astype(np.float64) - got.astype(np.float64))
-    if d.size == 0:
-        return TensorDiff(True, 0.0, 0.0, True)
-    bad = d > atol
-    finite = bool(np.isfinite(got).all())
-    return TensorDiff(True, float(d.max()), float(bad.mean()), (not bad.any()) and finite)
+    bad = ~(d <= atol)  # NaN counts as bad
+    finite = bool(np.isfinite(got).all() and np.isfinite(ref).all())
+    return TensorDiff(True, float(np.nanmax(d)) if finite else float("inf"), float(bad.mean()),
+                      (not bad.any()) and finite)  # fmt: skip
+
+
+def close(ref: np.ndarray, got: np.ndarray, atol: float) -> bool:
+    """Same shape, non-empty and every element within ``atol`` (a localization hypothesis holds)."""
+    if ref.shape != got.shape or ref.size == 0:
+        return False
+    return bool(np.all(np.abs(ref.astype(np.float64) - got.astype(np.float64)) <= atol))
 
 
 @dataclass
@@ -82,12 +95,14 @@ def _cos(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def output_metrics(ref: np.ndarray, got: np.ndarray, k: int, tol: OutputTolerance) -> OutputMetrics:
-    """``ref`` and ``got``: N x ... (one row per golden item)."""
-    n = ref.shape[0]
+    """``ref`` and ``got``: N x ... (one row per golden item). Zero items or zero values never pass."""
+    n = ref.shape[0] if ref.ndim else 0
+    if n == 0 or ref.size == 0 or got.shape[0] != n or got.size != ref.size:
+        return OutputMetrics(n, float("inf"), 0.0, 0.0, 0.0, 0.0, k, False, ["no items compared"])
     r = ref.reshape(n, -1).astype(np.float64)
     g = got.reshape(n, -1).astype(np.float64)
     k = max(1, min(k, r.shape[1]))
-    max_abs = float(np.abs(r - g).max()) if np.isfinite(g).all() else float("inf")
+    max_abs = float(np.abs(r - g).max()) if np.isfinite(g).all() and np.isfinite(r).all() else float("inf")
     limit = tol.max_abs_limit(float(np.abs(r).max()))
     cos = min(_cos(r[i], g[i]) for i in range(n))
     top1 = float(np.mean(r.argmax(1) == g.argmax(1)))
@@ -97,10 +112,53 @@ def output_metrics(ref: np.ndarray, got: np.ndarray, k: int, tol: OutputToleranc
     failed = []
     if not max_abs <= limit:
         failed.append("max_abs")
-    if cos < tol.min_cosine:
+    if not cos >= tol.min_cosine:
         failed.append("cosine")
-    if top1 < tol.min_top1:
+    if not top1 >= tol.min_top1:
         failed.append("top1")
-    if topk < tol.min_topk:
+    if not topk >= tol.min_topk:
         failed.append("topk")
     return OutputMetrics(n, max_abs, limit, cos, top1, topk, k, not failed, failed)
+
+
+@dataclass
+class ReportedDiff:
+    """One item's reported top-k (what a side shows: index, label, score) against the expected top-k."""
+
+    same_k: bool
+    same_indices: bool  # same classes in the same order
+    same_top1: bool
+    overlap: float  # |expected ∩ reported| / |expected| (index sets)
+    labels_ok: bool  # every class both report shows the expected label for its index
+    score_max_abs: float  # over the classes both report (inf when none, or a score is not finite)
+    scores_ok: bool
+    ok: bool
+
+
+def reported(expected: list[TopK], got: list[TopK], atol: float, rtol: float = 0.0) -> ReportedDiff:
+    """Compare what a side reports with what training reports: a score agrees within
+    ``atol + rtol * |expected score|``. Empty lists never compare as equal."""
+    if not expected or not got:
+        return ReportedDiff(len(expected) == len(got), False, False, 0.0, False, float("inf"), False, False)
+    ei = [t.index for t in expected]
+    gi = [t.index for t in got]
+    exp_by = {t.index: t for t in expected}
+    common = [t for t in got if t.index in exp_by]
+    labels_ok = all(t.label == exp_by[t.index].label for t in common)  # other classes: same_indices says
+    d = [abs(float(t.score) - float(exp_by[t.index].score)) for t in common]
+    lim = [atol + rtol * abs(float(exp_by[t.index].score)) for t in common]
+    finite = all(np.isfinite(t.score) for t in got) and all(np.isfinite(t.score) for t in expected)
+    smax = max(d) if d and finite else float("inf")
+    scores_ok = bool(common) and finite and all(x <= y for x, y in zip(d, lim, strict=True))
+    same_k = len(ei) == len(gi)
+    same = ei == gi
+    return ReportedDiff(
+        same_k,
+        same,
+        ei[0] == gi[0],
+        len(set(ei) & set(gi)) / len(ei),
+        labels_ok,
+        smax,
+        scores_ok,
+        same_k and same and labels_ok and scores_ok,
+    )

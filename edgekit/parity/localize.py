@@ -7,7 +7,9 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from edgekit.parity import compare
 from edgekit.parity.compare import op_of
+from edgekit.postprocess import TopK, softmax
 
 INTERPS = {
     "linear": cv2.INTER_LINEAR,
@@ -35,7 +37,7 @@ def _hw(a: np.ndarray, channel_axis: int) -> tuple[int, int]:
 
 
 def _close(a: np.ndarray, b: np.ndarray, atol: float) -> bool:
-    return a.shape == b.shape and bool(np.all(np.abs(a.astype(np.float64) - b.astype(np.float64)) <= atol))
+    return compare.close(a, b, atol)  # the one comparison core (looked up at call time)
 
 
 def channel_axis(a: np.ndarray, ref_layout: str) -> int:
@@ -181,3 +183,67 @@ def diagnose_pair(
         return f"decode: decoded pixels differ on {frac:.1%} of values (another image file or decoder)"
     frac = np.mean(d > atol)
     return f"{op}: values differ (max |d| {d.max():g} on {frac:.1%} of values); no simple cause found"
+
+
+def _scores_at(row: np.ndarray, idx: list[int]) -> np.ndarray:
+    flat = np.asarray(row, dtype=np.float32).reshape(-1)
+    return np.asarray([flat[i] if 0 <= i < flat.size else np.nan for i in idx], dtype=np.float32)
+
+
+def diagnose_scores(reported: list[TopK], output_row: np.ndarray, train_softmax: bool) -> tuple[str, str]:
+    """Why the reported scores differ from the training postprocess of the same (the side's own) outputs:
+    returns (step, cause). Hypotheses: raw logits reported where training applies softmax, and the reverse."""
+    idx = [t.index for t in reported]
+    got = np.asarray([t.score for t in reported], dtype=np.float32)
+    raw = _scores_at(output_row, idx)
+    soft = _scores_at(softmax(output_row), idx)
+    atol = 1e-5 * max(1.0, float(np.nanmax(np.abs(raw))) if raw.size and np.isfinite(raw).any() else 1.0)
+    if train_softmax and compare.close(raw, got, atol):
+        return (
+            "postprocess.softmax",
+            "softmax: the deployed side reports raw logits as scores; training applies softmax "
+            "(apply_softmax true)",
+        )
+    if not train_softmax and compare.close(soft, got, 1e-5):
+        return (
+            "postprocess.softmax",
+            "softmax: the deployed side applies softmax to the scores; training reports the raw outputs "
+            "(apply_softmax false)",
+        )
+    d = np.abs(got.astype(np.float64) - (soft if train_softmax else raw).astype(np.float64))
+    return (
+        "postprocess.scores",
+        f"scores: the reported scores differ from the training postprocess of the same outputs (max |d| "
+        f"{float(np.nanmax(d)) if d.size and not np.isnan(d).all() else float('inf'):.3g}); "
+        "not explained by softmax on/off",
+    )
+
+
+def diagnose_top_k(expected: list[TopK], reported: list[TopK], train_k: int) -> str:
+    if len(expected) != len(reported):
+        return (
+            f"top_k: the deployed side reports {len(reported)} class{'es' if len(reported) != 1 else ''} per "
+            f"item, training reports {len(expected)} (top_k {train_k})"
+        )
+    return "top_k: the deployed side ranks the classes in another order than the training postprocess"
+
+
+def diagnose_labels(
+    shown: dict[int, str], train_labels: list[str], deployed_labels: list[str]
+) -> tuple[str, str]:
+    """``shown``: class index -> the label the deployed side showed for it. Returns (cause, evidence)."""
+
+    def train(i: int) -> str:
+        return train_labels[i] if 0 <= i < len(train_labels) else ""
+
+    wrong = {i: lab for i, lab in sorted(shown.items()) if train(i) != lab}
+    ex = ", ".join(f"{i}: {train(i)!r} → {lab!r}" for i, lab in list(wrong.items())[:4])
+    permuted = sorted(deployed_labels) == sorted(train_labels) and deployed_labels != train_labels
+    moved = bool(wrong) and all(lab in train_labels for lab in wrong.values())
+    if permuted or (moved and len(deployed_labels) == len(train_labels)):
+        cause = "labels: order differs from training"
+    elif len(deployed_labels) != len(train_labels):
+        cause = f"labels: {len(deployed_labels)} labels, training had {len(train_labels)}"
+    else:
+        cause = "labels: label names differ from training"
+    return cause, f"class index: training label → label shown: {ex}"

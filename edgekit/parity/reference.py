@@ -13,6 +13,11 @@ Layout inside the bundle (all hashed by ``write_manifest`` like any other file):
     golden/reference/outputs/<model>.ort_exact.npz  Q/DQ models only: ONNX Runtime with graph
         optimizations off, i.e. the Q/DQ graph's own float semantics (no fusion into integer kernels);
         the INT8 check compares fake-quant torch with it
+    golden/reference/outputs/<model>.post.npz   the training postprocess of the ORT outputs (what training
+        reports): ``index`` and ``score``, N x k, best first; labels are the record's label list
+
+Version 2 adds ``postprocess`` (the training-time manifest block) and the ``.post.npz`` files; a version 1
+record's postprocessed outputs are derived from its recorded outputs and declaration when loaded.
 """
 
 from __future__ import annotations
@@ -27,9 +32,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from edgekit.bundle import Manifest, sha256_file
+from edgekit.bundle import Manifest, PostprocessInfo, sha256_file
 from edgekit.errors import BundleError
 from edgekit.parity import ort_session
+from edgekit.postprocess import TopK, classify
 from edgekit.preprocess import PreprocessSpec
 from edgekit.preprocess import run as run_preprocess
 
@@ -39,7 +45,7 @@ if TYPE_CHECKING:
 REF_DIR = "golden/reference"
 RECORD = f"{REF_DIR}/training.json"
 FORMAT = "edgekit-parity-reference"
-VERSION = 1
+VERSION = 2
 
 
 @dataclass
@@ -55,17 +61,64 @@ class Reference:
     items: list[dict[str, Any]]
     raw: dict[str, Any] = field(repr=False)
 
+    @property
+    def postprocess(self) -> PostprocessInfo:
+        """The training-time postprocess declaration (the record's, never the bundle's current manifest)."""
+        block = self.raw.get("postprocess")
+        if isinstance(block, dict):
+            return PostprocessInfo.model_validate(block)
+        return PostprocessInfo(apply_softmax=bool(self.raw["apply_softmax"]), top_k=int(self.raw["top_k"]))
+
     def stages(self, item: str) -> dict[str, np.ndarray]:
-        with np.load(self.root / REF_DIR / "stages" / f"{item}.npz") as z:
-            return {k: z[k] for k in sorted(z.files)}
+        p = self.root / REF_DIR / "stages" / f"{item}.npz"
+        try:
+            with np.load(p, allow_pickle=False) as z:
+                out = {k: z[k] for k in sorted(z.files)}
+        except (OSError, ValueError) as exc:
+            raise BundleError(
+                f"the parity reference's stage file {p} is missing or unreadable: {exc}",
+                "rebuild the bundle (edgekit build) to record the reference again",
+            ) from exc
+        if not out:
+            raise BundleError(f"the parity reference's stage file {p} holds no stage", "rebuild the bundle")
+        return out
 
     def model_outputs(self, model_id: str, side: str) -> dict[str, np.ndarray] | None:
-        """Outputs stacked over items; ``side`` is 'ort', 'ort_exact' or 'torch'. None if not recorded."""
+        """Outputs stacked over items; ``side`` is 'ort', 'ort_exact', 'torch' or 'post'. None if not
+        recorded; a file whose arrays do not hold one row per golden item is an error."""
         p = self.root / REF_DIR / "outputs" / f"{model_id}.{side}.npz"
         if not p.is_file():
             return None
-        with np.load(p) as z:
-            return {k: z[k] for k in z.files}
+        try:
+            with np.load(p, allow_pickle=False) as z:
+                out = {k: z[k] for k in z.files}
+        except (OSError, ValueError) as exc:
+            raise BundleError(f"the parity reference {p} is unreadable: {exc}", "rebuild the bundle") from exc
+        bad = [k for k, v in out.items() if v.ndim == 0 or v.shape[0] != len(self.items)]
+        if bad or not out:
+            raise BundleError(
+                f"the parity reference {p} does not hold one row per golden item ({len(self.items)})",
+                "rebuild the bundle (edgekit build) to record the reference again",
+            )
+        return out
+
+    def model_post(self, model_id: str) -> list[list[TopK]] | None:
+        """What training reports for each golden item (top-k, best first): the recorded ``.post.npz``, or for
+        a version 1 record the training postprocess applied to the recorded ORT outputs. None if neither."""
+        rec = self.model_outputs(model_id, "post")
+        labels = self.labels
+        if rec is not None and "index" in rec and "score" in rec:
+            return [
+                [TopK(int(i), labels[int(i)] if 0 <= int(i) < len(labels) else "", float(sc))
+                 for i, sc in zip(idx, score, strict=True)]
+                for idx, score in zip(rec["index"], rec["score"], strict=True)
+            ]  # fmt: skip
+        ort = self.model_outputs(model_id, "ort")
+        if ort is None or self.raw.get("version", 1) >= 2:
+            return None
+        names = [o["name"] for o in self.outputs if o["name"] in ort]
+        first = names[0] if names else next(iter(ort))
+        return [classify(row[None], self.postprocess, labels)[0] for row in ort[first]]
 
 
 def _save_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
@@ -139,6 +192,15 @@ def write_reference(
                 {k: np.concatenate(v, axis=0) for k, v in per.items()},
             )
             entry["output_names"] = list(per)
+            first = out_names[0] if out_names and out_names[0] in per else next(iter(per))
+            tops = [classify(v, manifest.postprocess, labels)[0] for v in per[first]]
+            _save_npz(
+                root / REF_DIR / "outputs" / f"{m.id}.post.npz",
+                {
+                    "index": np.asarray([[t.index for t in row] for row in tops], dtype=np.int64),
+                    "score": np.asarray([[t.score for t in row] for row in tops], dtype=np.float32),
+                },
+            )
             if m.int8_flavour == "trt_qdq":
                 exact = ort_session.session(mpath, optimize=False)
                 eper: dict[str, list[np.ndarray]] = {}
@@ -175,6 +237,7 @@ def write_reference(
         "labels": labels,
         "top_k": manifest.postprocess.top_k,
         "apply_softmax": manifest.postprocess.apply_softmax,
+        "postprocess": manifest.postprocess.model_dump(),
         "models": models,
         "items": items,
     }
@@ -197,6 +260,12 @@ def load_reference(root: Path) -> Reference:
         raw = json.loads(p.read_text())
         if raw.get("format") != FORMAT:
             raise ValueError(f"format is {raw.get('format')!r}")
+        if not isinstance(raw.get("version"), int) or not 1 <= raw["version"] <= VERSION:
+            raise ValueError(f"version {raw.get('version')!r} is not one this edgekit reads (1..{VERSION})")
+        if not raw.get("items"):  # a comparison over zero items proves nothing
+            raise ValueError("it lists zero golden items, so nothing could be compared")
+        if not raw.get("stage_names"):
+            raise ValueError("it lists zero preprocessing stages")
         spec = PreprocessSpec.model_validate(raw["preprocess"])
         return Reference(
             root=root,

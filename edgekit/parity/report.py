@@ -1,4 +1,16 @@
-"""The parity report: data for CI (``to_dict``) and a rich table for people (``render``)."""
+"""The parity report: data for CI (``to_dict``) and a rich table for people (``render``).
+
+The verdict fails closed. It is decided in one place, :meth:`ParityReport.decide`, from the evidence:
+
+- ``in sync`` (exit 0): every golden item of the training record ran on the side under test, and its stages,
+  outputs and reported top-k were all compared and all agree; every check that ran passed (or only warned).
+- ``NOT in sync`` (exit 1): at least one comparison or check measured a difference.
+- ``not verified`` (exit 3): nothing measured a difference, but something was not compared — the runtime
+  under test failed or produced nothing on one or more items (a partial failure counts: an item the runtime
+  failed on was not compared), a comparison covered zero items, or a required comparison was skipped
+  (e.g. no reference outputs for the model). A comparison over zero items is never a pass.
+- ``error`` (exit 2): the inputs are unusable (no bundle, no reference, unknown option).
+"""
 
 from __future__ import annotations
 
@@ -12,7 +24,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-EXIT_IN_SYNC, EXIT_OUT_OF_SYNC, EXIT_ERROR = 0, 1, 2
+EXIT_IN_SYNC, EXIT_OUT_OF_SYNC, EXIT_ERROR, EXIT_NOT_VERIFIED = 0, 1, 2, 3
 
 
 @dataclass
@@ -22,6 +34,7 @@ class Check:
     name: str
     status: str
     detail: str = ""
+    required: bool = False  # a skip of a required check leaves the verdict "not verified"
 
 
 @dataclass
@@ -50,6 +63,44 @@ class OutputRow:
     topk_limit: float
     k: int
     status: str
+    items: int = 0  # golden items compared
+    items_total: int = 0  # golden items in the training record
+
+
+@dataclass
+class PostRow:
+    """One aspect of the reported top-k (what the side shows) on the golden items: ``top_k`` (how many classes
+    and in which order), ``scores`` (softmax or raw, against the training postprocess of the side's own
+    outputs), ``labels`` (the label shown for each class) and ``vs training record`` (the recorded top-k)."""
+
+    aspect: str
+    items_bad: int
+    items: int
+    status: str  # pass / fail / skip
+    detail: str = ""
+
+
+@dataclass
+class Coverage:
+    """How many golden items each required comparison covered, on the side under test itself."""
+
+    items: int = 0  # golden items in the training record
+    ran: int = 0  # items the side under test produced a result for (no error)
+    stages: int = 0  # items whose stage tensors were compared
+    outputs: int = 0  # items whose outputs were compared
+    postprocess: int = 0  # items whose reported top-k was compared
+
+    def gaps(self, runtime: str) -> list[str]:
+        if self.items == 0:
+            return ["the training record has zero golden items: nothing was compared"]
+        out = []
+        if self.ran < self.items:
+            out.append(f"{runtime} produced no result for {self.items - self.ran}/{self.items} golden items")
+        compared = (("stages", self.stages), ("outputs", self.outputs), ("reported top-k", self.postprocess))
+        for what, n in compared:
+            if n < self.items:
+                out.append(f"{what} of {runtime} compared on {n}/{self.items} golden items")
+        return out
 
 
 @dataclass
@@ -67,31 +118,70 @@ class ParityReport:
     where: str
     model: str
     precision: str
-    in_sync: bool = True
     error: str | None = None
     first_divergence: str | None = None
     diagnoses: list[Diagnosis] = field(default_factory=list)
     stages: list[StageRow] = field(default_factory=list)
     outputs: list[OutputRow] = field(default_factory=list)
+    postprocess: list[PostRow] = field(default_factory=list)
     checks: list[Check] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    coverage: Coverage = field(default_factory=Coverage)
+    stage_source: str = ""  # the side whose stage tensors the stage rows compare ("" = the side under test)
+    drift: bool = False  # some comparison or check measured a difference (set by decide)
+    unverified: list[str] = field(default_factory=list)  # what was not compared (set by decide)
+    in_sync: bool = False  # only decide() sets it, from the evidence
+
+    def decide(self) -> None:
+        """The verdict, from the rows and the coverage only (see the module docstring)."""
+        self.drift = (
+            any(c.status == "fail" for c in self.checks)
+            or any(r.status in ("fail", "missing") for r in self.stages)
+            or any(o.status == "fail" for o in self.outputs)
+            or any(p.status == "fail" for p in self.postprocess)
+        )
+        gaps = self.coverage.gaps(self.runtime)
+        if self.stage_source:
+            gaps.append(f"the stage rows come from {self.stage_source}, not from {self.runtime}")
+        if not self.stages:
+            gaps.append("no stage was compared")
+        if not self.outputs:
+            gaps.append("no model output was compared")
+        if not self.postprocess:
+            gaps.append("the reported top-k was not compared")
+        gaps += [f"{c.name} skipped: {c.detail}" for c in self.checks if c.status == "skip" and c.required]
+        self.unverified = list(dict.fromkeys(gaps))
+        self.in_sync = self.error is None and not self.drift and not self.unverified
 
     @property
     def exit_code(self) -> int:
         if self.error is not None:
             return EXIT_ERROR
-        return EXIT_IN_SYNC if self.in_sync else EXIT_OUT_OF_SYNC
+        if self.in_sync:
+            return EXIT_IN_SYNC
+        return EXIT_OUT_OF_SYNC if self.drift or not self.unverified else EXIT_NOT_VERIFIED
 
     @property
     def verdict(self) -> str:
-        return "error" if self.error else ("in sync" if self.in_sync else "NOT in sync")
+        return {EXIT_ERROR: "error", EXIT_IN_SYNC: "in sync", EXIT_OUT_OF_SYNC: "NOT in sync"}.get(
+            self.exit_code, "not verified"
+        )
 
     def summary(self) -> str:
         if self.error:
             return f"parity error: {self.error}"
         if self.in_sync:
-            return f"in sync: {self.runtime} ({self.model}) matches the training reference"
-        head = self.diagnoses[0] if self.diagnoses else None
+            c = self.coverage
+            return (
+                f"in sync: {self.runtime} ({self.model}) matches the training reference on all {c.items} "
+                "golden items (stages, outputs, reported top-k)"
+            )
+        if self.exit_code == EXIT_NOT_VERIFIED:
+            rt = next((d for d in self.diagnoses if d.step == "runtime"), None)
+            return f"not verified: {rt.cause if rt else self.unverified[0]}"
+        head = next((d for d in self.diagnoses if d.step != "runtime"), None) or (
+            self.diagnoses[0] if self.diagnoses else None
+        )
         return f"NOT in sync: {head.step}: {head.cause}" if head else "NOT in sync"
 
     def to_dict(self) -> dict[str, Any]:
@@ -106,6 +196,7 @@ class ParityReport:
 
         d = asdict(self)
         d.update(verdict=self.verdict, exit_code=self.exit_code, summary=self.summary())
+        d["verified_items"] = self.coverage.items if self.in_sync else 0
         return clean(d)
 
     def write_json(self, path: Path) -> None:
@@ -161,6 +252,14 @@ class ParityReport:
                     st(orow.status),
                 )
             console.print(o)
+        if self.postprocess:
+            pt = Table(title="postprocess (what the side reports: top-k, scores, labels)")
+            for heading in ("aspect", "items off", "status"):
+                pt.add_column(heading)
+            pt.add_column("detail", overflow="fold")
+            for prow in self.postprocess:
+                pt.add_row(prow.aspect, f"{prow.items_bad}/{prow.items}", st(prow.status), prow.detail)
+            console.print(pt)
         if self.checks:
             ct = Table(title="checks")
             ct.add_column("check")
@@ -176,5 +275,13 @@ class ParityReport:
             )
         for n in self.notes:
             console.print(f"[dim]note: {n}[/]", highlight=False)
+        for u in self.unverified:
+            console.print(f"[yellow]not compared: {u}[/]", highlight=False)
+        cov = self.coverage
+        console.print(
+            f"compared on {self.runtime}: {cov.ran}/{cov.items} items ran, stages {cov.stages}, "
+            f"outputs {cov.outputs}, reported top-k {cov.postprocess}",
+            highlight=False,
+        )
         color = "red" if not self.in_sync or self.error else "green"
         console.print(f"[bold {color}]{self.summary()}[/]", highlight=False)

@@ -21,6 +21,7 @@ from edgekit.bundle import Bundle
 from edgekit.errors import EdgekitError
 from edgekit.parity import ort_session
 from edgekit.parity.executor import Executor
+from edgekit.postprocess import TopK, classify
 from edgekit.preprocess import run as run_preprocess
 
 Progress = Callable[[str], None]
@@ -30,8 +31,9 @@ Progress = Callable[[str], None]
 class ItemResult:
     stages: dict[str, np.ndarray] = field(default_factory=dict)  # "NN_op" -> tensor, in order
     outputs: dict[str, np.ndarray] = field(default_factory=dict)  # output name -> 1 x ...
-    top_labels: list[str] | None = None  # the labels the side shows for its top-k, best first
-    error: str | None = None
+    top: list[TopK] | None = None  # what the side reports for its first output: top-k classes, best first
+    score_kind: str | None = None  # what the side says its scores are ("softmax" or "raw"), when it says
+    error: str | None = None  # the side failed on this item: it was not compared
 
 
 @dataclass
@@ -40,11 +42,6 @@ class SideResult:
     where: str
     items: dict[str, ItemResult]
     labels: list[str]  # the label list the side uses
-
-
-def _top_labels(out: np.ndarray, labels: list[str], k: int) -> list[str]:
-    idx = np.argsort(-out.reshape(-1), kind="stable")[:k]
-    return [labels[i] if i < len(labels) else f"<no label {i}>" for i in idx]
 
 
 def torch_model_path(bundle: Bundle, model_id: str) -> Path | None:
@@ -84,7 +81,6 @@ def run_python_side(
     m = bundle.manifest
     entry = m.model(model_id)
     labels = bundle.labels()
-    k = m.postprocess.top_k
     if backend == "torch":
         import torch
 
@@ -129,8 +125,16 @@ def run_python_side(
             lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()] or [type(exc).__name__]
             r.error = f"{backend} inference failed: {lines[0][:300]}"
             continue
-        first = next(iter(r.outputs.values()))
-        r.top_labels = _top_labels(first, labels, k)
+        if not r.outputs:
+            r.error = f"{backend} inference returned no outputs"
+            continue
+        first = r.outputs.get(m.outputs[0].name) if m.outputs else None
+        first = next(iter(r.outputs.values())) if first is None else first
+        try:  # the deployed manifest's postprocess, as the device applies it
+            r.top = classify(first, m.postprocess, labels)[0]
+            r.score_kind = "softmax" if m.postprocess.apply_softmax else "raw"
+        except ValueError as exc:
+            r.error = f"postprocess failed: {exc}"
     return SideResult(runtime=backend, where=where, items=items, labels=labels)
 
 
@@ -140,7 +144,10 @@ def _load_dump(folder: Path) -> tuple[dict[str, np.ndarray], dict[str, np.ndarra
     if not folder.is_dir():
         return stages, outputs
     for p in sorted(folder.glob("*.npy")):
-        arr = np.load(p, allow_pickle=False)
+        try:
+            arr = np.load(p, allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"edgekit-infer wrote an unreadable {p.name}: {exc}") from exc
         if p.stem.startswith("output_"):
             outputs[p.stem[len("output_") :]] = arr
         else:
@@ -148,8 +155,12 @@ def _load_dump(folder: Path) -> tuple[dict[str, np.ndarray], dict[str, np.ndarra
     return stages, outputs
 
 
-def _apply_json(res_stdout: str, by_stem: dict[str, ItemResult]) -> set[str]:
-    """Fill top labels / NaN flags from ``--json`` lines; return the stems that got a line."""
+def _score(v: object) -> float:
+    return float(v) if isinstance(v, int | float) else float("nan")  # JSON null: NaN/Inf in C++
+
+
+def _apply_json(res_stdout: str, by_stem: dict[str, ItemResult], model_id: str) -> set[str]:
+    """Fill the reported top-k / NaN flags from ``--json`` lines; return the stems that got a usable line."""
     seen = set()
     for ln in res_stdout.splitlines():
         if not ln.strip().startswith("{"):
@@ -158,12 +169,22 @@ def _apply_json(res_stdout: str, by_stem: dict[str, ItemResult]) -> set[str]:
             rec = json.loads(ln)
         except json.JSONDecodeError:
             continue
+        if not isinstance(rec, dict):
+            continue
         stem = Path(posixpath.basename(str(rec.get("input", "")))).stem
         r = by_stem.get(stem)
-        if r is None:
+        if r is None or rec.get("model", model_id) != model_id:  # another input's or another model's line
+            continue
+        tk = rec.get("top_k")
+        try:
+            if not isinstance(tk, list):
+                raise TypeError("top_k is not a list")
+            r.top = [TopK(int(t["index"]), str(t.get("label") or ""), _score(t.get("score"))) for t in tk]
+        except (TypeError, KeyError, ValueError):
+            r.error = f"edgekit-infer printed a result line without a usable top_k: {ln.strip()[:120]}"
             continue
         seen.add(stem)
-        r.top_labels = [str(t.get("label", t.get("index"))) for t in rec.get("top_k", [])]
+        r.score_kind = str(rec["scores"]) if "scores" in rec else None
         if rec.get("nonfinite"):
             r.error = "edgekit-infer reported NaN/Inf outputs"
     return seen
@@ -206,7 +227,7 @@ def run_cpp_side(
             if progress:
                 progress(f"{folder}/ ({len(names)} images)")
             res = executor.run(argv(folder), timeout)
-            seen = _apply_json(res.stdout, by_stem)
+            seen = _apply_json(res.stdout, by_stem, entry.id)
             if res.returncode in (0, 3) and seen == set(by_stem):
                 continue
             for n in names:  # the folder run failed: one call per file tells which ones and why
@@ -214,7 +235,7 @@ def run_cpp_side(
                 if progress:
                     progress(n)
                 one = executor.run(argv(g.input), timeout)
-                _apply_json(one.stdout, {stems[n]: items[n]})
+                _apply_json(one.stdout, {stems[n]: items[n]}, entry.id)
                 if one.returncode not in (0, 3):
                     items[n].error = _fail_msg(one.returncode, one.stderr)
                 elif one.returncode == 3:
@@ -222,7 +243,14 @@ def run_cpp_side(
         with tempfile.TemporaryDirectory(prefix="edgekit-parity-fetch-") as tmp:
             executor.fetch(dump, Path(tmp))
             for name, r in items.items():
-                r.stages, r.outputs = _load_dump(Path(tmp) / stems[name])
+                try:
+                    r.stages, r.outputs = _load_dump(Path(tmp) / stems[name])
+                except ValueError as exc:
+                    r.error = str(exc)
+                if r.error is None and not r.outputs:  # exit 0 is not a result: the files are
+                    r.error = "edgekit-infer wrote no output tensors for it (--dump-stages)"
+                elif r.error is None and not r.top:
+                    r.error = "edgekit-infer printed no result line (--json top_k) for it"
     finally:
         executor.cleanup(dump)
     return SideResult(runtime="cpp", where=f"{executor.name}:{binary}", items=items, labels=bundle.labels())

@@ -107,17 +107,20 @@ def manifest_vs_record(bundle: Bundle, ref: Reference, model_id: str) -> list[Ch
             "; ".join(diff) or f"identical (sha256 {ref.raw['preprocess_sha256'][:12]})",
         )
     )
-    if ref.input.get("shape") != m.input.shape or ref.input.get("layout") != m.input.layout:
-        checks.append(
-            Check(
-                "input vs training record",
-                "fail",
-                f"training {ref.input.get('shape')} {ref.input.get('layout')}, manifest "
-                f"{m.input.shape} {m.input.layout}",
-            )
+    same_in = ref.input.get("shape") == m.input.shape and ref.input.get("layout") == m.input.layout
+    checks.append(
+        Check(
+            "input vs training record",
+            "pass" if same_in else "fail",
+            f"training {ref.input.get('shape')} {ref.input.get('layout')}, manifest "
+            f"{m.input.shape} {m.input.layout}",
         )
+    )
+    checks.append(postprocess_vs_record(bundle, ref))
     labels = bundle.labels()
-    if labels != ref.labels:
+    if not labels and not ref.labels:
+        checks.append(Check("labels vs training record", "skip", "no labels in training nor in the bundle"))
+    elif labels != ref.labels:
         if sorted(labels) == sorted(ref.labels):
             moved = sum(a != b for a, b in zip(labels, ref.labels, strict=True))
             detail = f"same {len(labels)} labels, {moved} at other positions"
@@ -139,7 +142,13 @@ def manifest_vs_record(bundle: Bundle, ref: Reference, model_id: str) -> list[Ch
     mpath = bundle.model_path(model_id)
     if rec is None:
         checks.append(Check("model vs training record", "fail", f"the record has no model '{model_id}'"))
-    elif rec.get("sha256") and mpath.is_file():
+    elif not mpath.is_file():
+        checks.append(Check("model file vs training record", "fail", f"{mpath.name} is missing"))
+    elif not rec.get("sha256"):
+        checks.append(
+            Check("model file vs training record", "skip", f"no sha256 recorded for {mpath.name} (not ONNX)")
+        )
+    else:
         same = sha256_file(mpath) == rec["sha256"]
         checks.append(
             Check(
@@ -164,11 +173,28 @@ def manifest_vs_record(bundle: Bundle, ref: Reference, model_id: str) -> list[Ch
         if not (bundle.root / it["input"]).is_file()
         or sha256_file(bundle.root / it["input"]) != it["input_sha256"]
     ]
-    checks.append(
-        Check(
-            "golden inputs vs training record",
-            "fail" if changed else "pass",
-            f"changed or missing: {changed[:8]}" if changed else f"{len(ref.items)} files unchanged",
+    if not ref.items:
+        checks.append(Check("golden inputs vs training record", "fail", "the record lists zero golden items"))
+    else:
+        checks.append(
+            Check(
+                "golden inputs vs training record",
+                "fail" if changed else "pass",
+                f"changed or missing: {changed[:8]}" if changed else f"{len(ref.items)} files unchanged",
+            )
         )
-    )
     return checks
+
+
+def postprocess_vs_record(bundle: Bundle, ref: Reference) -> Check:
+    """The deployed postprocess declaration against training's: softmax, top-k and the task (the labels'
+    content has its own check; the labels file's name does not matter)."""
+    train = ref.postprocess.model_dump()
+    dep = bundle.manifest.postprocess.model_dump()
+    keys = [k for k in ("type", "apply_softmax", "top_k") if train.get(k) != dep.get(k)]
+    return Check(
+        "postprocess vs training record",
+        "fail" if keys else "pass",
+        ", ".join(f"{k} {train.get(k)} → {dep.get(k)}" for k in keys)
+        or f"apply_softmax {train['apply_softmax']}, top_k {train['top_k']}",
+    )

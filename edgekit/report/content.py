@@ -18,7 +18,8 @@ from edgekit.bundle import Manifest
 @dataclass
 class Verification:
     what: str
-    status: str  # "verified here" | "computed here" | "not run" | "unverified here" | "failed"
+    # "verified here" | "computed here" | "not run" | "unverified here" | "not verified" | "failed"
+    status: str
     detail: str = ""
 
 
@@ -54,6 +55,39 @@ def _first(*cands: tuple[Any, str]) -> tuple[Any, str]:
         if value:
             return value, where
     return None, ""
+
+
+def parity_verified(p: dict[str, Any]) -> bool:
+    """A parity result counts as verified only with its evidence: verdict in sync, exit 0, and every golden
+    item compared (``coverage``; for a report without it, stage and output rows that all passed on >0 items).
+    A report that merely says ``in_sync`` — or compared nothing — is not verified."""
+    claims = p.get("in_sync") is True and p.get("verdict") == "in sync" and p.get("exit_code") == 0
+    if p.get("error") or not claims:
+        return False
+    cov = p.get("coverage")
+    if isinstance(cov, dict):
+        n = cov.get("items")
+        keys = ("ran", "stages", "outputs", "postprocess")
+        return isinstance(n, int) and n > 0 and all(cov.get(k) == n for k in keys)
+    stages = p.get("stages") or []
+    outs = p.get("outputs") or []
+    return (
+        bool(stages)
+        and bool(outs)
+        and all(s.get("status") == "pass" and (s.get("items") or 0) > 0 for s in stages)
+        and all(o.get("status") == "pass" for o in outs)
+    )
+
+
+def parity_verdict(p: dict[str, Any]) -> str:
+    """The verdict to show: "in sync" only when :func:`parity_verified`; a claim without evidence reads
+    "not verified"."""
+    if parity_verified(p):
+        return "in sync"
+    v = p.get("verdict")
+    if p.get("error") or v == "error":
+        return "error"
+    return "NOT in sync" if v == "NOT in sync" or p.get("exit_code") == 1 else "not verified"
 
 
 def _parity_list(p: Any) -> list[dict[str, Any]] | None:
@@ -138,12 +172,12 @@ def _verification(c: ReportContent) -> list[Verification]:
         v.append(Verification("latency measurement", "not run", "run `edgekit bench BUNDLE --report`"))
     if c.parity:
         for p in c.parity:
-            verdict = p.get("verdict") or ("in sync" if p.get("in_sync") else "NOT in sync")
-            ok = p.get("in_sync") is True and not p.get("error")
+            verdict = parity_verdict(p)
+            status = {"in sync": "verified here", "not verified": "not verified"}.get(verdict, "failed")
             v.append(
                 Verification(
                     f"parity: {p.get('runtime', '?')} ({p.get('where', '?')}) vs training",
-                    "verified here" if ok else "failed",
+                    status,
                     f"model {p.get('model', '?')}: {verdict}",
                 )
             )

@@ -6,7 +6,7 @@ from html import escape
 from typing import Any
 
 from edgekit.report import plots
-from edgekit.report.content import ReportContent
+from edgekit.report.content import ReportContent, parity_verdict
 
 CSS = """
 body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:0;background:#f6f7f9;color:#1d2433}
@@ -31,6 +31,7 @@ _STATUS_CLASS = {
     "computed here": "warn",
     "not run": "na",
     "unverified here": "warn",
+    "not verified": "no",
     "failed": "no",
 }
 
@@ -318,8 +319,8 @@ def _parity(c: ReportContent) -> str:
         )
     out = f'<p class="muted">Source: {escape(c.sources.get("parity", ""))}.</p>'
     for p in c.parity:
-        ok = p.get("in_sync") is True and not p.get("error")
-        verdict = p.get("verdict") or ("in sync" if ok else "NOT in sync")
+        verdict = parity_verdict(p)
+        ok = verdict == "in sync"
         out += (
             f"<h3>{escape(str(p.get('runtime', '?')))} ({escape(str(p.get('where', '?')))}), model "
             f'{escape(str(p.get("model", "?")))} <span class="badge {"ok" if ok else "no"}">{escape(verdict)}'

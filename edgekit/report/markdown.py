@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from edgekit.report.content import ReportContent
+from edgekit.report.content import ReportContent, parity_verdict
 
 
 def _f(v: Any, spec: str = ".3f", scale: float = 1.0) -> str:
@@ -103,7 +103,7 @@ def render_markdown(c: ReportContent) -> str:
         for p in c.parity:
             out.append(
                 f"- {p.get('runtime', '?')} ({p.get('where', '?')}), model {p.get('model', '?')}: "
-                f"**{p.get('verdict') or ('in sync' if p.get('in_sync') else 'NOT in sync')}** "
+                f"**{parity_verdict(p)}** "
                 f"{p.get('summary', '')}"
             )
     else:

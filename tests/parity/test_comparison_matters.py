@@ -1,50 +1,67 @@
-"""Proof that the drift tests depend on the numeric comparison: with the stage/output comparison disabled
-(every tensor declared equal), the same injected drifts no longer yield the diagnoses the drift tests assert,
-so those tests would fail."""
+"""Proof that every drift test depends on the numeric comparison (issue 13, item 13).
+
+For EVERY case of tests/parity/drift_cases.py: with the comparison core (``compare.diff``, ``compare.close``,
+``compare.output_metrics``, ``compare.reported``) made blind — every tensor, output and reported top-k
+declared equal — the drift case's own assertions must fail (its diagnosis disappears). For the clean cases the
+comparison is made to see a difference everywhere, and the in-sync assertions must fail. A case that still
+passes would be a test that cannot fail."""
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
 
 from edgekit.parity import compare, run_parity
-from tests.parity.conftest import edit_manifest, rehash, step
+from tests.parity.drift_cases import CASES, Case, bundle_for, params
 
 
 @pytest.fixture()
-def comparison_disabled(monkeypatch: pytest.MonkeyPatch) -> None:
+def blind(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    real_metrics = compare.output_metrics
+    real_reported = compare.reported
     monkeypatch.setattr(compare, "diff", lambda ref, got, atol: compare.TensorDiff(True, 0.0, 0.0, True))
-    real = compare.output_metrics
-
-    def always_ok(ref, got, k, tol):  # type: ignore[no-untyped-def]
-        return real(ref, ref, k, tol)
-
-    monkeypatch.setattr(compare, "output_metrics", always_ok)
+    monkeypatch.setattr(compare, "close", lambda ref, got, atol: True)
+    monkeypatch.setattr(compare, "output_metrics", lambda ref, got, k, tol: real_metrics(ref, ref, k, tol))
+    monkeypatch.setattr(compare, "reported", lambda exp, got, atol, rtol=0.0: real_reported(exp, exp, 0.0))
+    yield
 
 
-@pytest.mark.usefixtures("comparison_disabled")
-def test_mean_drift_not_attributed_without_comparison(tiny_bundle_copy: Path) -> None:
-    edit_manifest(tiny_bundle_copy, lambda raw: step(raw, "normalize").update(mean=[0.5]))
-    r = run_parity(tiny_bundle_copy, runtime="ort")
-    assert r.first_divergence is None
-    assert not any("mean mismatch" in d.cause for d in r.diagnoses)  # test_mean_changed would fail
+@pytest.fixture()
+def paranoid(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    real_metrics = compare.output_metrics
+    real_reported = compare.reported
+    monkeypatch.setattr(compare, "diff", lambda ref, got, atol: compare.TensorDiff(True, 1.0, 1.0, False))
+    monkeypatch.setattr(compare, "close", lambda ref, got, atol: False)
+    monkeypatch.setattr(
+        compare, "output_metrics", lambda ref, got, k, tol: real_metrics(ref, -np.asarray(ref) - 1.0, k, tol)
+    )
+    monkeypatch.setattr(compare, "reported", lambda exp, got, atol, rtol=0.0: real_reported(exp, [], 0.0))
+    yield
 
 
-@pytest.mark.usefixtures("comparison_disabled")
-def test_model_drift_not_attributed_without_comparison(tiny_bundle_copy: Path) -> None:
-    import onnx
-    from onnx import numpy_helper
+def _must_fail(case: Case, runtime: str, request: pytest.FixtureRequest) -> None:
+    root = bundle_for(case, request)
+    request.getfixturevalue("paranoid" if case.clean else "blind")
+    r = run_parity(root, runtime=runtime, model=case.model)
+    with pytest.raises(AssertionError):
+        case.expect(r)
 
-    path = tiny_bundle_copy / "models" / "student_fp32.onnx"
-    m = onnx.load(str(path))
-    for init in m.graph.initializer:
-        a = numpy_helper.to_array(init)
-        if a.ndim >= 2:
-            init.CopyFrom(numpy_helper.from_array((a[::-1] * 1.5).astype(np.float32).copy(), init.name))
-    onnx.save(m, str(path))
-    rehash(tiny_bundle_copy)
-    r = run_parity(tiny_bundle_copy, runtime="ort")
-    # only the static hash check remains; test_different_model_file's numeric cause is gone, so it would fail
-    assert not any("outputs differ with identical input" in d.cause for d in r.diagnoses)
+
+def _meta_params():  # type: ignore[no-untyped-def]
+    """Every case, on ort where the case runs on ort (else on its own runtime), and on the C++ runtime."""
+    out = []
+    for c in CASES:
+        first = "ort" if "ort" in c.runtimes else c.runtimes[0]
+        out += [p for p in params(c.runtimes) if p.values[0] is c and p.values[1] in (first, "cpp")]
+    return out
+
+
+def test_every_case_has_a_meta_case() -> None:
+    assert {p.values[0].id for p in _meta_params()} == {c.id for c in CASES}
+
+
+@pytest.mark.parametrize(("case", "runtime"), _meta_params())
+def test_case_fails_without_the_comparison(case: Case, runtime: str, request: pytest.FixtureRequest) -> None:
+    _must_fail(case, runtime, request)

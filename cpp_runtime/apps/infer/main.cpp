@@ -25,7 +25,9 @@ const char* kUsage =
     "     already preprocessed (float32, the model input's shape).\n"
     "  --dump-stages DIR  DIR/<stem>/<NN>_<op>.npy per preprocessing step and DIR/<stem>/output_<name>.npy\n"
     "  --output DIR       DIR/<stem>_<output name>.npy and DIR/results.jsonl\n"
-    "  --json             one JSON line per input on stdout\n"
+    "  --json             one JSON line per input on stdout: input, model, top_k [{index, label, score}],\n"
+    "                     scores (softmax: probabilities, raw: the output values; the manifest's\n"
+    "                     postprocess.apply_softmax), nonfinite, timing_ms\n"
     "exit codes: 0 ok, 2 error, 3 an output holds NaN/Inf\n";
 
 std::string lower_ext(const fs::path& p) {
@@ -120,7 +122,12 @@ int run(int argc, char** argv) {
 
   std::string jsonl;
   std::vector<std::string> bad;
-  if (!as_json) std::printf("%-32s %-12s %8s %10s %10s\n", "input", "top-1", "score", "pre ms", "infer ms");
+  // The score is what the manifest's postprocess makes of the output: a probability with apply_softmax, else the
+  // raw output value. Say which, in the table header and in every JSON line ("scores": "softmax" | "raw").
+  const char* score_kind = m.postprocess.apply_softmax ? "softmax" : "raw";
+  if (!as_json)
+    std::printf("%-32s %-12s %8s %10s %10s\n", "input", "top-1", m.postprocess.apply_softmax ? "prob" : "raw score",
+                "pre ms", "infer ms");
   for (const auto& path : inputs) {
     const std::string stem = path.stem().string();
     const bool is_npy = lower_ext(path) == ".npy";
@@ -161,6 +168,7 @@ int run(int argc, char** argv) {
       json tk = json::array();
       for (const auto& t : top[b]) tk.push_back({{"index", t.index}, {"label", t.label}, {"score", t.score}});
       line["top_k"] = tk;
+      line["scores"] = score_kind;
       const std::string s = line.dump(-1, ' ', false, json::error_handler_t::replace);
       jsonl += s + "\n";
       if (as_json) {

@@ -1,0 +1,350 @@
+"""The drift cases, as data: each is an edit a user could make to a copy of a clean bundle (or none, for the
+clean cases) and the assertions on the parity report. ``test_drift.py`` runs every case on every runtime it
+names; ``test_comparison_matters.py`` runs every case again with the numeric comparison disabled (drift
+cases) or made to see a difference everywhere (clean cases) and requires the same assertions to FAIL — so
+no case can pass without the comparison that it claims to test."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from edgekit.parity.report import ParityReport
+from tests.parity.conftest import CPP_BINARY, edit_manifest, rehash, step
+
+ALL = ("ort", "torch", "cpp")
+NO_TORCH = ("ort", "cpp")
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    bundle: str  # "tiny" or "color"
+    expect: Callable[[ParityReport], None]  # the assertions; they raise AssertionError
+    edit: Callable[[Path], None] | None = None  # None: the clean session bundle, unmodified
+    runtimes: tuple[str, ...] = ALL
+    model: str | None = None
+
+    @property
+    def clean(self) -> bool:
+        return self.id.startswith("clean") or self.id.startswith("equivalent")
+
+
+def headline(r: ParityReport) -> tuple[str, str]:
+    assert r.diagnoses, r.to_dict()
+    return r.diagnoses[0].step, r.diagnoses[0].cause
+
+
+def out_of_sync(r: ParityReport) -> None:
+    assert not r.in_sync and r.exit_code == 1 and r.verdict == "NOT in sync", r.summary()
+
+
+def in_sync(r: ParityReport) -> None:
+    assert r.in_sync and r.exit_code == 0, r.to_dict()
+    c = r.coverage
+    assert c.items > 0 and c.ran == c.stages == c.outputs == c.postprocess == c.items, c
+
+
+def diag(r: ParityReport, step_name: str) -> str:
+    found = [d.cause for d in r.diagnoses if d.step == step_name]
+    assert found, [(d.step, d.cause) for d in r.diagnoses]
+    return found[0]
+
+
+# -- edits ---------------------------------------------------------------------------------------------------
+
+
+def _step(op: str, **kw: object) -> Callable[[Path], None]:
+    return lambda root: edit_manifest(root, lambda raw: step(raw, op).update(**kw))
+
+
+def _drop_cvt(root: Path) -> None:
+    def drop(raw: dict) -> None:
+        raw["preprocess"]["steps"] = [s for s in raw["preprocess"]["steps"] if s["op"] != "cvt_color"]
+
+    edit_manifest(root, drop)
+
+
+def _grow_resize(root: Path) -> None:
+    def grow(raw: dict) -> None:
+        step(raw, "resize").update(size=[32, 32])
+        raw["input"]["shape"] = [-1, 1, 32, 32]
+
+    edit_manifest(root, grow)
+
+
+def _grow_crop(root: Path) -> None:
+    def grow(raw: dict) -> None:
+        step(raw, "center_crop").update(size=[36, 36])
+        raw["input"]["shape"] = [-1, 3, 36, 36]
+
+    edit_manifest(root, grow)
+
+
+def _nhwc(root: Path) -> None:
+    def nhwc(raw: dict) -> None:
+        step(raw, "layout").update(to="NHWC")
+        raw["input"].update(layout="NHWC", shape=[-1, 28, 28, 1])
+
+    edit_manifest(root, nhwc)
+
+
+def _labels(change: Callable[[list[str]], list[str]]) -> Callable[[Path], None]:
+    def edit(root: Path) -> None:
+        p = root / "labels.txt"
+        p.write_text("\n".join(change(p.read_text().splitlines())) + "\n")
+        rehash(root)
+
+    return edit
+
+
+def _post(**kw: object) -> Callable[[Path], None]:
+    return lambda root: edit_manifest(root, lambda raw: raw["postprocess"].update(**kw))
+
+
+def _other_onnx_weights(root: Path) -> None:
+    import onnx
+    from onnx import numpy_helper
+
+    path = root / "models" / "student_fp32.onnx"
+    m = onnx.load(str(path))
+    rng = np.random.default_rng(1)
+    for init in m.graph.initializer:
+        a = numpy_helper.to_array(init)
+        if a.dtype == np.float32 and a.ndim >= 2:  # conv/linear weights: another training run, same graph
+            init.CopyFrom(numpy_helper.from_array(rng.permutation(a.reshape(-1)).reshape(a.shape), init.name))
+    onnx.save(m, str(path))
+    rehash(root)
+
+
+def _other_torch_model(root: Path) -> None:
+    import torch
+
+    from tests.fixtures.tiny_bundle import _net
+
+    torch.manual_seed(7)
+    other = _net().eval()
+    torch.export.save(
+        torch.export.export(other, (torch.zeros(1, 1, 28, 28),)), str(root / "reference" / "student_fp32.pt2")
+    )
+    rehash(root)
+
+
+# -- expectations --------------------------------------------------------------------------------------------
+
+
+def _clean_tiny(r: ParityReport) -> None:
+    in_sync(r)
+    assert [s.status for s in r.stages] == ["pass"] * 5
+    assert r.outputs and r.outputs[0].max_abs <= r.outputs[0].max_abs_limit and r.outputs[0].top1 == 1.0
+    assert [p.status for p in r.postprocess] == ["pass"] * 4
+
+
+def _clean_int8(r: ParityReport) -> None:
+    in_sync(r)
+    assert r.precision == "int8" and r.outputs[0].max_abs_limit > 1e-2  # int8 tolerances, not fp32's
+
+
+def _clean_color(r: ParityReport) -> None:
+    in_sync(r)
+    assert len(r.stages) == 7 and all(s.status == "pass" for s in r.stages)
+
+
+def _fake_quant_agrees(r: ParityReport) -> None:
+    chk = next(c for c in r.checks if c.name.startswith("reference torch vs ORT (student_int8_qdq"))
+    assert chk.status == "pass" and "top-1 agreement 100.0%" in chk.detail
+
+
+def _equivalent(r: ParityReport) -> None:
+    """RGB2BGR and BGR2RGB are the same channel swap: the manifest differs, the computation does not. The
+    verdict follows the numbers; the declaration difference is shown as a warning."""
+    in_sync(r)
+    chk = next(c for c in r.checks if c.name == "preprocessing vs training record")
+    assert chk.status == "warn" and "BGR2RGB → RGB2BGR" in chk.detail
+
+
+def _mean(r: ParityReport) -> None:
+    out_of_sync(r)
+    where, cause = headline(r)
+    assert where == "03_normalize" and r.first_divergence == "03_normalize"
+    assert "mean mismatch" in cause and "0.5" in cause and "std mismatch" not in cause
+
+
+def _std(r: ParityReport) -> None:
+    out_of_sync(r)
+    where, cause = headline(r)
+    assert where == "05_normalize" and "std mismatch" in cause and "[0.5, 0.5, 0.5]" in cause
+
+
+def _rgb_bgr(r: ParityReport) -> None:
+    out_of_sync(r)
+    where, cause = headline(r)
+    assert where == "01_cvt_color" and "channels appear swapped" in cause
+    assert next(s for s in r.stages if s.ref_stage == "01_cvt_color").status == "missing"
+
+
+def _interp(r: ParityReport) -> None:
+    out_of_sync(r)
+    where, cause = headline(r)
+    assert where == "02_resize" and "interpolation" in cause and "matches area" in cause
+
+
+def _input_size(r: ParityReport) -> None:
+    out_of_sync(r)
+    where, cause = headline(r)
+    assert where == "01_resize" and "input size changed 28x28 → 32x32" in cause
+    assert any(c.name == "manifest vs model" and c.status == "fail" for c in r.checks)
+
+
+def _crop_size(r: ParityReport) -> None:
+    out_of_sync(r)
+    where, cause = headline(r)
+    assert where == "03_center_crop" and "input size changed 32x32 → 36x36" in cause
+
+
+def _nhwc_expect(r: ParityReport) -> None:
+    out_of_sync(r)
+    where, cause = headline(r)
+    assert where == "04_layout" and "NHWC vs NCHW" in cause
+
+
+def _scale(r: ParityReport) -> None:
+    out_of_sync(r)
+    where, cause = headline(r)
+    assert where == "02_to_float" and "values ×255 — missing 1/255 scale" in cause
+
+
+def _model(r: ParityReport) -> None:
+    out_of_sync(r)
+    assert all(s.status == "pass" for s in r.stages)  # identical input ...
+    where, cause = headline(r)
+    assert where == "model" and cause == "outputs differ with identical input → different model file"
+
+
+def _torch_model(r: ParityReport) -> None:
+    out_of_sync(r)
+    where, cause = headline(r)
+    assert where == "model" and "different model file" in cause
+
+
+def _post_only(r: ParityReport) -> None:
+    """Postprocess drift: the tensors are the same, what the side reports is not (and the declaration check
+    says which field changed)."""
+    out_of_sync(r)
+    assert all(s.status == "pass" for s in r.stages) and all(o.status == "pass" for o in r.outputs)
+    assert any(c.status == "fail" for c in r.checks if c.name in ("postprocess vs training record",
+                                                                    "labels vs training record"))  # fmt: skip
+
+
+def _label_order(r: ParityReport) -> None:
+    _post_only(r)
+    where, cause = headline(r)
+    assert where == "postprocess.labels" and cause == "labels: order differs from training"
+    assert next(p for p in r.postprocess if p.aspect == "labels").items_bad > 0
+
+
+def _label_renamed(r: ParityReport) -> None:
+    _post_only(r)
+    where, cause = headline(r)
+    assert where == "postprocess.labels" and cause == "labels: label names differ from training"
+    assert "'3' → 'three'" in r.diagnoses[0].evidence
+
+
+def _softmax_off(r: ParityReport) -> None:
+    _post_only(r)
+    where, cause = headline(r)
+    assert where == "postprocess.softmax" and "raw logits as scores" in cause
+    assert next(p for p in r.postprocess if p.aspect == "scores").items_bad == r.coverage.items
+    assert "says its scores are 'raw'" in r.diagnoses[0].evidence  # edgekit-infer says so in its JSON too
+
+
+def _softmax_on(r: ParityReport) -> None:
+    _post_only(r)
+    where, cause = headline(r)
+    assert where == "postprocess.softmax" and "applies softmax" in cause
+
+
+def _top_k(r: ParityReport) -> None:
+    _post_only(r)
+    where, cause = headline(r)
+    assert where == "postprocess.top_k" and "reports 3 classes per item, training reports 5" in cause
+
+
+def _issue_example(r: ParityReport) -> None:
+    """The issue's report: apply_softmax false and top_k 1 gave "in sync"; both are named now."""
+    _post_only(r)
+    steps = [d.step for d in r.diagnoses]
+    assert steps[:2] == ["postprocess.softmax", "postprocess.top_k"], steps
+    assert "reports 1 class per item, training reports 5" in diag(r, "postprocess.top_k")
+
+
+def _record_without_softmax(root: Path) -> None:
+    """Training reported raw outputs (apply_softmax false in the training record), the deployed manifest
+    applies softmax: rewrite the record as a build with apply_softmax false would have, then re-hash."""
+    from edgekit import bundle as B
+    from edgekit.parity.reference import write_reference
+
+    m = B.load(root).manifest
+    train = m.model_copy(deep=True)
+    train.postprocess.apply_softmax = False
+    write_reference(root, train)
+    rehash(root)
+
+
+CASES = [
+    Case("clean_tiny", "tiny", _clean_tiny),
+    Case("clean_int8_cpu", "tiny", _clean_int8, runtimes=NO_TORCH, model="student_int8_cpu"),
+    Case("clean_color_fp32", "color", _clean_color, model="student_fp32"),
+    Case("clean_color_int8_qdq", "color", _clean_color, model="student_int8_qdq"),
+    Case("clean_fake_quant_torch_agrees_with_ort_qdq", "color", _fake_quant_agrees, runtimes=("ort",),
+         model="student_int8_qdq"),  # fmt: skip
+    Case("equivalent_declaration_is_not_drift", "color", _equivalent, _step("cvt_color", code="RGB2BGR"),
+         NO_TORCH),
+    # preprocessing
+    Case("mean_changed", "tiny", _mean, _step("normalize", mean=[0.5])),
+    Case("std_changed_color", "color", _std, _step("normalize", std=[0.5, 0.5, 0.5])),
+    Case("rgb_bgr_swapped", "color", _rgb_bgr, _drop_cvt),
+    Case("resize_interpolation_changed", "color", _interp, _step("resize", interpolation="area")),
+    Case("input_size_changed", "tiny", _input_size, _grow_resize),
+    Case("crop_size_changed_color", "color", _crop_size, _grow_crop),  # global pooling: the model still runs
+    Case("nhwc_instead_of_nchw", "tiny", _nhwc_expect, _nhwc),
+    Case("missing_1_over_255_scale", "tiny", _scale, _step("to_float", scale=1.0)),
+    # model
+    Case("different_model_file", "tiny", _model, _other_onnx_weights, NO_TORCH),
+    Case("different_torch_model", "tiny", _torch_model, _other_torch_model, ("torch",)),
+    # postprocess: labels, softmax, top-k (what the device reports)
+    Case("label_order_shuffled", "tiny", _label_order, _labels(lambda ls: ls[::-1])),
+    Case("label_renamed", "tiny", _label_renamed, _labels(lambda ls: [x.replace("3", "three") for x in ls])),
+    Case("label_order_color", "color", _label_order, _labels(lambda ls: ls[1:] + ls[:1])),
+    Case("softmax_off", "tiny", _softmax_off, _post(apply_softmax=False)),
+    Case("softmax_on_where_training_had_none", "tiny", _softmax_on, _record_without_softmax, NO_TORCH),
+    Case("top_k_changed", "tiny", _top_k, _post(top_k=3)),
+    Case("softmax_off_and_top_k_1", "tiny", _issue_example, _post(apply_softmax=False, top_k=1)),
+]  # fmt: skip
+
+
+def _runtime_param(case: Case, rt: str):  # type: ignore[no-untyped-def]
+    marks = []
+    if rt == "cpp":
+        marks = [
+            pytest.mark.cpp,
+            pytest.mark.skipif(CPP_BINARY is None, reason="edgekit-infer is not built (cpp_runtime/build)"),
+        ]
+    return pytest.param(case, rt, id=f"{case.id}-{rt}", marks=marks)
+
+
+def params(runtimes: tuple[str, ...] | None = None):  # type: ignore[no-untyped-def]
+    """(case, runtime) pairs: every case on its runtimes (or on those of ``runtimes`` it names)."""
+    return [_runtime_param(c, rt) for c in CASES for rt in c.runtimes if runtimes is None or rt in runtimes]
+
+
+def bundle_for(case: Case, request: pytest.FixtureRequest) -> Path:
+    if case.edit is None:
+        return request.getfixturevalue(f"{case.bundle}_bundle_session")
+    root = request.getfixturevalue(f"{case.bundle}_bundle_copy")
+    case.edit(root)
+    return root
