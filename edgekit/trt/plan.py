@@ -84,6 +84,25 @@ def _onnx_input(path: Path) -> tuple[str, list[int]]:
     raise ConfigError(f"{path} has no graph input", "re-export the model")
 
 
+def _check_cache(profile: DeviceProfile, root: Path, onnx_rel: str, cache_rel: str) -> None:
+    """The cache must be for this profile's TensorRT and name only tensors of the model it goes with."""
+    import onnx
+
+    from edgekit.trt.calib_cache import check_tensors, read
+    from edgekit.trt.dla_int8 import model_tensors
+
+    assert profile.tensorrt is not None
+    cache = read(root / cache_rel)  # refuses an unknown TensorRT tag
+    if cache.tag != profile.tensorrt.cache_tag:
+        raise ConfigError(
+            f"calibration cache {cache_rel} is for TensorRT tag {cache.tag}, {profile.name} runs TensorRT "
+            f"{profile.tensorrt.version} (tag {profile.tensorrt.cache_tag})",
+            f"regenerate it: edgekit engine translate QDQ.onnx --device {profile.name}",
+        )
+    m = onnx.load(str(root / onnx_rel), load_external_data=False)
+    check_tensors(cache, model_tensors(m), f"calibration cache {cache_rel}")
+
+
 def _spec(
     profile: DeviceProfile,
     model_id: str,
@@ -110,6 +129,8 @@ def _spec(
                 f"model {model_id} needs its calibration cache {cache}",
                 "run edgekit.trt.dla_int8.translate on the Q/DQ model first",
             )
+        if bundle_root is not None:
+            _check_cache(profile, bundle_root, onnx_rel, cache)
     return EngineSpec(
         model_id=model_id,
         onnx=onnx_rel,
