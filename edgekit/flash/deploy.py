@@ -19,6 +19,7 @@ from edgekit.errors import EdgekitError
 from edgekit.flash import activate as A
 from edgekit.flash.errors import FlashError, TransferCorrupt
 from edgekit.flash.layout import RemoteLayout, bundle_id
+from edgekit.flash.lock import DEFAULT_TTL_S, FlashLock
 from edgekit.flash.transfer import TransferStats, bundle_files, upload, verify_remote
 from edgekit.profiles import get_profile
 from edgekit.remote import Remote, RemoteError, SshTarget, connect, remote_path
@@ -51,6 +52,7 @@ class FlashReport:
     parity: dict[str, Any] | None = None
     accepted_host_keys: list[str] = field(default_factory=list)
     commands: list[str] = field(default_factory=list)
+    lock: str = ""
 
     def step(self, name: str, status: str, detail: str = "", seconds: float = 0.0) -> Step:
         s = Step(name, status, detail, round(seconds, 3))
@@ -69,6 +71,7 @@ class FlashOptions:
     engine: bool = True
     parity: bool = True
     keep: int = 2
+    break_lock: bool = False
     parity_out: Path | None = None
     on_bytes: OnBytes | None = None
     on_total: Callable[[int], None] | None = None
@@ -139,10 +142,13 @@ def flash(bundle_dir: Path, target: SshTarget, opts: FlashOptions) -> FlashRepor
     rep = FlashReport(host=target.display, remote_dir=layout.root, bundle=str(bundle_dir), bundle_id=bid,
                       device=profile.name, dry_run=opts.dry_run)
     remote = connect(target, dry_run=opts.dry_run)
+    lock = FlashLock(remote, layout, f"flash {bid}")
     try:
         rep.accepted_host_keys = list(getattr(remote, "accepted_keys", []))
         remote.run(["mkdir", "-p", "--", layout.root, layout.bundles, layout.staging])
+        rep.lock = lock.acquire(opts.break_lock)  # before anything touches staging/ or the links
         _install(remote, layout, bundle, bid, opts, rep)
+        lock.renew(DEFAULT_TTL_S)
         prev, changed = A.activate(remote, layout, bid)
         rep.active, rep.previous = A.rel_bundle(bid), prev
         rep.step("activate", "ok" if not opts.dry_run else "planned",
@@ -150,21 +156,23 @@ def flash(bundle_dir: Path, target: SshTarget, opts: FlashOptions) -> FlashRepor
                  else "already the active bundle")
         keep = {bid} | ({Path(prev).name} if prev else set())
         rep.pruned = A.prune(remote, layout, keep) if opts.keep >= 2 else []
-        _post(remote, layout, bundle, bid, profile.backend, opts, rep, target)
+        _post(remote, layout, bundle, bid, profile.backend, opts, rep, target, lock)
     finally:
+        lock.release()
         rep.commands = list(getattr(remote, "commands", []))
         remote.close()
     return rep
 
 
 def _post(remote: Remote, layout: RemoteLayout, bundle: B.Bundle, bid: str, backend: str, opts: FlashOptions,
-          rep: FlashReport, target: SshTarget) -> None:
+          rep: FlashReport, target: SshTarget, lock: FlashLock) -> None:
     """Runtime, engine and parity: each reports its own status; none undoes the activation."""
     from edgekit.flash import runtime as R
     from edgekit.flash import tensorrt as T
 
     runtime_ok = False
     if opts.runtime:
+        lock.renew(int(R.BUILD_TIMEOUT) + DEFAULT_TTL_S)
         t0 = time.perf_counter()
         try:
             st = R.ensure_runtime(remote, layout, opts.say)
@@ -176,6 +184,7 @@ def _post(remote: Remote, layout: RemoteLayout, bundle: B.Bundle, bid: str, back
     else:
         rep.step("runtime", "skipped", "--no-runtime")
     if opts.engine:
+        lock.renew(int(T.BUILD_TIMEOUT) + DEFAULT_TTL_S)
         t0 = time.perf_counter()
         ts = T.build_engine(remote, bundle, layout.bundle_dir(bid), backend)
         status = {"built": "ok", "not-required": "skipped"}.get(ts.state, ts.state)
@@ -190,6 +199,7 @@ def _post(remote: Remote, layout: RemoteLayout, bundle: B.Bundle, bid: str, back
     else:
         from edgekit.flash.parity_step import run_remote_parity
 
+        lock.renew(DEFAULT_TTL_S * 3)
         t0 = time.perf_counter()
         try:
             rep.parity = run_remote_parity(remote, layout, bundle, target, opts)
@@ -201,14 +211,17 @@ def _post(remote: Remote, layout: RemoteLayout, bundle: B.Bundle, bid: str, back
 
 
 def rollback(target: SshTarget, remote_dir: str = "edgekit", dry_run: bool = False,
-             verify: bool = True) -> FlashReport:
+             verify: bool = True, break_lock: bool = False) -> FlashReport:
     """Make ``previous`` current again (after checking its files), and the old current previous."""
     layout = _layout(remote_dir)
     rep = FlashReport(host=target.display, remote_dir=layout.root, bundle="", bundle_id="", device="",
                       dry_run=dry_run)
     remote = connect(target, dry_run=dry_run)
+    lock = FlashLock(remote, layout, "rollback")
     try:
         rep.accepted_host_keys = list(getattr(remote, "accepted_keys", []))
+        if remote.dry_run or remote.exists(layout.root):
+            rep.lock = lock.acquire(break_lock)
         cur, prev = A.rollback_targets(remote, layout)
         rep.bundle_id = Path(prev).name
         if verify and not dry_run:
@@ -220,6 +233,7 @@ def rollback(target: SshTarget, remote_dir: str = "edgekit", dry_run: bool = Fal
         detail = f"current -> {prev}" + (f", previous -> {cur}" if cur else "")
         rep.step("rollback", "planned" if dry_run else "ok", detail)
     finally:
+        lock.release()
         rep.commands = list(getattr(remote, "commands", []))
         remote.close()
     return rep

@@ -17,6 +17,7 @@ from edgekit.remote.base import Remote
 PLAN = "trt/plan.json"
 JETPACK_TRTEXEC = "/usr/src/tensorrt/bin/trtexec"
 ABSENT = "TensorRT absent on device: engine not built"
+BUILD_TIMEOUT = 3600.0
 
 
 @dataclass
@@ -50,7 +51,7 @@ def build_engine(remote: Remote, bundle: Bundle, remote_bundle: str, backend: st
     args = [str(a) for a in plan.get("trtexec", [])]
     if not args or trtexec is None:
         return TrtStatus("no-plan", f"{PLAN} has no trtexec argument list, or the device has no trtexec")
-    res = remote.run([trtexec, *args], cwd=remote_bundle, check=False, timeout=3600)
+    res = remote.run([trtexec, *args], cwd=remote_bundle, check=False, timeout=BUILD_TIMEOUT)
     if not res.ok:
         tail = (res.stderr.strip() or res.stdout.strip()).splitlines()[-1:] or [""]
         return TrtStatus("failed", f"trtexec exit {res.returncode}: {tail[0][:300]}")
