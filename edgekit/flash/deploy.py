@@ -134,6 +134,22 @@ def _install(remote: Remote, layout: RemoteLayout, bundle: B.Bundle, bid: str, o
     remote.rename(staging, final)
 
 
+def _check_schema(remote: Remote, layout: RemoteLayout, bundle: B.Bundle, opts: FlashOptions) -> None:
+    """Refuse a bundle whose manifest schema is newer than the runtime that will read it on the device: the
+    one this flash builds (from this edgekit's sources), or with --no-runtime the one already built there."""
+    from edgekit.flash import runtime as R
+
+    want = bundle.manifest.schema_version
+    if opts.runtime:
+        have, which = R.source_schema(), "the C++ runtime this edgekit builds"
+    else:
+        have, which = R.device_schema(remote, layout), f"the C++ runtime built on {remote.display}"
+    if have is not None and want > have:
+        raise FlashError(f"bundle schema_version {want} is newer than {which} understands ({have}); nothing "
+                         "was sent", "update the device's runtime: flash without --no-runtime from an edgekit "
+                         f"that knows schema {want}")
+
+
 def flash(bundle_dir: Path, target: SshTarget, opts: FlashOptions) -> FlashReport:
     bundle = B.load(bundle_dir, verify=True)
     profile = get_profile(bundle.manifest.device)
@@ -147,6 +163,7 @@ def flash(bundle_dir: Path, target: SshTarget, opts: FlashOptions) -> FlashRepor
         rep.accepted_host_keys = list(getattr(remote, "accepted_keys", []))
         remote.run(["mkdir", "-p", "--", layout.root, layout.bundles, layout.staging])
         rep.lock = lock.acquire(opts.break_lock)  # before anything touches staging/ or the links
+        _check_schema(remote, layout, bundle, opts)
         _install(remote, layout, bundle, bid, opts, rep)
         lock.renew(DEFAULT_TTL_S)
         prev, changed = A.activate(remote, layout, bid)
@@ -186,12 +203,21 @@ def _post(remote: Remote, layout: RemoteLayout, bundle: B.Bundle, bid: str, back
     if opts.engine:
         lock.renew(int(T.BUILD_TIMEOUT) + DEFAULT_TTL_S)
         t0 = time.perf_counter()
-        ts = T.build_engine(remote, bundle, layout.bundle_dir(bid), backend)
+        try:
+            ts = T.build_engine(remote, bundle, layout, layout.bundle_dir(bid), backend)
+        except (FlashError, RemoteError) as exc:
+            ts = T.TrtStatus("failed", str(exc))
+        engine = ts if ts.state == "built" else None
         status = {"built": "ok", "not-required": "skipped"}.get(ts.state, ts.state)
         rep.step("engine", "planned" if opts.dry_run and ts.state != "not-required" else status, ts.detail,
                  time.perf_counter() - t0)
     else:
         rep.step("engine", "skipped", "--no-engine")
+        engine = None
+    if backend == "tensorrt" and engine is None and not opts.dry_run and runtime_ok:
+        # the engine of an earlier flash of this bundle still counts: it is what the device runs
+        found = T.device_engine(remote, layout.bundle_dir(bid), bundle, bundle.manifest.default_model)
+        engine = T.TrtStatus("built", "", found[0], found[1]) if found else None
     if not opts.parity:
         rep.step("parity", "skipped", "--no-parity")
     elif not runtime_ok and not opts.dry_run:
@@ -202,10 +228,14 @@ def _post(remote: Remote, layout: RemoteLayout, bundle: B.Bundle, bid: str, back
         lock.renew(DEFAULT_TTL_S * 3)
         t0 = time.perf_counter()
         try:
-            rep.parity = run_remote_parity(remote, layout, bundle, target, opts)
+            trt_args = ["--backend", "trt"] if engine is not None else None
+            rep.parity = run_remote_parity(remote, layout, bundle, target, opts, trt_args,
+                                           engine.precision if engine is not None else None)
             ok = rep.parity.get("passed")
+            what = (f"TensorRT engine {engine.engine}: " if engine is not None else
+                    "ONNX Runtime (no TensorRT engine on the device): " if backend == "tensorrt" else "")
             rep.step("parity", "planned" if opts.dry_run else ("ok" if ok else "failed"),
-                     str(rep.parity.get("summary", "")), time.perf_counter() - t0)
+                     what + str(rep.parity.get("summary", "")), time.perf_counter() - t0)
         except EdgekitError as exc:
             rep.step("parity", "failed", str(exc), time.perf_counter() - t0)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import posixpath
+import re
 import shutil
 import tempfile
 import time
@@ -90,6 +91,27 @@ def fingerprint(files: dict[str, tuple[str, int]]) -> str:
     for rel, (sha, _) in sorted(files.items()):
         h.update(f"{sha}  {rel}\n".encode())
     return h.hexdigest()
+
+
+SCHEMA_HEADER = "cpp_runtime/include/edgekit/manifest.hpp"
+_SCHEMA_RE = re.compile(r"constexpr int kSchemaVersion = (\d+);")
+
+
+def source_schema(repo: Path = REPO) -> int | None:
+    """The manifest schema the C++ runtime built from ``repo`` understands (kSchemaVersion)."""
+    p = repo / SCHEMA_HEADER
+    m = _SCHEMA_RE.search(p.read_text()) if p.is_file() else None
+    return int(m.group(1)) if m else None
+
+
+def device_schema(remote: Remote, layout: RemoteLayout) -> int | None:
+    """The schema the runtime BUILT on the device understands (from the sources it was built from), or
+    None when no runtime is built there."""
+    if remote.dry_run or not remote.run(["test", "-f", layout.fingerprint], check=False).ok:
+        return None
+    res = remote.run(["cat", "--", posixpath.join(layout.runtime_src, SCHEMA_HEADER)], check=False)
+    m = _SCHEMA_RE.search(res.stdout) if res.ok else None
+    return int(m.group(1)) if m else None
 
 
 def remote_binary(layout: RemoteLayout) -> str:
