@@ -8,6 +8,7 @@ device, report fetched back. Any failure before the swap leaves the active bundl
 
 from __future__ import annotations
 
+import posixpath
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -150,6 +151,22 @@ def _check_schema(remote: Remote, layout: RemoteLayout, bundle: B.Bundle, opts: 
                          f"that knows schema {want}")
 
 
+def _preflight(remote: Remote, layout: RemoteLayout) -> None:
+    """Before anything is sent: can the runtime build on this Jetson? (support matrix, compiler, CMake,
+    nlohmann-json, TensorRT headers vs library), by cpp_runtime/tools/device_env.py with the device's python3."""
+    from edgekit.flash import tensorrt as T
+
+    tools = T.send_tools(remote, layout)
+    res = remote.run(["python3", posixpath.join(tools, "device_env.py"), "--check", "--no-ort"], check=False)
+    if remote.dry_run or res.ok:
+        return
+    if res.returncode == 127:
+        raise FlashError(f"python3 is missing on {remote.display}", "sudo apt-get install python3 on the device")
+    err = [ln for ln in res.stderr.splitlines() if ln.startswith("error: ")]
+    msg, _, fix = (err[-1][7:] if err else f"device_env.py exit {res.returncode}").partition(" — fix: ")
+    raise FlashError(f"{remote.display}: {msg}; nothing was sent", fix or "see cpp_runtime/tools/device_env.py")
+
+
 def flash(bundle_dir: Path, target: SshTarget, opts: FlashOptions) -> FlashReport:
     bundle = B.load(bundle_dir, verify=True)
     profile = get_profile(bundle.manifest.device)
@@ -164,6 +181,8 @@ def flash(bundle_dir: Path, target: SshTarget, opts: FlashOptions) -> FlashRepor
         remote.run(["mkdir", "-p", "--", layout.root, layout.bundles, layout.staging])
         rep.lock = lock.acquire(opts.break_lock)  # before anything touches staging/ or the links
         _check_schema(remote, layout, bundle, opts)
+        if opts.runtime and profile.kind == "jetson":
+            _preflight(remote, layout)
         _install(remote, layout, bundle, bid, opts, rep)
         lock.renew(DEFAULT_TTL_S)
         prev, changed = A.activate(remote, layout, bid)

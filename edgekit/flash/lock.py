@@ -27,11 +27,11 @@ GUARD = ".flash.lease.guard"
 DEFAULT_TTL_S = 600
 _BUSY = 3  # exit status of the script: a live lease held by another flash
 
-# $1 op (acquire|renew|release|break)  $2 lease file  $3 guard file  $4 token  $5 ttl seconds  $6 host
-# $7 pid  $8 what.  Prints the lease it found (key=value lines) after a line "FOUND", then one result line.
+# $1 op (acquire|steal|renew|release|break)  $2 lease file  $3 guard file  $4 token  $5 ttl seconds
+# $6 host  $7 pid  $8 what  $9 the token a steal expects to replace.  Prints the lease it found (key=value lines) after a line "FOUND", then one result line.
 _SCRIPT = r"""
 set -u
-op=$1 lease=$2 guard=$3 token=$4 ttl=$5 host=$6 pid=$7 what=$8
+op=$1 lease=$2 guard=$3 token=$4 ttl=$5 host=$6 pid=$7 what=$8 expect=${9:-}
 command -v flock >/dev/null 2>&1 || { echo "NOFLOCK"; exit 4; }
 exec 9>>"$guard"
 flock -w 30 9 || { echo "GUARDTIMEOUT"; exit 4; }
@@ -50,6 +50,9 @@ case "$op" in
     fi
     if [ -n "$holder" ] && [ "$holder" != "$token" ]; then echo "TOOKOVER now=$now"; else echo "ACQUIRED now=$now"; fi
     write "$now" ;;
+  steal)
+    [ -n "$expect" ] && [ "$holder" = "$expect" ] || { echo "BUSY now=$now"; exit 3; }
+    echo "TOOKOVER now=$now"; write "$now" ;;
   renew)
     [ "$holder" = "$token" ] || { echo "LOST now=$now"; exit 5; }
     write "$(field since)"; echo "RENEWED now=$now" ;;
@@ -68,6 +71,7 @@ class Lease:
     since: int
     expires: int
     what: str = ""
+    token: str = ""
 
     @property
     def since_text(self) -> str:
@@ -93,7 +97,8 @@ def _parse(stdout: str) -> tuple[Lease | None, str, int | None]:
         def num(k: str) -> int:
             return int(kv[k]) if kv.get(k, "").isdigit() else 0
 
-        lease = Lease(kv.get("host", "?"), kv.get("pid", "?"), num("since"), num("expires"), kv.get("what", ""))
+        lease = Lease(kv.get("host", "?"), kv.get("pid", "?"), num("since"), num("expires"), kv.get("what", ""),
+                      kv["token"])
     return lease, last[0] if last else "", now
 
 
@@ -112,10 +117,10 @@ class FlashLock:
         self.took_over: Lease | None = None
         self.held = False
 
-    def _op(self, op: str, ttl_s: int | None = None) -> tuple[int, Lease | None, str, int | None]:
+    def _op(self, op: str, ttl_s: int | None = None, expect: str = "") -> tuple[int, Lease | None, str, int | None]:
         res = self.remote.run(
             ["sh", "-c", _SCRIPT, "sh", op, self.lease, self.guard, self.token, str(ttl_s or self.ttl_s),
-             self.host, self.pid, self.what],
+             self.host, self.pid, self.what, expect],
             check=False,
         )
         lease, word, now = _parse(res.stdout)
@@ -137,6 +142,14 @@ class FlashLock:
             _, old, _, _ = self._op("break")
             broken = f"broke the lease of {old.describe()}; " if old else "--break-lock: no lease was held; "
         rc, old, word, now = self._op("acquire")
+        if rc == _BUSY and old is not None and self._holder_is_dead(old):
+            # a flash from this machine that is gone (a dropped connection, a killed process): its lease is
+            # stale whatever its expiry says; replace exactly that lease (atomic: another taker loses)
+            rc, old2, word, now = self._op("steal", expect=old.token)
+            if rc == 0:
+                self.held, self.took_over = True, old
+                return broken + f"took over the lease of a flash on this host that is gone (pid {old.pid})"
+            old = old2 or old
         if rc == _BUSY and old is not None:
             left = max(0, old.expires - (now or old.expires))
             raise FlashError(
@@ -152,6 +165,19 @@ class FlashLock:
             self.took_over = old
             return broken + f"took over an expired lease of {old.describe()}"
         return broken + f"held by {self.host}, pid {self.pid} (lease {self.ttl_s} s)"
+
+    def _holder_is_dead(self, old: Lease) -> bool:
+        if old.host != self.host or not old.pid.isdigit():
+            return False
+        if old.pid == self.pid:
+            return True  # this process's own earlier flash, which has ended (flash calls are sequential)
+        try:
+            os.kill(int(old.pid), 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
+        return False
 
     def renew(self, ttl_s: int) -> None:
         """Extend the lease to ``ttl_s`` from now (before a long step). Raises if it was taken from us."""

@@ -120,3 +120,27 @@ def test_cli_second_flash_one_line_and_nonzero(tiny_bundle: Path, server: SshSer
                        capture_output=True, text=True, env=env, timeout=120)
     assert p.returncode == 2 and p.stderr.count("\n") == 1, p.stderr
     assert "another flash is running" in p.stderr and "--break-lock" in p.stderr
+
+
+def test_lease_of_a_dead_flash_on_this_host_is_taken_over(
+    tiny_bundle: Path, target: SshTarget, tmp_path: Path
+) -> None:
+    """A dropped connection leaves a live-looking lease; its holder (this host, a pid that is gone) is
+    dead, so a re-run takes it over instead of waiting for the expiry. A live pid on this host still wins."""
+    import socket
+
+    dev = tmp_path / "device"
+    now = int(time.time())
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    _lease(dev, socket.gethostname(), str(gone.pid), now, now + 600)
+    rep = flash(tiny_bundle, target, opts(dev))
+    assert rep.lock == f"took over the lease of a flash on this host that is gone (pid {gone.pid})"
+    alive = subprocess.Popen(["sleep", "30"])
+    try:
+        _lease(dev, socket.gethostname(), str(alive.pid), now, now + 600)
+        with pytest.raises(FlashError, match=f"another flash is running .*pid {alive.pid}"):
+            flash(tiny_bundle, target, opts(dev))
+    finally:
+        alive.kill()
+        alive.wait()
