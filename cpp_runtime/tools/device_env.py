@@ -256,6 +256,7 @@ def detect(root="/", py=None, ort_headers=DEFAULT_ORT_HEADERS, require_tensorrt=
     if cver and vtuple(cver) < MIN["cmake"]:
         raise Fail("CMake {} is too old (3.16 or newer is needed)".format(cver), "pip3 install --user cmake")
     nj = read(under(root, "/usr/include/nlohmann/json.hpp"))
+    nj += read(under(root, "/usr/include/nlohmann/detail/abi_macros.hpp"))  # where 3.11+ defines the version
     m = [re.search(r"#define NLOHMANN_JSON_VERSION_%s (\d+)" % k, nj) for k in ("MAJOR", "MINOR")]
     njv = "{}.{}".format(m[0].group(1), m[1].group(1)) if all(m) else ("2.x" if nj else None)
     env["nlohmann_json"] = njv
@@ -304,7 +305,8 @@ def cmake_args(env):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description="edgekit device environment (stdlib, Python 3.6+)")
-    ap.add_argument("--root", default="/")
+    ap.add_argument("--root", default=os.environ.get("EDGEKIT_DEVICE_ROOT", "/"),
+                    help="the device's file system (default $EDGEKIT_DEVICE_ROOT or /)")
     ap.add_argument("--python-version")
     ap.add_argument("--ort-headers", default=DEFAULT_ORT_HEADERS)
     ap.add_argument("--require-tensorrt", action="store_true")
