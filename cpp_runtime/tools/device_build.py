@@ -30,7 +30,7 @@ def log(msg):
 def install_wheel(version, dest):
     """libonnxruntime from the PyPI wheel, installed into ``dest``; None when pip cannot."""
     if not glob.glob(os.path.join(dest, "onnxruntime", "capi", "libonnxruntime.so.*")):
-        log("pip install --no-deps --target {} onnxruntime=={}".format(dest, version))
+        log(f"pip install --no-deps --target {dest} onnxruntime=={version}")
         rc = subprocess.call([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", dest,
                               "onnxruntime==" + version])
         if rc != 0:
@@ -49,7 +49,7 @@ def main(argv=None):
     try:
         env = device_env.detect()
     except device_env.Fail as exc:
-        sys.stderr.write("error: {} — fix: {}\n".format(exc.message, exc.fix))
+        sys.stderr.write(f"error: {exc.message} — fix: {exc.fix}\n")
         print(json.dumps({"ok": False, "error": exc.message, "fix": exc.fix}))
         return exc.code
     ort = env["onnxruntime"]
@@ -82,7 +82,7 @@ def main(argv=None):
         if rc != 0:
             sys.stderr.write("error: `{}` exit {} — fix: read the compiler/CMake output above\n".format(
                 " ".join(argv_[:2]), rc))
-            print(json.dumps({"ok": False, "error": "{} exit {}".format(argv_[1], rc)}))
+            print(json.dumps({"ok": False, "error": f"{argv_[1]} exit {rc}"}))
             return 4
     print(json.dumps(result))
     return 0

@@ -77,7 +77,7 @@ def read(path):
     try:
         with open(path, errors="replace") as f:
             return f.read()
-    except (IOError, OSError):
+    except OSError:
         return ""
 
 
@@ -101,7 +101,7 @@ def jetpack(root):
     if not m:
         return None, None, line
     major, rev = int(m.group(1)), m.group(2)
-    l4t = "{}.{}".format(major, rev)
+    l4t = f"{major}.{rev}"
     if major == 32:
         key = "4.6" if vtuple(rev) >= (6,) else None  # R32.6/32.7 = JetPack 4.6.x; older 4.x is not listed
     elif major in (34, 35):
@@ -181,7 +181,7 @@ def _lib_version(lib, inc):
     if m:
         return m.group(1)
     api = ort_api_of_headers(inc)
-    return "1.{}.?".format(api) if api else None
+    return f"1.{api}.?" if api else None
 
 
 def _providers(lib):
@@ -206,23 +206,21 @@ def choose_ort(root, py, headers_api, need_ort):
                     "api": api, "needed_api": need, "providers": providers,
                     "reason": "ONNX Runtime {} (C API {}) at {}{}".format(
                         version, api, lib, " with " + "/".join(providers) + " providers" if providers else "")}
-        rejected.append("ONNX Runtime {} at {} has C API {}, older than the C API {} the runtime is compiled "
-                        "against".format(version, lib, api, need))
+        rejected.append(f"ONNX Runtime {version} at {lib} has C API {api}, older than the C API {need} the runtime is compiled "
+                        "against")
     wheel = WHEELS.get(py)
     wheel_api = api_of_version(wheel) if wheel else None
     if wheel and headers_api is not None and wheel_api >= headers_api:
         return {"choice": "wheel", "library": None, "headers": DEFAULT_ORT_HEADERS, "version": wheel,
                 "api": wheel_api, "needed_api": headers_api, "providers": [],
-                "reason": "PyPI onnxruntime=={} for Python {} (aarch64, CPU only; C API {})".format(
-                    wheel, py, wheel_api)}
+                "reason": f"PyPI onnxruntime=={wheel} for Python {py} (aarch64, CPU only; C API {wheel_api})"}
     why = "; ".join(rejected) or "no ONNX Runtime is installed"
     if wheel:
-        why += "; the newest PyPI wheel for Python {} is onnxruntime {} (C API {}), older than the C API {} " \
-               "needed".format(py, wheel, wheel_api, headers_api)
+        why += f"; the newest PyPI wheel for Python {py} is onnxruntime {wheel} (C API {wheel_api}), older than the C API {headers_api} " \
+               "needed"
     else:
-        why += "; PyPI has no aarch64 onnxruntime wheel for Python {}".format(py)
-    fix = "install ONNX Runtime >= 1.{} with its headers (e.g. NVIDIA's Jetson build under /usr/local)".format(
-        headers_api)
+        why += f"; PyPI has no aarch64 onnxruntime wheel for Python {py}"
+    fix = f"install ONNX Runtime >= 1.{headers_api} with its headers (e.g. NVIDIA's Jetson build under /usr/local)"
     if need_ort:
         raise Fail("no usable ONNX Runtime and no TensorRT: " + why, fix)
     return {"choice": "none", "library": None, "headers": DEFAULT_ORT_HEADERS, "version": None, "api": None,
@@ -249,16 +247,16 @@ def detect(root="/", py=None, ort_headers=DEFAULT_ORT_HEADERS, require_tensorrt=
     if gxx is None:
         raise Fail("no C++ compiler (g++) on this device", "sudo apt-get install build-essential")
     if gver and vtuple(gver) < MIN["gcc"]:
-        raise Fail("g++ {} is too old: the runtime needs C++17 <filesystem> (GCC >= 8)".format(gver),
+        raise Fail(f"g++ {gver} is too old: the runtime needs C++17 <filesystem> (GCC >= 8)",
                    "sudo apt-get install g++-9 and set CXX=g++-9")
     if cmake is None:
         raise Fail("CMake is missing on this device", "sudo apt-get install cmake (or pip3 install cmake)")
     if cver and vtuple(cver) < MIN["cmake"]:
-        raise Fail("CMake {} is too old (3.16 or newer is needed)".format(cver), "pip3 install --user cmake")
+        raise Fail(f"CMake {cver} is too old (3.16 or newer is needed)", "pip3 install --user cmake")
     nj = read(under(root, "/usr/include/nlohmann/json.hpp"))
     nj += read(under(root, "/usr/include/nlohmann/detail/abi_macros.hpp"))  # where 3.11+ defines the version
     m = [re.search(r"#define NLOHMANN_JSON_VERSION_%s (\d+)" % k, nj) for k in ("MAJOR", "MINOR")]
-    njv = "{}.{}".format(m[0].group(1), m[1].group(1)) if all(m) else ("2.x" if nj else None)
+    njv = f"{m[0].group(1)}.{m[1].group(1)}" if all(m) else ("2.x" if nj else None)
     env["nlohmann_json"] = njv
     if njv is None or vtuple(njv) < MIN["nlohmann_json"]:
         raise Fail("nlohmann-json {} (3.2 or newer is needed)".format(njv or "is missing"),
@@ -280,7 +278,7 @@ def detect(root="/", py=None, ort_headers=DEFAULT_ORT_HEADERS, require_tensorrt=
         return env
     headers_api = ort_api_of_headers(ort_headers)
     if headers_api is None:
-        raise Fail("no onnxruntime_c_api.h in {}".format(ort_headers),
+        raise Fail(f"no onnxruntime_c_api.h in {ort_headers}",
                    "re-run the flash (it copies the ONNX Runtime headers with the runtime sources)", 2)
     env["onnxruntime"] = choose_ort(root, py, headers_api, need_ort=not have_trt)
     return env
@@ -322,7 +320,7 @@ def main(argv=None):
     try:
         env = detect(a.root, a.python_version, None if a.no_ort else a.ort_headers, a.require_tensorrt)
     except Fail as exc:
-        sys.stderr.write("error: {} — fix: {}\n".format(exc.message, exc.fix))
+        sys.stderr.write(f"error: {exc.message} — fix: {exc.fix}\n")
         if a.json:
             print(json.dumps({"ok": False, "error": exc.message, "fix": exc.fix}))
         return exc.code

@@ -42,10 +42,10 @@ def load_json(path, what):
     try:
         with open(path) as f:
             return json.load(f)
-    except (OSError, IOError):
-        raise Fail(2, "{} {} is missing".format(what, path), "flash the bundle again")
+    except OSError:
+        raise Fail(2, f"{what} {path} is missing", "flash the bundle again")
     except ValueError:
-        raise Fail(2, "{} {} is not valid JSON".format(what, path), "rebuild the bundle")
+        raise Fail(2, f"{what} {path} is not valid JSON", "rebuild the bundle")
 
 
 def select_engine(bundle, model=None):
@@ -57,11 +57,11 @@ def select_engine(bundle, model=None):
     for e in engines:
         if e.get("model_id") == want:
             if not isinstance(e.get("trtexec_args"), list) or not e.get("engine"):
-                raise Fail(3, "trt/plan.json entry for '{}' has no trtexec_args/engine".format(want),
+                raise Fail(3, f"trt/plan.json entry for '{want}' has no trtexec_args/engine",
                            "rebuild the bundle with edgekit build --device <jetson profile>")
             return e, want
     have = ", ".join(str(e.get("model_id")) for e in engines) or "none"
-    raise Fail(3, "trt/plan.json has no engine for the bundle's model '{}' (it has: {})".format(want, have),
+    raise Fail(3, f"trt/plan.json has no engine for the bundle's model '{want}' (it has: {have})",
                "rebuild the bundle for this Jetson profile, or flash with --no-engine")
 
 
@@ -98,7 +98,7 @@ def run_step(argv, cwd, what):
     sys.stderr.write(out[-4000:])
     if p.returncode != 0:
         tail = [ln for ln in out.strip().splitlines() if ln.strip()][-1:] or [""]
-        raise Fail(4, "{} exit {}: {}".format(what, p.returncode, tail[0][:300]),
+        raise Fail(4, f"{what} exit {p.returncode}: {tail[0][:300]}",
                    "read the output above; the bundle and the active engine were left as they were")
     return time.time() - t0
 
@@ -115,7 +115,7 @@ def main(argv=None):
     try:
         trtexec = find_trtexec(a.trtexec)
         if trtexec is None and not a.print_only:
-            raise Fail(5, ABSENT + " (no trtexec on PATH or at {})".format(JETPACK_TRTEXEC),
+            raise Fail(5, ABSENT + f" (no trtexec on PATH or at {JETPACK_TRTEXEC})",
                        "install TensorRT (JetPack: sudo apt install nvidia-jetpack) or flash with --no-engine")
         if not os.path.isfile(os.path.join(bundle, "trt", "plan.json")):
             raise Fail(3, "the bundle has no trt/plan.json", "rebuild it with edgekit build --device <jetson profile>")
@@ -128,8 +128,7 @@ def main(argv=None):
             print(json.dumps(result))
             return 0
         if not (os.path.isfile(meta_tool) and os.access(meta_tool, os.X_OK)):
-            raise Fail(6, "edgekit-trt-meta is not built at {} (the runtime was built without TensorRT)".format(
-                meta_tool), "rebuild the runtime where NvInfer.h, libnvinfer and CUDA are installed")
+            raise Fail(6, f"edgekit-trt-meta is not built at {meta_tool} (the runtime was built without TensorRT)", "rebuild the runtime where NvInfer.h, libnvinfer and CUDA are installed")
         engine = os.path.join(bundle, entry["engine"])
         for stale in (engine + ".json", engine + ".json.new"):
             if os.path.exists(stale):
@@ -145,7 +144,7 @@ def main(argv=None):
         print(json.dumps(result))
         return 0
     except Fail as exc:
-        sys.stderr.write("error: {} — fix: {}\n".format(exc.message, exc.fix))
+        sys.stderr.write(f"error: {exc.message} — fix: {exc.fix}\n")
         print(json.dumps({"state": {3: "no-plan", 5: "absent", 6: "no-meta-tool"}.get(exc.code, "failed"),
                           "code": exc.code, "error": exc.message, "fix": exc.fix}))
         return exc.code

@@ -46,7 +46,9 @@ def register(app: typer.Typer) -> None:
         no_parity: bool = typer.Option(False, "--no-parity", help="do not run parity on the device"),
         parity_out: Path = typer.Option(None, "--parity-out", help="where to write the parity report JSON"),
         break_lock: bool = typer.Option(
-            False, "--break-lock", help="remove the device's flash lease first (only when its holder is dead)"),
+            False, "--break-lock",
+            help="remove the device's flash lease first (only when its holder is dead)",
+        ),
         as_json: bool = typer.Option(False, "--json", help="machine-readable output"),
     ) -> None:
         """Copy BUNDLE to a device over SSH (resumable), verify every sha256 there, switch atomically

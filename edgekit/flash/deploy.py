@@ -147,13 +147,15 @@ def _check_schema(remote: Remote, layout: RemoteLayout, bundle: B.Bundle, opts: 
         have, which = R.device_schema(remote, layout), f"the C++ runtime built on {remote.display}"
     if have is not None and want > have:
         raise FlashError(f"bundle schema_version {want} is newer than {which} understands ({have}); nothing "
-                         "was sent", "update the device's runtime: flash without --no-runtime from an edgekit "
+                         "was sent",
+                         "update the device's runtime: flash without --no-runtime from an edgekit "
                          f"that knows schema {want}")
 
 
 def _preflight(remote: Remote, layout: RemoteLayout) -> None:
     """Before anything is sent: can the runtime build on this Jetson? (support matrix, compiler, CMake,
-    nlohmann-json, TensorRT headers vs library), by cpp_runtime/tools/device_env.py with the device's python3."""
+    nlohmann-json, TensorRT headers vs library), by cpp_runtime/tools/device_env.py with the device's
+    python3."""
     from edgekit.flash import tensorrt as T
 
     tools = T.send_tools(remote, layout)
@@ -161,10 +163,12 @@ def _preflight(remote: Remote, layout: RemoteLayout) -> None:
     if remote.dry_run or res.ok:
         return
     if res.returncode == 127:
-        raise FlashError(f"python3 is missing on {remote.display}", "sudo apt-get install python3 on the device")
+        raise FlashError(f"python3 is missing on {remote.display}",
+                         "sudo apt-get install python3 on the device")
     err = [ln for ln in res.stderr.splitlines() if ln.startswith("error: ")]
     msg, _, fix = (err[-1][7:] if err else f"device_env.py exit {res.returncode}").partition(" — fix: ")
-    raise FlashError(f"{remote.display}: {msg}; nothing was sent", fix or "see cpp_runtime/tools/device_env.py")
+    raise FlashError(f"{remote.display}: {msg}; nothing was sent",
+                     fix or "see cpp_runtime/tools/device_env.py")
 
 
 def flash(bundle_dir: Path, target: SshTarget, opts: FlashOptions) -> FlashReport:

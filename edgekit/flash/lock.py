@@ -12,6 +12,7 @@ step's time limit, so a flash that died leaves a lease that expires by itself.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import os
 import secrets
@@ -28,7 +29,8 @@ DEFAULT_TTL_S = 600
 _BUSY = 3  # exit status of the script: a live lease held by another flash
 
 # $1 op (acquire|steal|renew|release|break)  $2 lease file  $3 guard file  $4 token  $5 ttl seconds
-# $6 host  $7 pid  $8 what  $9 the token a steal expects to replace.  Prints the lease it found (key=value lines) after a line "FOUND", then one result line.
+# $6 host  $7 pid  $8 what  $9 the token a steal expects to replace.
+# Prints the lease it found (key=value lines) after a line "FOUND", then one result line.
 _SCRIPT = r"""
 set -u
 op=$1 lease=$2 guard=$3 token=$4 ttl=$5 host=$6 pid=$7 what=$8 expect=${9:-}
@@ -48,7 +50,8 @@ case "$op" in
     if [ -n "$holder" ] && [ "$holder" != "$token" ] && [ "${expires:-0}" -gt "$now" ] 2>/dev/null; then
       echo "BUSY now=$now"; exit 3
     fi
-    if [ -n "$holder" ] && [ "$holder" != "$token" ]; then echo "TOOKOVER now=$now"; else echo "ACQUIRED now=$now"; fi
+    if [ -n "$holder" ] && [ "$holder" != "$token" ]; then echo "TOOKOVER now=$now"
+    else echo "ACQUIRED now=$now"; fi
     write "$now" ;;
   steal)
     [ -n "$expect" ] && [ "$holder" = "$expect" ] || { echo "BUSY now=$now"; exit 3; }
@@ -86,7 +89,7 @@ def _parse(stdout: str) -> tuple[Lease | None, str, int | None]:
     lines = stdout.splitlines()
     kv: dict[str, str] = {}
     if "FOUND" in lines:
-        for ln in lines[lines.index("FOUND") + 1:]:
+        for ln in lines[lines.index("FOUND") + 1 :]:
             k, sep, v = ln.partition("=")
             if sep and k in ("token", "host", "pid", "since", "expires", "what"):
                 kv.setdefault(k, v)
@@ -94,11 +97,18 @@ def _parse(stdout: str) -> tuple[Lease | None, str, int | None]:
     now = next((int(x[4:]) for x in last[1:] if x.startswith("now=") and x[4:].isdigit()), None)
     lease = None
     if kv.get("token"):
+
         def num(k: str) -> int:
             return int(kv[k]) if kv.get(k, "").isdigit() else 0
 
-        lease = Lease(kv.get("host", "?"), kv.get("pid", "?"), num("since"), num("expires"), kv.get("what", ""),
-                      kv["token"])
+        lease = Lease(
+            kv.get("host", "?"),
+            kv.get("pid", "?"),
+            num("since"),
+            num("expires"),
+            kv.get("what", ""),
+            kv["token"],
+        )
     return lease, last[0] if last else "", now
 
 
@@ -117,19 +127,38 @@ class FlashLock:
         self.took_over: Lease | None = None
         self.held = False
 
-    def _op(self, op: str, ttl_s: int | None = None, expect: str = "") -> tuple[int, Lease | None, str, int | None]:
+    def _op(
+        self, op: str, ttl_s: int | None = None, expect: str = ""
+    ) -> tuple[int, Lease | None, str, int | None]:
         res = self.remote.run(
-            ["sh", "-c", _SCRIPT, "sh", op, self.lease, self.guard, self.token, str(ttl_s or self.ttl_s),
-             self.host, self.pid, self.what, expect],
+            [
+                "sh",
+                "-c",
+                _SCRIPT,
+                "sh",
+                op,
+                self.lease,
+                self.guard,
+                self.token,
+                str(ttl_s or self.ttl_s),
+                self.host,
+                self.pid,
+                self.what,
+                expect,
+            ],
             check=False,
         )
         lease, word, now = _parse(res.stdout)
         if word == "NOFLOCK":
-            raise FlashError(f"flock is missing on {self.remote.display}: the flash lock cannot be taken",
-                             "install util-linux on the device (apt-get install util-linux)")
+            raise FlashError(
+                f"flock is missing on {self.remote.display}: the flash lock cannot be taken",
+                "install util-linux on the device (apt-get install util-linux)",
+            )
         if word == "GUARDTIMEOUT":
-            raise FlashError(f"the flash lock guard on {self.remote.display} stayed busy for 30 s",
-                             "re-run the flash; if it persists, look for a hung flash on the device")
+            raise FlashError(
+                f"the flash lock guard on {self.remote.display} stayed busy for 30 s",
+                "re-run the flash; if it persists, look for a hung flash on the device",
+            )
         return res.returncode, lease, word, now
 
     def acquire(self, break_lock: bool = False) -> str:
@@ -154,12 +183,15 @@ class FlashLock:
             left = max(0, old.expires - (now or old.expires))
             raise FlashError(
                 f"another flash is running on {self.remote.display} ({old.describe()}"
-                + (f", {old.what}" if old.what else "") + f"; its lease expires in {left} s)",
+                + (f", {old.what}" if old.what else "")
+                + f"; its lease expires in {left} s)",
                 "wait for it to finish, or if that flash is dead, re-run with --break-lock",
             )
         if rc != 0 or word not in ("ACQUIRED", "TOOKOVER"):
-            raise FlashError(f"cannot take the flash lock {self.lease} on {self.remote.display} (exit {rc})",
-                             "check that the device folder is writable")
+            raise FlashError(
+                f"cannot take the flash lock {self.lease} on {self.remote.display} (exit {rc})",
+                "check that the device folder is writable",
+            )
         self.held = True
         if word == "TOOKOVER" and old is not None:
             self.took_over = old
@@ -187,13 +219,13 @@ class FlashLock:
         if rc != 0:
             self.held = False
             who = old.describe() if old else "nobody"
-            raise FlashError(f"this flash lost its lock on {self.remote.display} (now held by {who})",
-                             "someone ran --break-lock or the lease expired: re-run the flash")
+            raise FlashError(
+                f"this flash lost its lock on {self.remote.display} (now held by {who})",
+                "someone ran --break-lock or the lease expired: re-run the flash",
+            )
 
     def release(self) -> None:
         if self.held:
             self.held = False
-            try:
+            with contextlib.suppress(Exception):  # a lost connection: the lease expires by itself
                 self._op("release")
-            except Exception:  # noqa: BLE001 - a lost connection: the lease expires by itself
-                pass

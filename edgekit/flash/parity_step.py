@@ -30,7 +30,7 @@ def run_remote_parity(
     remote: Remote, layout: RemoteLayout, bundle: Bundle, target: SshTarget, opts: FlashOptions,
     infer_args: list[str] | None = None, precision: str | None = None,
 ) -> dict[str, Any]:
-    """``infer_args`` ``["--backend", "trt"]`` when the device has the engine (``precision``: the engine's)."""
+    """``infer_args``: ``["--backend", "trt"]`` when the device has the engine (``precision``: its)."""
     from edgekit.parity import run_parity
 
     ex = SshExecutor(remote, layout.root)

@@ -170,7 +170,8 @@ def ensure_runtime(
                 f"{' | '.join(lines[-3:])[:400]}"
             return RuntimeStatus("failed", why, None, fp, time.perf_counter() - t0)
         if argv[0] == "python3":
-            notes = [ln.split("] ", 1)[1] for ln in res.stderr.splitlines() if ln.startswith("[device_build] ONNX")]
+            notes = [ln.split("] ", 1)[1] for ln in res.stderr.splitlines()
+                     if ln.startswith("[device_build] ONNX")]
             ort_note = notes[-1] if notes else ""
     remote.run(["sh", "-c", 'printf "%s\\n" "$1" > "$2"', "sh", fp, layout.fingerprint])
     detail = "built from the current sources" + (f"; {ort_note}" if ort_note else "")

@@ -43,9 +43,11 @@ class TrtStatus:
 
 
 def send_tools(remote: Remote, layout: RemoteLayout, tools: Path = TOOLS) -> str:
-    """Copy the device-side scripts to ``<remote-dir>/runtime/tools`` (sha256-checked); returns that folder."""
+    """Copy the device-side scripts to ``<remote-dir>/runtime/tools`` (sha256-checked); returns it."""
     dest = posixpath.join(layout.runtime, "tools")
-    files = {n: (sha256_file(tools / n), (tools / n).stat().st_size) for n in SCRIPTS if (tools / n).is_file()}
+    files = {
+        n: (sha256_file(tools / n), (tools / n).stat().st_size) for n in SCRIPTS if (tools / n).is_file()
+    }
     upload_files(remote, tools, files, dest)
     try:
         verify_remote(remote, dest, files, consequence="no engine was built")
@@ -55,13 +57,20 @@ def send_tools(remote: Remote, layout: RemoteLayout, tools: Path = TOOLS) -> str
     return dest
 
 
-def build_engine(remote: Remote, bundle: Bundle, layout: RemoteLayout, remote_bundle: str,
-                 backend: str) -> TrtStatus:
+def build_engine(
+    remote: Remote, bundle: Bundle, layout: RemoteLayout, remote_bundle: str, backend: str
+) -> TrtStatus:
     if backend != "tensorrt":
         return TrtStatus("not-required", f"profile backend is {backend}")
     tools = send_tools(remote, layout)
-    argv = ["python3", posixpath.join(tools, "engine_build.py"), "--bundle", remote_bundle,
-            "--meta-tool", posixpath.join(layout.runtime, META_TOOL_REL)]
+    argv = [
+        "python3",
+        posixpath.join(tools, "engine_build.py"),
+        "--bundle",
+        remote_bundle,
+        "--meta-tool",
+        posixpath.join(layout.runtime, META_TOOL_REL),
+    ]
     res = remote.run(argv, check=False, timeout=BUILD_TIMEOUT)
     if remote.dry_run:
         return TrtStatus("planned", "trtexec as trt/plan.json says, then edgekit-trt-meta")
@@ -74,8 +83,13 @@ def build_engine(remote: Remote, bundle: Bundle, layout: RemoteLayout, remote_bu
         return TrtStatus("failed", f"engine_build.py exit {res.returncode}: {tail[0][:300]}")
     state = str(out.get("state", "failed"))
     if state == "built":
-        return TrtStatus("built", f"{out['engine']} built by trtexec as {PLAN} says ({out.get('seconds')} s), "
-                                  "metadata by edgekit-trt-meta", out["engine"], _precision(bundle, out["engine"]))
+        return TrtStatus(
+            "built",
+            f"{out['engine']} built by trtexec as {PLAN} says ({out.get('seconds')} s), "
+            "metadata by edgekit-trt-meta",
+            out["engine"],
+            _precision(bundle, out["engine"]),
+        )
     if state == "absent":
         return TrtStatus("absent", ABSENT)
     return TrtStatus(state if state == "no-plan" else "failed", f"{out.get('error')} — fix: {out.get('fix')}")
@@ -86,7 +100,9 @@ def _precision(bundle: Bundle, engine: str) -> str | None:
     return next((str(e.get("precision")) for e in plan.get("engines", []) if e.get("engine") == engine), None)
 
 
-def device_engine(remote: Remote, remote_bundle: str, bundle: Bundle, model_id: str) -> tuple[str, str] | None:
+def device_engine(
+    remote: Remote, remote_bundle: str, bundle: Bundle, model_id: str
+) -> tuple[str, str] | None:
     """(engine, precision) when the device has the plan's engine for ``model_id`` with its metadata JSON."""
     p = bundle.root / PLAN
     if not p.is_file():
@@ -98,7 +114,8 @@ def device_engine(remote: Remote, remote_bundle: str, bundle: Bundle, model_id: 
     for e in plan.get("engines", []):
         if isinstance(e, dict) and e.get("model_id") == model_id and e.get("engine"):
             eng = str(e["engine"])
-            if remote.exists(posixpath.join(remote_bundle, eng)) and \
-                    remote.exists(posixpath.join(remote_bundle, eng + ".json")):
+            if remote.exists(posixpath.join(remote_bundle, eng)) and remote.exists(
+                posixpath.join(remote_bundle, eng + ".json")
+            ):
                 return eng, str(e.get("precision", ""))
     return None

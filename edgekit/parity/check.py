@@ -389,7 +389,9 @@ def _device_engine_args(ex: Executor, bundle: B.Bundle, model_id: str, report: P
     if found is None:
         return None
     report.precision = precision or found[1] or report.precision
-    report.notes.append(f"the device has the TensorRT engine {found[0]}: checked with edgekit-infer --backend trt")
+    report.notes.append(
+        f"the device has the TensorRT engine {found[0]}: checked with edgekit-infer --backend trt"
+    )
     return ["--backend", "trt"]
 
 

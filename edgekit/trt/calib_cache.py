@@ -39,10 +39,12 @@ def version_of_tag(tag: str, where: str = "calibration cache") -> str:
     if tag in KNOWN_TAGS:
         return KNOWN_TAGS[tag]
     known = ", ".join(f"{t} ({v})" for t, v in KNOWN_TAGS.items())
-    why = "TensorRT 11 removed implicit INT8, so it has no calibration caches; " if tag.startswith("11") else ""
+    why = "TensorRT 11 removed implicit INT8, so it has no calibration caches; " if tag[:2] == "11" else ""
     raise InputError(
-        f"{where} header names TensorRT tag {tag}, which is no TensorRT release edgekit knows ({why}known: {known})",
-        "regenerate the cache for the device's TensorRT: edgekit engine translate QDQ.onnx --device <jetson profile>",
+        f"{where} header names TensorRT tag {tag}, which is no TensorRT release edgekit knows "
+        f"({why}known: {known})",
+        "regenerate the cache for the device's TensorRT: "
+        "edgekit engine translate QDQ.onnx --device <jetson profile>",
     )
 
 

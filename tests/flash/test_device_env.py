@@ -26,13 +26,21 @@ TOOLS = ROOT / "cpp_runtime" / "tools"
 ENV = TOOLS / "device_env.py"
 ORT_HEADERS = ROOT / ".deps" / "onnxruntime" / "include"
 TRT = Path(__file__).resolve().parents[3] / "shared" / "third_party" / "tensorrt"
-TEGRA = {"4.6": "R32 (release), REVISION: 7.3", "5": "R35 (release), REVISION: 4.1",
-         "6": "R36 (release), REVISION: 4.0", "future": "R38 (release), REVISION: 1.0"}
+TEGRA = {
+    "4.6": "R32 (release), REVISION: 7.3",
+    "5": "R35 (release), REVISION: 4.1",
+    "6": "R36 (release), REVISION: 4.0",
+    "future": "R38 (release), REVISION: 1.0",
+}
 UBUNTU = {"4.6": "18.04", "5": "20.04", "6": "22.04", "future": "26.04", None: "12"}
 
 
 def _trt_headers() -> Path:
-    for cand in (TRT, ROOT.parent / "shared" / "third_party" / "tensorrt", Path("/work/shared/third_party/tensorrt")):
+    for cand in (
+        TRT,
+        ROOT.parent / "shared" / "third_party" / "tensorrt",
+        Path("/work/shared/third_party/tensorrt"),
+    ):
         if (cand / "8.5.2" / "include" / "NvInferVersion.h").is_file():
             return cand
     pytest.skip("TensorRT headers (shared/third_party/tensorrt) not found")
@@ -44,9 +52,17 @@ def _file(p: Path, text: str = "") -> Path:
     return p
 
 
-def fake_device(tmp: Path, jetpack: str | None = "5", trt: str | None = "8.5.2", trt_lib: bool = True,
-                ort: str | None = None, ort_api: int | None = None, gcc: str | None = "9.4.0",
-                cmake: str | None = "3.16.3", njson: str = "3.7.3") -> tuple[Path, dict[str, str]]:
+def fake_device(
+    tmp: Path,
+    jetpack: str | None = "5",
+    trt: str | None = "8.5.2",
+    trt_lib: bool = True,
+    ort: str | None = None,
+    ort_api: int | None = None,
+    gcc: str | None = "9.4.0",
+    cmake: str | None = "3.16.3",
+    njson: str = "3.7.3",
+) -> tuple[Path, dict[str, str]]:
     """(root, env) of a fake device. ort: None, "nvidia" (installed with headers + providers, API
     ``ort_api``) or "wheel" (dist-packages library 1.<ort_api>.0, no headers)."""
     root = tmp / "root"
@@ -54,12 +70,16 @@ def fake_device(tmp: Path, jetpack: str | None = "5", trt: str | None = "8.5.2",
         _file(root / "etc/nv_tegra_release", f"# {TEGRA[jetpack]}, GCID: 1, BOARD: t186ref, EABI: aarch64\n")
     _file(root / "etc/os-release", f'NAME="Ubuntu"\nVERSION_ID="{UBUNTU[jetpack]}"\n')
     major, minor = njson.split(".")[:2]
-    _file(root / "usr/include/nlohmann/json.hpp",
-          f"#define NLOHMANN_JSON_VERSION_MAJOR {major}\n#define NLOHMANN_JSON_VERSION_MINOR {minor}\n")
+    _file(
+        root / "usr/include/nlohmann/json.hpp",
+        f"#define NLOHMANN_JSON_VERSION_MAJOR {major}\n#define NLOHMANN_JSON_VERSION_MINOR {minor}\n",
+    )
     if trt:
         inc = root / "usr/include/aarch64-linux-gnu"
         _file(inc / "NvInfer.h")
-        shutil.copy(_trt_headers() / trt / "include" / "NvInferVersion.h", inc / "NvInferVersion.h")  # NVIDIA's
+        shutil.copy(
+            _trt_headers() / trt / "include" / "NvInferVersion.h", inc / "NvInferVersion.h"
+        )  # NVIDIA's
         if trt_lib:
             _file(root / f"usr/lib/aarch64-linux-gnu/libnvinfer.so.{trt.split('.')[0]}")
         _file(root / "usr/local/cuda/include/cuda_runtime_api.h")
@@ -69,8 +89,10 @@ def fake_device(tmp: Path, jetpack: str | None = "5", trt: str | None = "8.5.2",
         _file(root / "usr/local/lib/libonnxruntime_providers_tensorrt.so")
         _file(root / "usr/local/lib/libonnxruntime_providers_cuda.so")
         text = (ORT_HEADERS / "onnxruntime_c_api.h").read_text()
-        _file(root / "usr/local/include/onnxruntime/onnxruntime_c_api.h",
-              text.replace("#define ORT_API_VERSION 21", f"#define ORT_API_VERSION {ort_api}"))
+        _file(
+            root / "usr/local/include/onnxruntime/onnxruntime_c_api.h",
+            text.replace("#define ORT_API_VERSION 21", f"#define ORT_API_VERSION {ort_api}"),
+        )
     elif ort == "wheel":
         _file(root / f"usr/lib/python3/dist-packages/onnxruntime/capi/libonnxruntime.so.1.{ort_api}.0")
     bin_dir = tmp / "bin"
@@ -83,9 +105,23 @@ def fake_device(tmp: Path, jetpack: str | None = "5", trt: str | None = "8.5.2",
 
 
 def run_env(root: Path, env: dict[str, str], py: str, *extra: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, str(ENV), "--root", str(root), "--python-version", py,
-                           "--ort-headers", str(ORT_HEADERS), *extra], capture_output=True, text=True, env=env,
-                          timeout=60)
+    return subprocess.run(
+        [
+            sys.executable,
+            str(ENV),
+            "--root",
+            str(root),
+            "--python-version",
+            py,
+            "--ort-headers",
+            str(ORT_HEADERS),
+            *extra,
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
 
 
 def decide(tmp: Path, py: str, **kw: object) -> dict:  # type: ignore[type-arg]
@@ -144,7 +180,9 @@ def test_old_ort_library_without_headers_is_not_used(tmp_path: Path) -> None:
     env = decide(tmp_path, "3.8", ort="wheel", ort_api=19)
     ort = env["onnxruntime"]
     assert ort["choice"] == "none"
-    assert "ONNX Runtime 1.19.0 at" in ort["reason"] and "has C API 19, older than the C API 21" in ort["reason"]
+    assert (
+        "ONNX Runtime 1.19.0 at" in ort["reason"] and "has C API 19, older than the C API 21" in ort["reason"]
+    )
 
 
 def test_newer_installed_library_is_used_with_edgekits_headers(tmp_path: Path) -> None:
@@ -162,11 +200,16 @@ def test_plain_linux_without_trt_needs_ort(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("kw", "needle"),
     [
-        ({"jetpack": "4.6", "trt": "8.2", "gcc": "7.5.0", "cmake": "3.10.2", "njson": "2.1"},
-         "JetPack 4.6 (Ubuntu 18.04) is outside the support matrix: GCC 7.5 has no <filesystem>"),
+        (
+            {"jetpack": "4.6", "trt": "8.2", "gcc": "7.5.0", "cmake": "3.10.2", "njson": "2.1"},
+            "JetPack 4.6 (Ubuntu 18.04) is outside the support matrix: GCC 7.5 has no <filesystem>",
+        ),
         ({"jetpack": "future"}, "L4T 38.1.0"),
-        ({"trt_lib": False}, "TensorRT headers (NvInfer.h 8.5.2 in /usr/include/aarch64-linux-gnu) but no "
-                             "libnvinfer library — fix: sudo apt-get install libnvinfer-dev"),
+        (
+            {"trt_lib": False},
+            "TensorRT headers (NvInfer.h 8.5.2 in /usr/include/aarch64-linux-gnu) but no "
+            "libnvinfer library — fix: sudo apt-get install libnvinfer-dev",
+        ),
         ({"gcc": None}, "no C++ compiler (g++) on this device — fix: sudo apt-get install build-essential"),
         ({"cmake": None}, "CMake is missing on this device"),
         ({"cmake": "3.10.2"}, "CMake 3.10.2 is too old (3.16 or newer is needed)"),
@@ -181,7 +224,12 @@ def test_what_stops_the_build_is_one_line_with_a_fix(tmp_path: Path, kw: dict, n
 def test_matrix_is_published_and_held(tmp_path: Path) -> None:
     p = subprocess.run([sys.executable, str(ENV), "--matrix"], capture_output=True, text=True, timeout=30)
     m = json.loads(p.stdout)
-    assert set(m) == {"4.6", "5", "6"} and not m["4.6"]["supported"] and m["5"]["supported"] and m["6"]["supported"]
+    assert (
+        set(m) == {"4.6", "5", "6"}
+        and not m["4.6"]["supported"]
+        and m["5"]["supported"]
+        and m["6"]["supported"]
+    )
     assert (m["5"]["cmake"], m["5"]["gcc"], m["5"]["python"]) == ("3.16.3", "9.4.0", "3.8.10")
     assert (m["6"]["cmake"], m["6"]["python"]) == ("3.22.1", "3.10.12")
     # the build is held to it: CMake's minimum is JetPack 5's CMake
@@ -193,11 +241,19 @@ def test_device_build_print_decides_without_building(tmp_path: Path) -> None:
     work = tmp_path / "src"
     shutil.copytree(TOOLS, work / "cpp_runtime" / "tools")
     shutil.copytree(ORT_HEADERS, work / ".deps" / "onnxruntime" / "include")
-    p = subprocess.run([sys.executable, "cpp_runtime/tools/device_build.py", "--print"], cwd=work,
-                       capture_output=True, text=True, timeout=60)
+    p = subprocess.run(
+        [sys.executable, "cpp_runtime/tools/device_build.py", "--print"],
+        cwd=work,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert p.returncode == 0, p.stderr
     out = json.loads(p.stdout.strip().splitlines()[-1])
-    assert out["configure"][:3] == ["cmake", "-S", "cpp_runtime"] and "-DEDGEKIT_BUILD_TESTS=OFF" in out["configure"]
+    assert (
+        out["configure"][:3] == ["cmake", "-S", "cpp_runtime"]
+        and "-DEDGEKIT_BUILD_TESTS=OFF" in out["configure"]
+    )
     assert f"-DORT_ROOT={work / '.deps' / 'onnxruntime'}" in out["configure"]
     assert out["native_tensorrt"] is False
 
@@ -207,7 +263,9 @@ def nano_server(tmp_path: Path) -> Iterator[sshd.SshServer]:
     why = sshd.available()
     if why:
         pytest.skip(f"no local sshd: {why}")
-    root, _ = fake_device(tmp_path / "nano", jetpack="4.6", trt="8.2", gcc="7.5.0", cmake="3.10.2", njson="2.1")
+    root, _ = fake_device(
+        tmp_path / "nano", jetpack="4.6", trt="8.2", gcc="7.5.0", cmake="3.10.2", njson="2.1"
+    )
     srv = sshd.SshServer(tmp_path / "sshd", extra_config=(f"SetEnv EDGEKIT_DEVICE_ROOT={root}",))
     srv.start()
     yield srv
@@ -215,19 +273,28 @@ def nano_server(tmp_path: Path) -> Iterator[sshd.SshServer]:
 
 
 @pytest.mark.ssh
-def test_flash_refuses_a_jetpack_outside_the_matrix(tiny_bundle: Path, nano_server: sshd.SshServer,
-                                                    tmp_path: Path) -> None:
-    from edgekit import bundle as B
+def test_flash_refuses_a_jetpack_outside_the_matrix(
+    tiny_bundle: Path, nano_server: sshd.SshServer, tmp_path: Path
+) -> None:
     from flash_helpers import opts, variant
+
+    from edgekit import bundle as B
 
     src = variant(tiny_bundle, tmp_path / "nano-bundle")
     b = B.load(src, verify=False)
     b.manifest.device = "jetson-nano"
     B.write_manifest(src, b.manifest)
-    t = SshTarget.parse(nano_server.target, port=nano_server.port, identity=nano_server.identity,
-                        known_hosts=nano_server.known_hosts)
+    t = SshTarget.parse(
+        nano_server.target,
+        port=nano_server.port,
+        identity=nano_server.identity,
+        known_hosts=nano_server.known_hosts,
+    )
     dev = tmp_path / "device"
-    with pytest.raises(FlashError, match=r"JetPack 4\.6 \(Ubuntu 18\.04\) is outside the support matrix.*"
-                                         r"nothing was sent — fix: use JetPack 5 or 6"):
+    with pytest.raises(
+        FlashError,
+        match=r"JetPack 4\.6 \(Ubuntu 18\.04\) is outside the support matrix.*"
+        r"nothing was sent — fix: use JetPack 5 or 6",
+    ):
         flash(src, t, opts(dev, runtime=True))
     assert not (dev / "current").exists() and not list((dev / "bundles").iterdir())

@@ -31,13 +31,15 @@ ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "cpp_runtime" / "tools" / "engine_build.py"
 
 # Stand-ins: each appends its argv (JSON) to $EDGEKIT_TEST_LOG. trtexec writes bytes to --saveEngine.
+LOG_ARGV = """python3 -c 'import json,os,sys; open(os.environ["EDGEKIT_TEST_LOG"],"a").write(json.dumps(sys.argv[1:])+"\\n")' "$@"
+"""  # noqa: E501
 FAKE_TRTEXEC = """#!/bin/sh
-python3 -c 'import json,os,sys; open(os.environ["EDGEKIT_TEST_LOG"],"a").write(json.dumps(sys.argv[1:])+"\\n")' "$@"
+""" + LOG_ARGV + """
 for a in "$@"; do case "$a" in --saveEngine=*) printf 'engine-bytes' > "${a#--saveEngine=}";; esac; done
 exit ${FAKE_RC:-0}
 """
 FAKE_META = """#!/bin/sh
-python3 -c 'import json,os,sys; open(os.environ["EDGEKIT_TEST_LOG"],"a").write(json.dumps(sys.argv[1:])+"\\n")' "$@"
+""" + LOG_ARGV + """
 while [ $# -gt 0 ]; do [ "$1" = --out ] && printf '{"trt_version": "stand-in"}' > "$2"; shift; done
 """
 
@@ -52,8 +54,14 @@ def jetson_bundle(src: Path, dest: Path, device: str = "jetson-orin-nano") -> Pa
     write_plan(b, get_profile(device), list(m.models))
     p = b / "trt" / "plan.json"
     plan = json.loads(p.read_text())
-    decoy = {**plan["engines"][0], "model_id": "student_int8_dla", "engine": "trt/student_int8_dla.int8.dla0.engine"}
-    decoy["trtexec_args"] = [a.replace("trt/student_fp32", "trt/student_int8_dla") for a in decoy["trtexec_args"]]
+    decoy = {
+        **plan["engines"][0],
+        "model_id": "student_int8_dla",
+        "engine": "trt/student_int8_dla.int8.dla0.engine",
+    }
+    decoy["trtexec_args"] = [
+        a.replace("trt/student_fp32", "trt/student_int8_dla") for a in decoy["trtexec_args"]
+    ]
     decoy["trtexec_args"] = [a.replace(".fp16.engine", ".int8.dla0.engine") for a in decoy["trtexec_args"]]
     plan["engines"].insert(0, decoy)
     plan["default_engine"], plan["trtexec"] = decoy["engine"], decoy["trtexec_args"]
@@ -74,7 +82,9 @@ def tools(tmp: Path) -> tuple[Path, Path, dict[str, str]]:
 
 
 def run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["python3", str(SCRIPT), *args], capture_output=True, text=True, env=env, timeout=60)
+    return subprocess.run(
+        ["python3", str(SCRIPT), *args], capture_output=True, text=True, env=env, timeout=60
+    )
 
 
 @pytest.fixture(scope="module")
@@ -100,10 +110,15 @@ def test_print_shows_the_default_models_plan_entry_not_the_first(orin: Path, tmp
     want = next(e for e in plan["engines"] if e["model_id"] == "student_fp32")
     assert plan["engines"][0]["model_id"] == "student_int8_dla" != out["model"] == "student_fp32"
     assert out["engine"] == want["engine"] == "trt/student_fp32.fp16.engine"
-    expect = [a.replace(want["engine"], want["engine"] + ".tmp") if a.startswith("--saveEngine=") else a
-              for a in want["trtexec_args"]]
+    expect = [
+        a.replace(want["engine"], want["engine"] + ".tmp") if a.startswith("--saveEngine=") else a
+        for a in want["trtexec_args"]
+    ]
     assert out["trtexec"][1:] == expect  # exactly the plan's arguments, only the output name is a temp one
-    assert "--memPoolSize=workspace:1024" in out["trtexec"] and "--timingCacheFile=trt/timing.cache" in out["trtexec"]
+    assert (
+        "--memPoolSize=workspace:1024" in out["trtexec"]
+        and "--timingCacheFile=trt/timing.cache" in out["trtexec"]
+    )
     p = run("--bundle", str(orin), "--model", "student_int8_dla", "--print", env=env)
     assert json.loads(p.stdout.strip().splitlines()[-1])["engine"] == "trt/student_int8_dla.int8.dla0.engine"
 
@@ -121,8 +136,16 @@ def test_build_runs_exactly_the_plan_and_writes_engine_with_metadata(
     plan = json.loads((b / "trt" / "plan.json").read_text())
     want = next(e for e in plan["engines"] if e["model_id"] == "student_fp32")
     assert [a.replace(".engine.tmp", ".engine") for a in build_argv] == want["trtexec_args"]
-    assert meta_argv == ["--engine", "trt/student_fp32.fp16.engine.tmp", "--onnx", want["onnx"],
-                         "--precision", "fp16", "--out", "trt/student_fp32.fp16.engine.json.new"]
+    assert meta_argv == [
+        "--engine",
+        "trt/student_fp32.fp16.engine.tmp",
+        "--onnx",
+        want["onnx"],
+        "--precision",
+        "fp16",
+        "--out",
+        "trt/student_fp32.fp16.engine.json.new",
+    ]
     assert (b / want["engine"]).read_bytes() == b"engine-bytes"
     assert json.loads((b / (want["engine"] + ".json")).read_text()) == {"trt_version": "stand-in"}
     assert not list(b.glob("trt/*.tmp")) and not list(b.glob("trt/*.new"))
@@ -142,12 +165,18 @@ def test_failed_trtexec_leaves_no_engine_or_metadata(tiny_bundle: Path, tmp_path
     [
         ("no-trtexec", 5, "TensorRT absent on device: engine not built (no trtexec on PATH"),
         ("no-meta", 6, "edgekit-trt-meta is not built"),
-        ("no-entry", 3, "trt/plan.json has no engine for the bundle's model 'ghost' (it has: student_int8_dla, "
-                        "student_fp32)"),
+        (
+            "no-entry",
+            3,
+            "trt/plan.json has no engine for the bundle's model 'ghost' (it has: student_int8_dla, "
+            "student_fp32)",
+        ),
         ("no-plan", 3, "the bundle has no trt/plan.json"),
     ],
 )
-def test_absences_are_one_line_with_a_fix(orin: Path, tmp_path: Path, case: str, code: int, needle: str) -> None:
+def test_absences_are_one_line_with_a_fix(
+    orin: Path, tmp_path: Path, case: str, code: int, needle: str
+) -> None:
     _, meta, env = tools(tmp_path)
     args = ["--bundle", str(orin), "--meta-tool", str(meta)]
     if case == "no-trtexec":
@@ -204,7 +233,9 @@ def test_bundle_newer_than_the_devices_runtime_is_refused(
     hdr.parent.mkdir(parents=True)
     hdr.write_text("constexpr int kSchemaVersion = 0;\n")  # a runtime built from older sources
     Path(layout.fingerprint).write_text("x\n")
-    with pytest.raises(FlashError, match=r"schema_version 1 is newer than the C\+\+ runtime built on .* \(0\)"):
+    with pytest.raises(
+        FlashError, match=r"schema_version 1 is newer than the C\+\+ runtime built on .* \(0\)"
+    ):
         flash(tiny_bundle, target, opts(dev))
     assert not (dev / "current").exists() and not os.listdir(dev / "bundles")
     hdr.write_text("constexpr int kSchemaVersion = 1;\n")

@@ -47,8 +47,9 @@ except EdgekitError as exc:
 
 def _lease(dev: Path, host: str, pid: str, since: int, expires: int) -> None:
     dev.mkdir(parents=True, exist_ok=True)
-    (dev / LEASE).write_text(f"token=deadbeef\nhost={host}\npid={pid}\nsince={since}\nexpires={expires}\n"
-                             "what=flash other\n")
+    (dev / LEASE).write_text(
+        f"token=deadbeef\nhost={host}\npid={pid}\nsince={since}\nexpires={expires}\nwhat=flash other\n"
+    )
 
 
 def test_four_parallel_flashes_one_wins_the_others_are_told(
@@ -59,9 +60,25 @@ def test_four_parallel_flashes_one_wins_the_others_are_told(
     sync.mkdir()
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_WAIT_POLICY": "PASSIVE"}
     procs = [
-        subprocess.Popen([sys.executable, "-c", WORKER, str(big), server.target, str(server.port),
-                          str(server.identity), str(server.known_hosts), str(dev), str(sync), str(i)],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                WORKER,
+                str(big),
+                server.target,
+                str(server.port),
+                str(server.identity),
+                str(server.known_hosts),
+                str(dev),
+                str(sync),
+                str(i),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
         for i in range(4)
     ]
     deadline = time.monotonic() + 120
@@ -77,8 +94,10 @@ def test_four_parallel_flashes_one_wins_the_others_are_told(
     wins = [o for o in outs if o["ok"]]
     refused = [o for o in outs if not o["ok"]]
     assert wins, outs
-    assert all("another flash is running" in o["error"] and "pid" in o["error"] and "since" in o["error"]
-               for o in refused), refused
+    assert all(
+        "another flash is running" in o["error"] and "pid" in o["error"] and "since" in o["error"]
+        for o in refused
+    ), refused
     assert refused, f"the four flashes did not overlap at all: {outs}"  # 24 MiB each: they must
     assert not any("sha256" in o.get("error", "") for o in outs)
     cur = dev / os.readlink(dev / "current")
@@ -113,11 +132,27 @@ def test_cli_second_flash_one_line_and_nonzero(tiny_bundle: Path, server: SshSer
     dev = tmp_path / "device"
     now = int(time.time())
     _lease(dev, "otherhost", "99", now, now + 600)
-    common = ["--host", server.target, "--port", str(server.port), "--identity", str(server.identity),
-              "--known-hosts", str(server.known_hosts), "--remote-dir", str(dev), "--no-runtime"]
+    common = [
+        "--host",
+        server.target,
+        "--port",
+        str(server.port),
+        "--identity",
+        str(server.identity),
+        "--known-hosts",
+        str(server.known_hosts),
+        "--remote-dir",
+        str(dev),
+        "--no-runtime",
+    ]
     env = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE"}
-    p = subprocess.run([sys.executable, "-m", "edgekit.cli", "flash", str(tiny_bundle), *common],
-                       capture_output=True, text=True, env=env, timeout=120)
+    p = subprocess.run(
+        [sys.executable, "-m", "edgekit.cli", "flash", str(tiny_bundle), *common],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert p.returncode == 2 and p.stderr.count("\n") == 1, p.stderr
     assert "another flash is running" in p.stderr and "--break-lock" in p.stderr
 

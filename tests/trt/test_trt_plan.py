@@ -76,7 +76,7 @@ def test_trt82_uses_workspace_and_no_dla(tiny_bundle_copy: Path) -> None:
     res = write_plan(tiny_bundle_copy, get_profile("jetson-nano"), entries(tiny_bundle_copy)[:1])
     (spec,) = res.specs
     assert (spec.memory_api, spec.explicit_batch_flag, spec.dla_core) == ("max_workspace_size", True, None)
-    # the 4 GB Nano's workspace limit is 1/8 of its memory (CPU, GPU share it), not the 1024 MiB of bigger boards
+    # the 4 GB Nano's workspace limit: 1/8 of its memory (CPU and GPU share it), not 1024 MiB
     assert spec.workspace_mib == 512
     assert "--workspace=512" in trtexec_args(spec) and "--useDLACore" not in " ".join(trtexec_args(spec))
     assert "--timingCacheFile=trt/timing.cache" in trtexec_args(spec)
