@@ -36,8 +36,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_ORT_HEADERS = os.path.normpath(os.path.join(HERE, "..", "..", ".deps", "onnxruntime", "include"))
 
 # Per JetPack release: the stock Ubuntu's toolchain (verified against Ubuntu's package versions), and
-# whether the runtime builds with it. The build needs C++17 with <filesystem> (GCC >= 8; GCC 8 also needs
-# -lstdc++fs), CMake >= 3.16 and nlohmann-json >= 3.2 (CMake config package).
+# whether the runtime builds with it. The build needs C++17 with <filesystem> in libstdc++ (GCC >= 9.1; GCC 8
+# keeps it in a separate libstdc++fs, GCC 7 has only <experimental/filesystem>), CMake >= 3.16 (FindCUDAToolkit
+# is replaced by hand below 3.17) and nlohmann-json >= 3.2 with its CMake config package.
 MATRIX = {
     "4.6": {"l4t": "R32.6/R32.7", "ubuntu": "18.04", "cmake": "3.10.2", "gcc": "7.5.0", "python": "3.6.9",
             "nlohmann_json": "2.1.1", "tensorrt": "8.2.1", "onnxruntime_wheel": "1.10.0 (cp36; C API 10)",
@@ -56,7 +57,7 @@ MATRIX = {
 # Newest PyPI onnxruntime with a manylinux aarch64 wheel per Python (pip download --platform
 # manylinux2014_aarch64 --python-version X; 1.20+ has no cp38, 1.24 no cp310, 1.11+ no cp36). CPU only.
 WHEELS = {"3.6": "1.10.0", "3.8": "1.19.2", "3.10": "1.23.2", "3.11": "1.23.2", "3.12": "1.23.2"}
-MIN = {"gcc": (8, 0), "cmake": (3, 16), "nlohmann_json": (3, 2)}
+MIN = {"gcc": (9, 1), "cmake": (3, 16), "nlohmann_json": (3, 2)}
 
 
 class Fail(Exception):
@@ -247,7 +248,8 @@ def detect(root="/", py=None, ort_headers=DEFAULT_ORT_HEADERS, require_tensorrt=
     if gxx is None:
         raise Fail("no C++ compiler (g++) on this device", "sudo apt-get install build-essential")
     if gver and vtuple(gver) < MIN["gcc"]:
-        raise Fail(f"g++ {gver} is too old: the runtime needs C++17 <filesystem> (GCC >= 8)",
+        raise Fail(f"g++ {gver} is too old: the runtime needs C++17 <filesystem> in libstdc++ itself (GCC >= 9.1; "
+                   "GCC 8 keeps it in libstdc++fs, GCC 7 only has <experimental/filesystem>)",
                    "sudo apt-get install g++-9 and set CXX=g++-9")
     if cmake is None:
         raise Fail("CMake is missing on this device", "sudo apt-get install cmake (or pip3 install cmake)")
