@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -36,11 +37,13 @@ UBUNTU = {"4.6": "18.04", "5": "20.04", "6": "22.04", "future": "26.04", None: "
 
 
 def _trt_headers() -> Path:
-    for cand in (
-        TRT,
-        ROOT.parent / "shared" / "third_party" / "tensorrt",
-        Path("/work/shared/third_party/tensorrt"),
-    ):
+    """shared/ beside the clone (CI), or beside the main checkout of a git worktree; $EDGEKIT_TRT_HEADERS."""
+    common = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--path-format=absolute", "--git-common-dir"],
+                            capture_output=True, text=True).stdout.strip()
+    cands = [Path(p) for p in (os.environ.get("EDGEKIT_TRT_HEADERS"),) if p] + [TRT]
+    if common:
+        cands.append(Path(common).parent.parent / "shared" / "third_party" / "tensorrt")
+    for cand in cands:
         if (cand / "8.5.2" / "include" / "NvInferVersion.h").is_file():
             return cand
     pytest.skip("TensorRT headers (shared/third_party/tensorrt) not found")
