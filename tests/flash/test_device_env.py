@@ -38,8 +38,8 @@ UBUNTU = {"4.6": "18.04", "5": "20.04", "6": "22.04", "future": "26.04", None: "
 
 def _trt_headers() -> Path:
     """shared/ beside the clone (CI), or beside the main checkout of a git worktree; $EDGEKIT_TRT_HEADERS."""
-    common = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--path-format=absolute", "--git-common-dir"],
-                            capture_output=True, text=True).stdout.strip()
+    git = ["git", "-C", str(ROOT), "rev-parse", "--path-format=absolute", "--git-common-dir"]
+    common = subprocess.run(git, capture_output=True, text=True).stdout.strip()
     cands = [Path(p) for p in (os.environ.get("EDGEKIT_TRT_HEADERS"),) if p] + [TRT]
     if common:
         cands.append(Path(common).parent.parent / "shared" / "third_party" / "tensorrt")
