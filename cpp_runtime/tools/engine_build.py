@@ -10,6 +10,7 @@ library only: edgekit's Python package is not needed on the device.
 2. trtexec runs in the bundle folder with that entry's ``trtexec_args`` unchanged, except that the engine
    is first written to ``<engine>.tmp`` (renamed once its metadata exists). The plan carries the profile's
    workspace limit (--memPoolSize / --workspace) and the timing cache (--timingCacheFile).
+   --timing-cache-store keeps one timing cache per device across bundles (copied in before, back after).
 3. edgekit-trt-meta (built with the runtime where TensorRT is found) loads the new engine with this
    device's libnvinfer and writes ``<engine>.json``, which ``edgekit-infer --backend trt`` requires.
 
@@ -109,6 +110,8 @@ def main(argv=None):
     ap.add_argument("--model")
     ap.add_argument("--trtexec")
     ap.add_argument("--meta-tool", default="")
+    ap.add_argument("--timing-cache-store", default="",
+                    help="a device-wide timing cache: copied to the plan's timing cache before trtexec, back after")
     ap.add_argument("--print", dest="print_only", action="store_true")
     a = ap.parse_args(argv)
     bundle = os.path.abspath(a.bundle)
@@ -133,10 +136,16 @@ def main(argv=None):
         for stale in (engine + ".json", engine + ".json.new"):
             if os.path.exists(stale):
                 os.remove(stale)  # never leave metadata beside an engine it does not describe
-        cache_dir = os.path.dirname(os.path.join(bundle, entry.get("timing_cache") or "trt/timing.cache"))
-        if not os.path.isdir(cache_dir):
-            os.makedirs(cache_dir)
+        cache = os.path.join(bundle, entry.get("timing_cache") or "trt/timing.cache")
+        if not os.path.isdir(os.path.dirname(cache)):
+            os.makedirs(os.path.dirname(cache))
+        store = a.timing_cache_store
+        if store and os.path.isfile(store) and not os.path.isfile(cache):
+            shutil.copyfile(store, cache)  # tactic timings of earlier builds on this device: a faster build
         secs = run_step(build, bundle, "trtexec")
+        if store and os.path.isfile(cache):
+            shutil.copyfile(cache, store + ".tmp")
+            os.replace(store + ".tmp", store)
         run_step(meta, bundle, "edgekit-trt-meta")
         os.rename(engine + ".tmp", engine)
         os.rename(engine + ".json.new", engine + ".json")

@@ -70,6 +70,8 @@ def build_engine(
         remote_bundle,
         "--meta-tool",
         posixpath.join(layout.runtime, META_TOOL_REL),
+        "--timing-cache-store",  # one timing cache per device, kept across bundles
+        posixpath.join(layout.runtime, "timing.cache"),
     ]
     res = remote.run(argv, check=False, timeout=BUILD_TIMEOUT)
     if remote.dry_run:

@@ -36,6 +36,7 @@ LOG_ARGV = """python3 -c 'import json,os,sys; open(os.environ["EDGEKIT_TEST_LOG"
 FAKE_TRTEXEC = """#!/bin/sh
 """ + LOG_ARGV + """
 for a in "$@"; do case "$a" in --saveEngine=*) printf 'engine-bytes' > "${a#--saveEngine=}";; esac; done
+for a in "$@"; do case "$a" in --timingCacheFile=*) printf 't' >> "${a#--timingCacheFile=}";; esac; done
 exit ${FAKE_RC:-0}
 """
 FAKE_META = """#!/bin/sh
@@ -128,10 +129,13 @@ def test_build_runs_exactly_the_plan_and_writes_engine_with_metadata(
 ) -> None:
     b = jetson_bundle(tiny_bundle, tmp_path / "b")
     _, meta, env = tools(tmp_path)
-    p = run("--bundle", str(b), "--meta-tool", str(meta), env=env)
+    store = tmp_path / "device-timing.cache"
+    store.write_text("T")  # timings of an earlier build on this device
+    p = run("--bundle", str(b), "--meta-tool", str(meta), "--timing-cache-store", str(store), env=env)
     assert p.returncode == 0, p.stderr
     out = json.loads(p.stdout.strip().splitlines()[-1])
     assert out["state"] == "built" and out["engine"] == "trt/student_fp32.fp16.engine"
+    assert (b / "trt" / "timing.cache").read_text() == store.read_text() == "Tt"  # used, then kept
     build_argv, meta_argv = (json.loads(ln) for ln in (tmp_path / "argv.log").read_text().splitlines())
     plan = json.loads((b / "trt" / "plan.json").read_text())
     want = next(e for e in plan["engines"] if e["model_id"] == "student_fp32")
