@@ -21,6 +21,8 @@ def _table(rep: FlashReport, title: str) -> Table:
     for col in ("step", "status", "detail", "s"):
         t.add_column(col)
     colour = {"ok": "green", "failed": "red", "absent": "yellow", "planned": "cyan"}
+    if rep.lock:
+        t.add_row("lock", "[green]ok[/]", rep.lock, "")
     for s in rep.steps:
         c = colour.get(s.status, "white")
         t.add_row(s.name, f"[{c}]{s.status}[/]", s.detail, f"{s.seconds:.2f}")
