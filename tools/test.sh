@@ -26,6 +26,9 @@ for b in cpp_runtime/build cpp_runtime/build-asan; do
   fi
 done
 
+step "TensorRT header compile checks (compiled, never run)"
+bash tools/check_trt_headers.sh || status=1
+
 step "pytest"
 python -m pytest -q -p no:cacheprovider tests "$@" || status=1
 exit $status

@@ -1,6 +1,9 @@
 // Native TensorRT backend. Compiled only where NvInfer.h was found (EDGEKIT_WITH_TENSORRT=AUTO/ON).
-// UNVERIFIED on the project's machines: none has TensorRT; it was written against the TensorRT 8.x
-// (bindings) and 10.x (named tensors) headers and must be built and tested on a Jetson.
+// COMPILED, NEVER RUN: CI compiles this file (tools/check_trt_headers.sh) against NVIDIA's public headers of
+// TensorRT 8.2, 8.5.2, 8.6, 10.3 and 11.1 with -Werror; no machine of the project has TensorRT or a GPU.
+// API per version: TensorRT 8.2/8.4 use the bindings API (getNbBindings, setBindingDimensions, enqueueV2);
+// 8.5+ the named-tensor API (getNbIOTensors, setInputShape, setTensorAddress, enqueueV3), which 10.x keeps
+// alone (the bindings API was removed in 10.0).
 #include "edgekit/backend.hpp"
 #include "edgekit/error.hpp"
 
@@ -23,6 +26,8 @@ std::unique_ptr<Backend> make_trt_backend(const Bundle&, const std::string&, con
 
 #include <cstdio>
 #include <fstream>
+#include <limits>
+#include <type_traits>
 #include <iterator>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -89,10 +94,27 @@ std::vector<int64_t> to_shape(const nvinfer1::Dims& d) {
 
 nvinfer1::Dims to_dims(const std::vector<int64_t>& s) {
   nvinfer1::Dims d{};
-  d.nbDims = static_cast<int>(s.size());
-  for (size_t i = 0; i < s.size(); ++i) d.d[i] = static_cast<decltype(d.d[0])>(s[i]);
+  // Dims::d is int32_t[8] in TensorRT 8.x and int64_t[8] in 10.x: the element type, not a reference to it.
+  using Dim = std::remove_cv_t<std::remove_reference_t<decltype(d.d[0])>>;
+  if (s.size() > static_cast<size_t>(nvinfer1::Dims::MAX_DIMS))
+    throw InputError("input has rank " + std::to_string(s.size()) + ", TensorRT allows at most " +
+                         std::to_string(nvinfer1::Dims::MAX_DIMS),
+                     "feed the bundle's declared input shape");
+  d.nbDims = static_cast<int32_t>(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] < 0 || s[i] > static_cast<int64_t>(std::numeric_limits<Dim>::max()))
+      throw InputError("input dimension " + std::to_string(s[i]) + " does not fit TensorRT's Dims",
+                       "feed the bundle's declared input shape");
+    d.d[i] = static_cast<Dim>(s[i]);
+  }
   return d;
 }
+
+#if NV_TENSORRT_MAJOR > 8 || (NV_TENSORRT_MAJOR == 8 && NV_TENSORRT_MINOR >= 5)
+#define EDGEKIT_TRT_TENSOR_API 1  // named I/O tensors + enqueueV3 (8.5+); bindings are deprecated there
+#else
+#define EDGEKIT_TRT_TENSOR_API 0
+#endif
 
 class TrtBackend final : public Backend {
  public:
@@ -150,7 +172,7 @@ class TrtBackend final : public Backend {
       buffers_[i].reset(p);
       sizes_[i] = bytes;
     };
-#if NV_TENSORRT_MAJOR >= 10
+#if EDGEKIT_TRT_TENSOR_API
     if (!context_->setInputShape(names_[in_idx_].c_str(), to_dims(input.shape)))
       throw InputError("TensorRT engine does not accept input shape " + shape_to_string(input.shape),
                        "use a shape inside the engine's optimisation profile");
@@ -184,7 +206,7 @@ class TrtBackend final : public Backend {
 #endif
     for (size_t i = 0; i < names_.size(); ++i) {
       if (i == in_idx_) continue;
-#if NV_TENSORRT_MAJOR >= 10
+#if EDGEKIT_TRT_TENSOR_API
       const auto shape = to_shape(context_->getTensorShape(names_[i].c_str()));
 #else
       const auto shape = to_shape(context_->getBindingDimensions(static_cast<int>(i)));
@@ -253,7 +275,7 @@ class TrtBackend final : public Backend {
     ins_.clear();
     outs_.clear();
     names_.clear();
-#if NV_TENSORRT_MAJOR >= 10
+#if EDGEKIT_TRT_TENSOR_API
     for (int i = 0; i < engine_->getNbIOTensors(); ++i) {
       const char* n = engine_->getIOTensorName(i);
       IoInfo io{n, to_shape(engine_->getTensorShape(n)), dtype_name(engine_->getTensorDataType(n))};

@@ -78,7 +78,9 @@ def plan_cmd(
     ),
     dla_core: int = typer.Option(0, "--dla-core", help="DLA core for DLA engines"),
     batch: int = typer.Option(1, "--batch", help="fixed batch size (min = opt = max)"),
-    workspace_mib: int = typer.Option(1024, "--workspace-mib", help="builder workspace limit"),
+    workspace_mib: int = typer.Option(
+        None, "--workspace-mib", help="builder workspace limit (default: 1/8 of the device memory, <= 1024)"
+    ),
 ) -> None:
     """Write trt/plan.json + trt/build.sh (trtexec) into a bundle and re-hash its manifest. Builds nothing."""
     from edgekit import bundle as B

@@ -21,6 +21,8 @@ def _table(rep: FlashReport, title: str) -> Table:
     for col in ("step", "status", "detail", "s"):
         t.add_column(col)
     colour = {"ok": "green", "failed": "red", "absent": "yellow", "planned": "cyan"}
+    if rep.lock:
+        t.add_row("lock", "[green]ok[/]", rep.lock, "")
     for s in rep.steps:
         c = colour.get(s.status, "white")
         t.add_row(s.name, f"[{c}]{s.status}[/]", s.detail, f"{s.seconds:.2f}")
@@ -45,6 +47,10 @@ def register(app: typer.Typer) -> None:
         no_engine: bool = typer.Option(False, "--no-engine", help="skip the TensorRT engine build"),
         no_parity: bool = typer.Option(False, "--no-parity", help="do not run parity on the device"),
         parity_out: Path = typer.Option(None, "--parity-out", help="where to write the parity report JSON"),
+        break_lock: bool = typer.Option(
+            False, "--break-lock",
+            help="remove the device's flash lease first (only when its holder is dead)",
+        ),
         as_json: bool = typer.Option(False, "--json", help="machine-readable output"),
     ) -> None:
         """Copy BUNDLE to a device over SSH (resumable), verify every sha256 there, switch atomically
@@ -55,7 +61,7 @@ def register(app: typer.Typer) -> None:
         if do_rollback:
             if bundle is not None:
                 raise InputError("--rollback takes no BUNDLE", "run `edgekit flash --rollback --host ...`")
-            rep = rollback(target, remote_dir, dry_run=dry_run)
+            rep = rollback(target, remote_dir, dry_run=dry_run, break_lock=break_lock)
         else:
             if bundle is None:
                 raise InputError("no BUNDLE given", "run `edgekit flash BUNDLE --host user@host`")
@@ -64,7 +70,7 @@ def register(app: typer.Typer) -> None:
             task = progress.add_task("upload", total=None)
             opts = FlashOptions(
                 remote_dir=remote_dir, dry_run=dry_run, runtime=not no_runtime, engine=not no_engine,
-                parity=not no_parity, parity_out=parity_out,
+                parity=not no_parity, parity_out=parity_out, break_lock=break_lock,
                 on_total=lambda n: progress.update(task, total=n),
                 on_bytes=lambda n: progress.advance(task, n),
                 say=lambda s: console.print(f"[dim]{s}[/]"),

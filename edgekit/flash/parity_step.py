@@ -27,8 +27,10 @@ def default_report_path(bundle: Bundle, target: SshTarget) -> Path:
 
 
 def run_remote_parity(
-    remote: Remote, layout: RemoteLayout, bundle: Bundle, target: SshTarget, opts: FlashOptions
+    remote: Remote, layout: RemoteLayout, bundle: Bundle, target: SshTarget, opts: FlashOptions,
+    infer_args: list[str] | None = None, precision: str | None = None,
 ) -> dict[str, Any]:
+    """``infer_args``: ``["--backend", "trt"]`` when the device has the engine (``precision``: its)."""
     from edgekit.parity import run_parity
 
     ex = SshExecutor(remote, layout.root)
@@ -38,11 +40,11 @@ def run_remote_parity(
         if g is not None:
             tmp = ex.mkdtemp()
             ex.run([ex.binary(), "--bundle", rb, "--input", posixpath.join(rb, g.input), "--model",
-                    bundle.manifest.default_model, "--dump-stages", tmp, "--json"], 120)
+                    bundle.manifest.default_model, "--dump-stages", tmp, "--json", *(infer_args or [])], 120)
             ex.fetch(tmp, Path("<local tmp>"))
             ex.cleanup(tmp)
         return {"passed": None, "summary": f"edgekit-infer per golden item ({len(bundle.manifest.golden)})"}
-    report = run_parity(bundle.root, runtime="cpp", executor=ex)
+    report = run_parity(bundle.root, runtime="cpp", executor=ex, infer_args=infer_args, precision=precision)
     out = opts.parity_out or default_report_path(bundle, target)
     report.write_json(out)
     remote.run(["mkdir", "-p", "--", layout.reports])

@@ -1,17 +1,19 @@
 """The C++ runtime on the device: copy the sources, build them there with CMake, skip when current.
 
-What is copied: ``cpp_runtime/`` (without build folders), ``tools/setup_cpp.sh`` (the script that builds
-it) and the ONNX Runtime headers from ``.deps/`` when this checkout has them. That script needs
-``.venv/bin/python`` with ``onnxruntime`` (it links the wheel's library), so the device gets a small venv
-with the same onnxruntime version as this machine (from PyPI: the device needs that access). The sources'
-fingerprint (sha256 over names and contents, plus that version) is written to ``runtime/FINGERPRINT``
-after a good build; when it matches, nothing is copied or built.
+What is copied: ``cpp_runtime/`` (without build folders), ``tools/setup_cpp.sh`` and the ONNX Runtime
+headers from ``.deps/`` when this checkout has them. The build on the device is
+``cpp_runtime/tools/device_build.py`` (standard library, Python 3.6+: no edgekit Python, no venv, no
+pinned onnxruntime): ``device_env.py`` checks the support matrix and picks TensorRT / ONNX Runtime
+(an installed build, else a PyPI wheel that exists for the device's Python, else none: said so). The
+sources' fingerprint (sha256 over names and contents) is written to ``runtime/FINGERPRINT`` after a good
+build; when it matches, nothing is copied or built.
 """
 
 from __future__ import annotations
 
 import hashlib
 import posixpath
+import re
 import shutil
 import tempfile
 import time
@@ -92,6 +94,27 @@ def fingerprint(files: dict[str, tuple[str, int]]) -> str:
     return h.hexdigest()
 
 
+SCHEMA_HEADER = "cpp_runtime/include/edgekit/manifest.hpp"
+_SCHEMA_RE = re.compile(r"constexpr int kSchemaVersion = (\d+);")
+
+
+def source_schema(repo: Path = REPO) -> int | None:
+    """The manifest schema the C++ runtime built from ``repo`` understands (kSchemaVersion)."""
+    p = repo / SCHEMA_HEADER
+    m = _SCHEMA_RE.search(p.read_text()) if p.is_file() else None
+    return int(m.group(1)) if m else None
+
+
+def device_schema(remote: Remote, layout: RemoteLayout) -> int | None:
+    """The schema the runtime BUILT on the device understands (from the sources it was built from), or
+    None when no runtime is built there."""
+    if remote.dry_run or not remote.run(["test", "-f", layout.fingerprint], check=False).ok:
+        return None
+    res = remote.run(["cat", "--", posixpath.join(layout.runtime_src, SCHEMA_HEADER)], check=False)
+    m = _SCHEMA_RE.search(res.stdout) if res.ok else None
+    return int(m.group(1)) if m else None
+
+
 def remote_binary(layout: RemoteLayout) -> str:
     return posixpath.join(layout.runtime_src, BINARY_REL)
 
@@ -102,7 +125,8 @@ def _read_remote_fingerprint(remote: Remote, layout: RemoteLayout) -> str | None
 
 
 def ensure_runtime(
-    remote: Remote, layout: RemoteLayout, say: Callable[[str], None] = lambda s: None, repo: Path = REPO
+    remote: Remote, layout: RemoteLayout, say: Callable[[str], None] = lambda s: None, repo: Path = REPO,
+    jobs: int = 2,
 ) -> RuntimeStatus:
     """Build the runtime on the device unless it is already built from the same sources."""
     t0 = time.perf_counter()
@@ -128,19 +152,27 @@ def ensure_runtime(
         except TransferCorrupt as exc:
             raise FlashError(f"C++ runtime sources: {exc.message}", "re-run the flash") from exc
     remote.run(["rm", "-f", "--", layout.fingerprint])
+    ort_note = ""
     say("building the C++ runtime on the device (CMake; minutes on a Jetson)")
+    # device_build.py (stdlib Python 3.6+, no edgekit Python on the device): device_env.py decides TensorRT
+    # and ONNX Runtime (an installed build, else a wheel that exists for the device's Python, else none),
+    # then CMake builds the Release runtime without tests.
     steps: list[list[str]] = [
-        ["sh", "-c", 'test -x .venv/bin/python || python3 -m venv .venv'],
-        ["sh", "-c", '.venv/bin/python -c "import onnxruntime" 2>/dev/null || '
-                     '.venv/bin/python -m pip install -q "onnxruntime==$1"', "sh", ort_version() or "1.31.1"],
-        ["bash", "tools/setup_cpp.sh"],
+        ["python3", "cpp_runtime/tools/device_build.py", "--jobs", str(jobs)],
         ["test", "-x", BINARY_REL],
     ]
     for argv in steps:
         res = remote.run(argv, cwd=src, env=BUILD_ENV, check=False, timeout=BUILD_TIMEOUT)
         if not res.ok:
-            tail = (res.stderr.strip() or res.stdout.strip()).splitlines()[-3:]
-            why = f"`{' '.join(argv[:2])}` exit {res.returncode}: {' | '.join(tail)[:400]}"
+            lines = (res.stderr.strip() or res.stdout.strip()).splitlines()
+            err = [ln for ln in lines if ln.startswith("error: ")]
+            why = err[-1][7:] if err else f"`{' '.join(argv[:2])}` exit {res.returncode}: " \
+                f"{' | '.join(lines[-3:])[:400]}"
             return RuntimeStatus("failed", why, None, fp, time.perf_counter() - t0)
+        if argv[0] == "python3":
+            notes = [ln.split("] ", 1)[1] for ln in res.stderr.splitlines()
+                     if ln.startswith("[device_build] ONNX")]
+            ort_note = notes[-1] if notes else ""
     remote.run(["sh", "-c", 'printf "%s\\n" "$1" > "$2"', "sh", fp, layout.fingerprint])
-    return RuntimeStatus("built", "built from the current sources", binary, fp, time.perf_counter() - t0)
+    detail = "built from the current sources" + (f"; {ort_note}" if ort_note else "")
+    return RuntimeStatus("built", detail, binary, fp, time.perf_counter() - t0)

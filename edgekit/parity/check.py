@@ -445,6 +445,25 @@ def _model_file_check(
         )
 
 
+def _device_engine_args(ex: Executor, bundle: B.Bundle, model_id: str, report: ParityReport,
+                        precision: str | None) -> list[str] | None:
+    """``--backend trt`` when the device holds this model's TensorRT engine (built by ``edgekit flash``):
+    parity then checks the engine the device runs, not ONNX Runtime."""
+    from edgekit.flash.tensorrt import device_engine
+
+    remote, bundle_path = getattr(ex, "remote", None), getattr(ex, "bundle_path", None)
+    if remote is None or bundle_path is None:
+        return None
+    found = device_engine(remote, bundle_path(bundle.root), bundle, model_id)
+    if found is None:
+        return None
+    report.precision = precision or found[1] or report.precision
+    report.notes.append(
+        f"the device has the TensorRT engine {found[0]}: checked with edgekit-infer --backend trt"
+    )
+    return ["--backend", "trt"]
+
+
 def run_parity(
     bundle_path: str | Path,
     runtime: str = "cpp",
@@ -489,6 +508,8 @@ def run_parity(
             ex = remote_executor(host, bundle.root, **(host_options or {}))
         else:
             ex = LocalExecutor(binary)
+        if infer_args is None and host:
+            infer_args = _device_engine_args(ex, bundle, entry.id, report, precision)
         try:
             side = run_cpp_side(bundle, entry.id, ex, progress=progress, extra_args=infer_args)
         finally:

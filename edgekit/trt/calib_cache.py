@@ -18,6 +18,34 @@ from edgekit.errors import InputError
 
 ALGO = "EntropyCalibration2"
 _HEADER = re.compile(r"^TRT-(\d+)-(\w+)$")
+# TensorRT releases edgekit targets that still have implicit INT8 (calibration caches): JetPack 4.6 (8.2.1),
+# JetPack 5 (8.4.1, 8.5.2), JetPack 6.0 (8.6.2), JetPack 6.1/6.2 (10.3.0) and the public header sets (8.2.3,
+# 8.6.1). TensorRT 11 removed implicit INT8 (no IInt8Calibrator in its NvInfer.h): no cache is valid there.
+KNOWN_VERSIONS = ("8.2.1", "8.2.3", "8.4.1", "8.5.2", "8.6.1", "8.6.2", "10.3.0")
+ALGORITHMS = ("EntropyCalibration2", "EntropyCalibration", "MinMaxCalibration", "LegacyCalibration")
+
+
+def tag_of(version: str) -> str:
+    """The number TensorRT writes in a cache header: 8.5.2 -> 8502, 10.3.0 -> 100300."""
+    v = tuple(int(p) for p in version.split(".")) + (0, 0)
+    return f"{v[0]}{v[1]}{v[2]:02d}" if v[0] < 10 else f"{v[0]}{v[1]:02d}{v[2]:02d}"
+
+
+KNOWN_TAGS = {tag_of(v): v for v in KNOWN_VERSIONS}
+
+
+def version_of_tag(tag: str, where: str = "calibration cache") -> str:
+    """The TensorRT version a header tag names, or an InputError for a tag no known release writes."""
+    if tag in KNOWN_TAGS:
+        return KNOWN_TAGS[tag]
+    known = ", ".join(f"{t} ({v})" for t, v in KNOWN_TAGS.items())
+    why = "TensorRT 11 removed implicit INT8, so it has no calibration caches; " if tag[:2] == "11" else ""
+    raise InputError(
+        f"{where} header names TensorRT tag {tag}, which is no TensorRT release edgekit knows "
+        f"({why}known: {known})",
+        "regenerate the cache for the device's TensorRT: "
+        "edgekit engine translate QDQ.onnx --device <jetson profile>",
+    )
 
 
 def float_to_hex(value: float) -> str:
@@ -66,6 +94,13 @@ def parse(text: str, where: str = "calibration cache") -> CalibCache:
             f"{where} has no 'TRT-<version>-<algorithm>' header line",
             "pass a cache written by TensorRT or edgekit.trt.calib_cache",
         )
+    version_of_tag(m.group(1), where)
+    if m.group(2) not in ALGORITHMS:
+        raise InputError(
+            f"{where} header names calibration algorithm '{m.group(2)}', which TensorRT does not write "
+            f"(known: {', '.join(ALGORITHMS)})",
+            "pass a cache written by TensorRT or edgekit.trt.calib_cache",
+        )
     cache = CalibCache(m.group(1), algorithm=m.group(2))
     for i, ln in enumerate(lines[1:], start=2):
         name, sep, hexv = ln.rpartition(":")
@@ -78,6 +113,20 @@ def parse(text: str, where: str = "calibration cache") -> CalibCache:
                 f"{where} line {i} is not 'tensor: hex' ({exc})", "regenerate the calibration cache"
             ) from exc
     return cache
+
+
+def check_tensors(cache: CalibCache, model_tensors: set[str], where: str = "calibration cache") -> None:
+    """Refuse a cache that names tensors the model lacks (a cache for another model or another export):
+    TensorRT would silently ignore those scales and calibrate nothing for the real tensors."""
+    if not cache.scales:
+        raise InputError(f"{where} has no tensor scales", "regenerate the calibration cache")
+    ghosts = sorted(t for t in cache.scales if t not in model_tensors)
+    if ghosts:
+        shown = ", ".join(ghosts[:5]) + (f" and {len(ghosts) - 5} more" if len(ghosts) > 5 else "")
+        raise InputError(
+            f"{where} names {len(ghosts)} tensor(s) the model does not have: {shown}",
+            "regenerate the cache from this model (edgekit engine translate on the model's Q/DQ export)",
+        )
 
 
 def read(path: str | Path) -> CalibCache:

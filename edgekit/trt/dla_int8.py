@@ -31,7 +31,7 @@ from onnx import helper, numpy_helper
 
 from edgekit.errors import InputError
 from edgekit.profiles import DeviceProfile
-from edgekit.trt.calib_cache import CalibCache, read
+from edgekit.trt.calib_cache import CalibCache, check_tensors, read
 from edgekit.trt.graph import attr
 
 PRESERVING = {"Relu", "MaxPool", "Reshape", "Flatten", "Transpose", "Squeeze", "Unsqueeze", "Identity"}
@@ -320,6 +320,11 @@ def translate(
     return Translation(noqdq, cache, pj, la, layer_arg, scales, int8, fp16, requantized_tensors(model))
 
 
+def model_tensors(m: onnx.ModelProto) -> set[str]:
+    """Activation tensors a calibration cache may name: graph inputs and node outputs."""
+    return {i.name for i in m.graph.input} | {o for n in m.graph.node for o in n.output if o}
+
+
 def fake_quant_model(noqdq: onnx.ModelProto, cache: CalibCache) -> onnx.ModelProto:
     """Re-insert per-tensor Q/DQ for every cached tensor; quantize INT8 layers' weights per output channel
     with max calibration (what TensorRT's implicit INT8 does with weights); FP16 layers keep float weights."""
@@ -423,7 +428,9 @@ def verify_translation(
     """Compare the original Q/DQ model with the Q/DQ-free model + cache (fake-quantized) on ``inputs``
     (a preprocessed batch, N first). ``passed`` is top-1 agreement >= ``min_agreement``."""
     c = cache if isinstance(cache, CalibCache) else read(cache)
-    fq = fake_quant_model(onnx.load(str(noqdq_onnx)), c)
+    noqdq = onnx.load(str(noqdq_onnx))
+    check_tensors(c, model_tensors(noqdq), f"calibration cache for {Path(noqdq_onnx).name}")
+    fq = fake_quant_model(noqdq, c)
     x = np.ascontiguousarray(inputs, dtype=np.float32)
     ref = _run(str(qdq_onnx), x)
     got = _run(fq, x)

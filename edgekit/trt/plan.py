@@ -56,6 +56,14 @@ class EngineSpec:
         return cls(**d)
 
 
+def default_workspace_mib(profile: DeviceProfile) -> int:
+    """The builder workspace limit for a profile: 1/8 of the device's memory (which the CPU, the GPU and
+    the DLA share on a Jetson), at most 1024 MiB: 512 MiB on a 4 GB Nano, 1024 MiB from 8 GB up."""
+    mem = getattr(profile, "memory", None)
+    size_gb = float(getattr(mem, "size_gb", 0) or 0)
+    return 1024 if size_gb <= 0 else max(256, min(1024, int(size_gb * 1024) // 8))
+
+
 def engine_name(model_id: str, precision: str, dla_core: int | None) -> str:
     return (
         f"{PLAN_DIR}/{model_id}.{precision}" + (f".dla{dla_core}" if dla_core is not None else "") + ".engine"
@@ -84,6 +92,25 @@ def _onnx_input(path: Path) -> tuple[str, list[int]]:
     raise ConfigError(f"{path} has no graph input", "re-export the model")
 
 
+def _check_cache(profile: DeviceProfile, root: Path, onnx_rel: str, cache_rel: str) -> None:
+    """The cache must be for this profile's TensorRT and name only tensors of the model it goes with."""
+    import onnx
+
+    from edgekit.trt.calib_cache import check_tensors, read
+    from edgekit.trt.dla_int8 import model_tensors
+
+    assert profile.tensorrt is not None
+    cache = read(root / cache_rel)  # refuses an unknown TensorRT tag
+    if cache.tag != profile.tensorrt.cache_tag:
+        raise ConfigError(
+            f"calibration cache {cache_rel} is for TensorRT tag {cache.tag}, {profile.name} runs TensorRT "
+            f"{profile.tensorrt.version} (tag {profile.tensorrt.cache_tag})",
+            f"regenerate it: edgekit engine translate QDQ.onnx --device {profile.name}",
+        )
+    m = onnx.load(str(root / onnx_rel), load_external_data=False)
+    check_tensors(cache, model_tensors(m), f"calibration cache {cache_rel}")
+
+
 def _spec(
     profile: DeviceProfile,
     model_id: str,
@@ -110,6 +137,8 @@ def _spec(
                 f"model {model_id} needs its calibration cache {cache}",
                 "run edgekit.trt.dla_int8.translate on the Q/DQ model first",
             )
+        if bundle_root is not None:
+            _check_cache(profile, bundle_root, onnx_rel, cache)
     return EngineSpec(
         model_id=model_id,
         onnx=onnx_rel,
@@ -291,7 +320,7 @@ def write_plan(
     use_dla: bool | None = None,
     dla_core: int = 0,
     batch: int = 1,
-    workspace_mib: int = 1024,
+    workspace_mib: int | None = None,
     fp16_from_fp32: bool = True,
     reason: str = "",
 ) -> PlanResult:
@@ -300,6 +329,8 @@ def write_plan(
     plan.json: ``engines`` (every EngineSpec field + ``trtexec_args``), ``default_engine`` and ``trtexec``
     (the default engine's argument list, run from the bundle root), ``built`` (always false)."""
     root = Path(bundle_root)
+    if workspace_mib is None:
+        workspace_mib = default_workspace_mib(profile)
     specs = engine_specs(
         profile,
         model_entries,

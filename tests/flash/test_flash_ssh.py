@@ -214,7 +214,7 @@ def test_cli_dry_run_prints_commands_and_connects_to_nothing(tiny_bundle: Path, 
              "--remote-dir", str(evil), "--dry-run")
     assert p.returncode == 0, p.stderr
     out = p.stdout
-    for needle in ("sha256sum", "sftp posix-rename", "sftp put", "tools/setup_cpp.sh",
+    for needle in ("sha256sum", "sftp posix-rename", "sftp put", "device_build.py",
                    "edgekit-infer"):
         assert needle in out, needle
     assert "'" in out and not evil.exists() and not Path("pwned").exists()

@@ -43,8 +43,9 @@ def _keygen(path: Path) -> None:
 
 
 class SshServer:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, extra_config: tuple[str, ...] = ()) -> None:
         self.root = Path(root)
+        self.extra_config = tuple(extra_config)  # more sshd_config lines, e.g. "SetEnv NAME=value"
         self.root.mkdir(parents=True, exist_ok=True)
         self.user = getpass.getuser()
         self.host = "127.0.0.1"
@@ -85,6 +86,7 @@ class SshServer:
                     "Subsystem sftp internal-sftp",
                     "LogLevel ERROR",
                     "MaxStartups 50",
+                    *self.extra_config,
                     "",
                 ]
             )

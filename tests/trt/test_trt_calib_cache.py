@@ -76,3 +76,39 @@ def test_bad_caches_are_input_errors(text: str, match: str) -> None:
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="does not exist"):
         read(tmp_path / "none.cache")
+
+
+@pytest.mark.parametrize("tag", ["9999", "8503", "110100", "100301"])
+def test_unknown_tensorrt_tag_is_refused(tag: str) -> None:
+    with pytest.raises(InputError, match=f"TensorRT tag {tag}, which is no TensorRT release"):
+        parse(NVIDIA_STYLE.replace("8502", tag, 1))
+
+
+def test_tensorrt_11_tag_says_implicit_int8_is_gone() -> None:
+    with pytest.raises(InputError, match="TensorRT 11 removed implicit INT8"):
+        parse(NVIDIA_STYLE.replace("8502", "110100", 1))
+
+
+def test_unknown_algorithm_is_refused() -> None:
+    with pytest.raises(InputError, match="algorithm 'EntropyCalibration3'"):
+        parse(NVIDIA_STYLE.replace("EntropyCalibration2", "EntropyCalibration3"))
+
+
+def test_every_jetson_profile_tag_is_known() -> None:
+    from edgekit.profiles import all_profiles
+    from edgekit.trt.calib_cache import KNOWN_TAGS, version_of_tag
+
+    tags = {p.tensorrt.cache_tag for p in all_profiles().values() if p.tensorrt is not None}
+    assert tags and tags <= set(KNOWN_TAGS)
+    assert version_of_tag("8201") == "8.2.1" and version_of_tag("100300") == "10.3.0"
+
+
+def test_cache_naming_tensors_the_model_lacks_is_refused() -> None:
+    from edgekit.trt.calib_cache import check_tensors
+
+    c = parse(NVIDIA_STYLE)
+    check_tensors(c, set(c.scales) | {"other"})  # a subset of the model's tensors is fine
+    with pytest.raises(InputError, match="names 1 tensor\\(s\\) the model does not have: logits"):
+        check_tensors(c, set(c.scales) - {"logits"})
+    with pytest.raises(InputError, match="no tensor scales"):
+        check_tensors(CalibCache("8502"), {"x"})

@@ -133,3 +133,24 @@ def test_average_pool_scales_only_go_forward_and_requantized_tensors_are_named()
         helper.make_node("Add", ["rd", "r"], ["y"]),
     ]
     assert requantized_tensors(model(nodes, [1, 2, 4, 4], q)) == ["r"]
+
+
+def test_cache_naming_a_tensor_the_model_lacks_fails_the_proof(
+    qdq_model: Path, translated, golden_inputs: np.ndarray
+) -> None:  # type: ignore[no-untyped-def]
+    """A cache with one extra (foreign) tensor used to pass the translation proof: the extra scale was
+    silently skipped. Now the proof refuses it, naming the tensor."""
+    good = read(translated.cache)
+    ghost = CalibCache(good.tag, {**good.scales, "backbone/Conv_99_output_0": 0.01})
+    with pytest.raises(InputError, match="does not have: backbone/Conv_99_output_0"):
+        verify_translation(qdq_model, translated.noqdq_onnx, ghost, golden_inputs[:8])
+
+
+def test_cache_with_unknown_tensorrt_version_fails_the_proof(
+    qdq_model: Path, translated, golden_inputs: np.ndarray, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    text = Path(translated.cache).read_text().replace("TRT-8502-", "TRT-8888-", 1)
+    bad = tmp_path / "bad.cache"
+    bad.write_text(text)
+    with pytest.raises(InputError, match="TensorRT tag 8888"):
+        verify_translation(qdq_model, translated.noqdq_onnx, bad, golden_inputs[:8])

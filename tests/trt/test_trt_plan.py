@@ -76,7 +76,10 @@ def test_trt82_uses_workspace_and_no_dla(tiny_bundle_copy: Path) -> None:
     res = write_plan(tiny_bundle_copy, get_profile("jetson-nano"), entries(tiny_bundle_copy)[:1])
     (spec,) = res.specs
     assert (spec.memory_api, spec.explicit_batch_flag, spec.dla_core) == ("max_workspace_size", True, None)
-    assert "--workspace=1024" in trtexec_args(spec) and "--useDLACore" not in " ".join(trtexec_args(spec))
+    # the 4 GB Nano's workspace limit: 1/8 of its memory (CPU and GPU share it), not 1024 MiB
+    assert spec.workspace_mib == 512
+    assert "--workspace=512" in trtexec_args(spec) and "--useDLACore" not in " ".join(trtexec_args(spec))
+    assert "--timingCacheFile=trt/timing.cache" in trtexec_args(spec)
 
 
 def test_trt10_flags_and_static_inputs(tiny_bundle_copy: Path) -> None:
@@ -134,3 +137,24 @@ def test_teachers_get_no_engine_by_default(tiny_bundle_copy: Path) -> None:
 
     specs = engine_specs(prof, [teacher], bundle_root=tiny_bundle_copy, include_teachers=True)
     assert [s.model_id for s in specs] == ["teacher_fp32"]
+
+
+def test_dla_implicit_cache_must_match_the_profile_and_the_model(tiny_bundle_copy: Path) -> None:
+    """A cache for another TensorRT (Xavier's 8.5.2 for an Orin on 10.3), or naming tensors the model lacks,
+    is refused when the plan is written; a matching one passes."""
+    from edgekit.errors import InputError
+    from edgekit.trt.calib_cache import CalibCache
+
+    e = B.ModelEntry(id="s_dla", file="models/student_fp32.onnx", precision="int8", role="student",
+                     int8_flavour="dla_implicit", opset=17)
+    cache = tiny_bundle_copy / "models" / "student_fp32_calib.cache"
+    name = onnx.load(str(tiny_bundle_copy / e.file)).graph.input[0].name
+    CalibCache("8502", {name: 0.01}).write(cache)
+    with pytest.raises(ConfigError, match="is for TensorRT tag 8502, jetson-orin runs TensorRT 10.3.0"):
+        write_plan(tiny_bundle_copy, get_profile("jetson-orin"), [e])
+    CalibCache("100300", {name: 0.01, "ghost_tensor": 0.02}).write(cache)
+    with pytest.raises(InputError, match="does not have: ghost_tensor"):
+        write_plan(tiny_bundle_copy, get_profile("jetson-orin"), [e])
+    CalibCache("100300", {name: 0.01}).write(cache)
+    (spec,) = write_plan(tiny_bundle_copy, get_profile("jetson-orin"), [e]).specs
+    assert spec.calib_cache == "models/student_fp32_calib.cache" and spec.int8_mode == "implicit"
