@@ -206,7 +206,8 @@ def _is_result_file(rel: str) -> bool:
     name = rel.rsplit("/", 1)[-1]
     if name.startswith(".") and name.endswith(".tmp"):
         return True
-    return rel == "trt/timing.cache" or (rel.startswith("trt/") and name.endswith((".engine", ".engine.json")))
+    engine = rel.startswith("trt/") and name.endswith((".engine", ".engine.json"))
+    return engine or rel == "trt/timing.cache"
 
 
 def check_replaceable(out: Path, option: str = "--out") -> None:
@@ -242,7 +243,9 @@ def check_replaceable(out: Path, option: str = "--out") -> None:
         or not 1 <= ver <= SCHEMA_VERSION
         or not isinstance(listed, dict)
     ):
-        raise OutputPathError(f"{option} {out} is not empty and is not an edgekit bundle: not replacing it", fix)
+        raise OutputPathError(
+            f"{option} {out} is not empty and is not an edgekit bundle: not replacing it", fix
+        )
     ours = set(RESULT_FILES) | {str(k) for k in listed}
     for p in sorted(out.rglob("*")):
         rel = p.relative_to(out).as_posix()

@@ -65,7 +65,9 @@ def check_output_file(path: str | Path | None, option: str) -> None:
         return
     p = Path(path)
     if str(path).endswith(os.sep) or p.is_dir():
-        raise OutputPathError(f"{option} {p} is a folder, not a file", f"pass a file path, e.g. {p / 'out.json'}")
+        raise OutputPathError(
+            f"{option} {p} is a folder, not a file", f"pass a file path, e.g. {p / 'out.json'}"
+        )
     if p.exists() and not p.is_file():
         raise OutputPathError(f"{option} {p} is not a regular file", "pass a path to a regular file")
     _check_parents(p, option, "file")
@@ -78,7 +80,8 @@ def check_output_dir(path: str | Path, option: str) -> None:
     p = Path(path)
     if p.exists() and not p.is_dir():
         raise OutputPathError(
-            f"{option} {p} is a file, not a folder", f"pass a folder path (not {p.name}) or move the file away"
+            f"{option} {p} is a file, not a folder",
+            f"pass a folder path (not {p.name}) or move the file away",
         )
     _check_parents(p, option, "folder")
 

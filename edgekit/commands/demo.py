@@ -152,7 +152,10 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Classify frames from a camera, stream, video or image folder, with an overlay and JSON lines."""
         from edgekit.demo.runner import DemoOptions, run_demo
+        from edgekit.io import check_output_file
 
+        check_output_file(output, "--output")
+        check_output_file(json_path, "--json")
         err = Console(stderr=True)
         if runner not in ("auto", "cpp", "python"):
             raise ConfigError(f"--runner '{runner}' is not a runner", "use auto, cpp or python")
