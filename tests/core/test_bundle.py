@@ -51,15 +51,24 @@ def test_manifest_input_shape_must_match_spec(tiny_bundle_copy: Path) -> None:
         B.load(tiny_bundle_copy)
 
 
+def _stub_bundle(root: Path, text: str) -> None:
+    """The least a folder needs to be an edgekit bundle that staging may replace."""
+    import json
+
+    (root / "a.txt").write_text(text)
+    files = {"a.txt": {"sha256": B.sha256_file(root / "a.txt"), "size": len(text)}}
+    (root / B.MANIFEST).write_text(json.dumps({"format": "edgekit-bundle", "schema_version": 1, "files": files}))
+
+
 def test_staging_keeps_old_bundle_on_failure(tmp_path: Path) -> None:
     out = tmp_path / "b"
     with B.staging(out) as root:
-        (root / "a.txt").write_text("old")
+        _stub_bundle(root, "old")
     with pytest.raises(RuntimeError), B.staging(out) as root:
-        (root / "a.txt").write_text("new")
+        _stub_bundle(root, "new")
         raise RuntimeError("interrupted")
     assert (out / "a.txt").read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["b"]  # no staging leftovers
     with B.staging(out) as root:
-        (root / "a.txt").write_text("new")
+        _stub_bundle(root, "new")
     assert (out / "a.txt").read_text() == "new"
