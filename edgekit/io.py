@@ -59,14 +59,14 @@ def _check_parents(p: Path, option: str, what: str) -> None:
         )
 
 
-def check_output_file(path: str | Path | None, option: str) -> None:
+def check_output_file(path: str | Path | None, option: str, example: str = "out.json") -> None:
     """Fail before the work if the result FILE ``path`` could not be written ('-' and None: stdout/none)."""
     if path is None or str(path) == "-":
         return
     p = Path(path)
     if str(path).endswith(os.sep) or p.is_dir():
         raise OutputPathError(
-            f"{option} {p} is a folder, not a file", f"pass a file path, e.g. {p / 'out.json'}"
+            f"{option} {p} is a folder, not a file", f"pass a file path, e.g. {p / example}"
         )
     if p.exists() and not p.is_file():
         raise OutputPathError(f"{option} {p} is not a regular file", "pass a path to a regular file")

@@ -154,7 +154,7 @@ def register(app: typer.Typer) -> None:
         from edgekit.demo.runner import DemoOptions, run_demo
         from edgekit.io import check_output_file
 
-        check_output_file(output, "--output")
+        check_output_file(output, "--output", "demo.avi")
         check_output_file(json_path, "--json")
         err = Console(stderr=True)
         if runner not in ("auto", "cpp", "python"):

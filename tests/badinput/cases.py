@@ -213,7 +213,8 @@ CASES: list[tuple[str, Case]] = [
     _c("values", "demo-unknown-model", "edgekit", f"demo {B} -s {{video}} --headless --runner python "
        "--model nope", 2, "nope"),
     _c("values", "flash-bad-host", "edgekit", f"flash {B} --host @", 2, "@"),
-    _c("values", "flash-rollback-with-bundle", "edgekit", f"flash {B} --host u@h --rollback", 2, "--rollback"),
+    _c("values", "flash-rollback-with-bundle", "edgekit", f"flash {B} --host u@h --rollback", 2,
+       "--rollback"),
     _c("values", "engine-plan-unknown-device", "edgekit", f"engine plan {B} --device toaster", 2, "toaster"),
     _c("values", "engine-translate-unknown-device", "edgekit", "engine translate m.onnx --device toaster",
        2, "toaster", setup=_file("m.onnx")),
@@ -296,7 +297,7 @@ CASES: list[tuple[str, Case]] = [
     _c("outputs", "engine-translate-out-is-file", "edgekit", "engine translate m.onnx --device "
        "jetson-xavier --out f", 2, "is a file", setup=_seq(_file("m.onnx"), _file("f"))),
     # ---- sources: demo sources (Python runner) --------------------------------------------------------
-    _c("sources", "empty-uri", "edgekit", [f"demo", B, "-s", "", "--runner", "python", "--headless"], 2,
+    _c("sources", "empty-uri", "edgekit", ["demo", B, "-s", "", "--runner", "python", "--headless"], 2,
        "empty"),
     _c("sources", "unknown-scheme", "edgekit", f"demo {B} -s gopher://x --runner python --headless", 2,
        "gopher"),

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.badinput.cases import CASES, Case
-from tests.badinput.conftest import tree_digest, tool_path
+from tests.badinput.conftest import tool_path, tree_digest
 
 ENV = {
     **os.environ,
@@ -39,7 +39,8 @@ class Outcome:
 
 
 def _expand(case: Case, d: Path, bundle: Path, video: Path, extra: dict[str, str]) -> list[str]:
-    rep = {"{copy}": str(d / "copy"), "{video}": str(video), "{tmp}": str(d), **extra, "{bundle}": str(bundle)}
+    rep = {"{copy}": str(d / "copy"), "{video}": str(video), "{tmp}": str(d), **extra}
+    rep["{bundle}"] = str(bundle)
     out = []
     for a in case.argv:
         for k, v in rep.items():
@@ -62,7 +63,9 @@ def _run_one(case: Case, root: Path, bundle: Path, video: Path, extra: dict[str,
         case.setup(d)
     before = tree_digest(d)
     argv = [exe, *_expand(case, d, bundle, video, extra)]
-    p = subprocess.run(argv, cwd=d, env=ENV, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    p = subprocess.run(
+        argv, cwd=d, env=ENV, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL
+    )
     return Outcome(p.returncode, p.stdout, p.stderr, before, tree_digest(d))
 
 

@@ -57,7 +57,8 @@ def _stub_bundle(root: Path, text: str) -> None:
 
     (root / "a.txt").write_text(text)
     files = {"a.txt": {"sha256": B.sha256_file(root / "a.txt"), "size": len(text)}}
-    (root / B.MANIFEST).write_text(json.dumps({"format": "edgekit-bundle", "schema_version": 1, "files": files}))
+    doc = {"format": "edgekit-bundle", "schema_version": 1, "files": files}
+    (root / B.MANIFEST).write_text(json.dumps(doc))
 
 
 def test_staging_keeps_old_bundle_on_failure(tmp_path: Path) -> None:

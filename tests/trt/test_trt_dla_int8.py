@@ -153,7 +153,7 @@ def test_the_cache_is_what_reproduces_the_qdq_model(
 def test_a_wrong_cache_does_not_reproduce_the_qdq_model(
     qdq_model: Path, translated, golden_inputs: np.ndarray
 ) -> None:  # type: ignore[no-untyped-def]
-    """The check above breaks when its subject does: every scale 1.5x off puts most outputs on other levels."""
+    """The check above breaks when its subject does: all scales 1.5x off put most outputs on other levels."""
     from edgekit.trt.dla_int8 import fake_quant_model
 
     c = read(translated.cache)
