@@ -29,6 +29,9 @@ ENV = {
 }
 
 
+TIMEOUT_S = float(os.environ.get("EDGEKIT_CORPUS_TIMEOUT_S", "120"))
+
+
 @dataclass
 class Outcome:
     code: int
@@ -63,9 +66,13 @@ def _run_one(case: Case, root: Path, bundle: Path, video: Path, extra: dict[str,
         case.setup(d)
     before = tree_digest(d)
     argv = [exe, *_expand(case, d, bundle, video, extra)]
-    p = subprocess.run(
-        argv, cwd=d, env=ENV, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL
-    )
+    try:
+        p = subprocess.run(
+            argv, cwd=d, env=ENV, capture_output=True, text=True, timeout=TIMEOUT_S, stdin=subprocess.DEVNULL
+        )
+    except subprocess.TimeoutExpired as exc:  # a bad input that starts the work instead of failing fast
+        err = exc.stderr.decode(errors="replace") if isinstance(exc.stderr, bytes) else (exc.stderr or "")
+        return Outcome(-9, "", f"{err}\n(killed after {TIMEOUT_S} s)", before, tree_digest(d))
     return Outcome(p.returncode, p.stdout, p.stderr, before, tree_digest(d))
 
 
