@@ -137,8 +137,7 @@ def run_build(opts: BuildOptions, reporter: Reporter | None = None) -> BuildResu
 
         load_checkpoint(example.teacher(profile), opts.teacher)
     out = opts.out or example.default_out(profile.name)
-    if out.exists() and not (out / B.MANIFEST).is_file() and any(out.iterdir()):
-        raise ConfigError(f"{out} exists and is not a bundle", "pick another --out (it would be replaced)")
+    B.check_replaceable(out)  # before any work: only a new/empty folder or an edgekit bundle is replaced
     recipe = opts.recipe or example.recipe(opts.fast)
     reporter = reporter or Reporter()
 

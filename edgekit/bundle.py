@@ -194,24 +194,84 @@ def write_manifest(root: Path, manifest: Manifest) -> None:
             rel = p.relative_to(root).as_posix()
             files[rel] = FileEntry(sha256=sha256_file(p), size=p.stat().st_size)
     manifest.files = files
-    text = json.dumps(manifest.model_dump(mode="json"), indent=2) + "\n"
-    tmp = root / (MANIFEST + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, root / MANIFEST)
+    from edgekit.io import atomic_write_text
+
+    atomic_write_text(root / MANIFEST, json.dumps(manifest.model_dump(mode="json"), indent=2) + "\n")
+
+
+# Files edgekit itself writes into a finished bundle, outside its hashed file list (reports, the build's
+# parity result, TensorRT engines built on the device and their metadata, temporaries of atomic writes).
+RESULT_FILES = (MANIFEST, "report.html", "report.md", "parity.json", "estimate.json")
+
+
+def _is_result_file(rel: str) -> bool:
+    name = rel.rsplit("/", 1)[-1]
+    if name.startswith(".") and name.endswith(".tmp"):
+        return True
+    engine = rel.startswith("trt/") and name.endswith((".engine", ".engine.json"))
+    return engine or rel == "trt/timing.cache"
+
+
+def check_replaceable(out: Path, option: str = "--out") -> None:
+    """``out`` may be created or replaced by a build: it does not exist, is an empty folder, or is an
+    edgekit bundle (a ``manifest.json`` with our ``format`` and a schema we read, and no file in the folder
+    that the manifest does not list). Anything else is refused, before any work, and nothing is touched."""
+    from edgekit.io import OutputPathError, check_output_dir
+
+    check_output_dir(out, option)
+    if not out.exists():
+        return
+    if out.is_symlink():
+        raise OutputPathError(
+            f"{option} {out} is a symbolic link; edgekit replaces only bundle folders it wrote",
+            "pass the real folder or a new path",
+        )
+    entries = list(out.iterdir())
+    if not entries:
+        return
+    fix = f"pass a new or empty folder to {option}, or move {out}'s files away first"
+    mpath = out / MANIFEST
+    try:
+        raw = json.loads(mpath.read_text()) if mpath.is_file() else None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        raw = None
+    ver = raw.get("schema_version") if isinstance(raw, dict) else None
+    listed = raw.get("files") if isinstance(raw, dict) else None
+    if (
+        not isinstance(raw, dict)
+        or raw.get("format") != "edgekit-bundle"
+        or not isinstance(ver, int)
+        or isinstance(ver, bool)
+        or not 1 <= ver <= SCHEMA_VERSION
+        or not isinstance(listed, dict)
+    ):
+        raise OutputPathError(
+            f"{option} {out} is not empty and is not an edgekit bundle: not replacing it", fix
+        )
+    ours = set(RESULT_FILES) | {str(k) for k in listed}
+    for p in sorted(out.rglob("*")):
+        rel = p.relative_to(out).as_posix()
+        if p.is_symlink() or (not p.is_dir() and rel not in ours and not _is_result_file(rel)):
+            raise OutputPathError(
+                f"{option} {out} holds {rel}, which its edgekit manifest does not list: not replacing it", fix
+            )
 
 
 @contextlib.contextmanager
-def staging(out: Path) -> Iterator[Path]:
+def staging(out: Path, option: str = "--out") -> Iterator[Path]:
     """Yield a temporary folder next to ``out``; on success replace ``out`` with it; nothing is half-done.
 
-    An existing bundle at ``out`` is moved aside first and deleted only after the rename succeeded.
-    On any exception the staging folder is removed and ``out`` is untouched.
+    ``out`` must be new, empty or an edgekit bundle (``check_replaceable``, checked before the work and
+    again before the swap). An existing bundle at ``out`` is moved aside first and deleted only after the
+    rename succeeded. On any exception the staging folder is removed and ``out`` is untouched.
     """
-    out = out.resolve()
+    out = Path(os.path.abspath(out))
+    check_replaceable(out, option)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.staging-", dir=out.parent))
     try:
         yield tmp
+        check_replaceable(out, option)  # it may have changed during a long build
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -219,6 +279,12 @@ def staging(out: Path) -> Iterator[Path]:
     if out.exists():
         old = out.parent / f".{out.name}.old-{os.getpid()}"
         os.replace(out, old)
-    os.replace(tmp, out)
+    try:
+        os.replace(tmp, out)
+    except BaseException:
+        if old is not None:
+            os.replace(old, out)
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)

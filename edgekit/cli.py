@@ -9,6 +9,7 @@ import sys
 
 import typer
 from rich.console import Console
+from typer.exceptions import TyperException
 
 from edgekit.errors import EdgekitError
 
@@ -65,14 +66,19 @@ def main() -> None:
     except KeyboardInterrupt:
         err_console.print("[red]interrupted[/]")
         sys.exit(130)
-    except Exception as exc:  # click usage errors and the like
-        import click
+    except TyperException as exc:  # usage errors: typer >= 0.29 vendors click as typer._click
+        err_console.print(f"[bold red]error:[/] {usage_line(exc)}", highlight=False, soft_wrap=True)
+        sys.exit(exc.exit_code)
 
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
 
+def usage_line(exc: TyperException) -> str:
+    """A click usage error (missing argument, unknown option, bad value) as one line naming the fix."""
+    msg = " ".join(exc.format_message().split())
+    ctx = getattr(exc, "ctx", None)
+    path = getattr(ctx, "command_path", None) or "edgekit"
+    if type(exc).__name__ == "NoArgsIsHelpError":  # the help is already on stdout
+        return f"{path}: no command given — fix: run `{path} COMMAND` (commands: `{path} --help`)"
+    return f"{path}: {msg} — fix: see `{path} --help`"
 
 if __name__ == "__main__":
     main()

@@ -7,13 +7,12 @@ placement) into the bundle being built, and returns a compact summary for ``mani
 
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
 from typing import Any
 
 from edgekit.bench.roofline import estimate_bundle
 from edgekit.bundle import Bundle, Manifest
+from edgekit.io import atomic_write_json
 from edgekit.profiles import DeviceProfile
 
 ESTIMATE_FILE = "estimate.json"
@@ -39,7 +38,5 @@ def estimate(
     root = Path(root)
     name = profile if isinstance(profile, str) else profile.name
     doc = estimate_bundle(Bundle(root, manifest), name, batch)
-    tmp = root / f".{ESTIMATE_FILE}.tmp-{os.getpid()}"
-    tmp.write_text(json.dumps(doc, indent=2) + "\n")
-    os.replace(tmp, root / ESTIMATE_FILE)
+    atomic_write_json(root / ESTIMATE_FILE, doc)
     return summarize(doc)

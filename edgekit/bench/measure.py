@@ -29,6 +29,7 @@ from edgekit.bench.macs import count_model
 from edgekit.bench.roofline import estimate
 from edgekit.bundle import Bundle, ModelEntry
 from edgekit.errors import EdgekitError, InputError
+from edgekit.io import atomic_write_json
 from edgekit.profiles import get_profile
 
 SCHEMA = "edgekit-bench/1"
@@ -557,7 +558,4 @@ def bench_bundle(
 
 def write_json(doc: dict[str, Any], path: Path) -> None:
     """Write atomically (temp file + rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(doc, indent=2) + "\n")
-    os.replace(tmp, path)
+    atomic_write_json(path, doc)

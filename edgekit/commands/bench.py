@@ -116,6 +116,9 @@ def register(app: typer.Typer) -> None:
         """Measure p50/p90/p99 latency, throughput and peak memory of every model, one process each."""
         from edgekit import bundle as B
         from edgekit.bench.measure import BenchConfig, bench_bundle
+        from edgekit.io import check_output_file
+
+        check_output_file(json_out, "--json")
 
         cfg = BenchConfig(
             runtime=runtime,
@@ -179,8 +182,10 @@ def register(app: typer.Typer) -> None:
         from edgekit import bundle as B
         from edgekit.bench.roofline import estimate as est_one
         from edgekit.bench.roofline import estimate_bundle, normalize_placement
+        from edgekit.io import check_output_file
         from edgekit.profiles import get_profile
 
+        check_output_file(json_out, "--json")
         place = None
         if placement is not None:
             try:

@@ -100,7 +100,7 @@ def cpp_args(
 
 
 def summary_table(s: dict) -> Table:
-    t = Table(title=f"edgekit demo ({s['runner']} runner)")
+    t = Table(title=f"edgekit demo ({s['runner']} runner)", caption=s.get("ended"))
     short = {"capture": "cap", "preprocess": "pre", "infer": "inf", "draw": "draw", "total": "total"}
     for col in ("frames", "drop", "reconn", "FPS", *(f"{short.get(k, k)} ms" for k in s["ms_mean"]), "stop"):
         t.add_column(col, justify="right")
@@ -152,7 +152,10 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Classify frames from a camera, stream, video or image folder, with an overlay and JSON lines."""
         from edgekit.demo.runner import DemoOptions, run_demo
+        from edgekit.io import check_output_file
 
+        check_output_file(output, "--output", "demo.avi")
+        check_output_file(json_path, "--json")
         err = Console(stderr=True)
         if runner not in ("auto", "cpp", "python"):
             raise ConfigError(f"--runner '{runner}' is not a runner", "use auto, cpp or python")

@@ -30,9 +30,11 @@ def translate_cmd(
     as_json: bool = typer.Option(False, "--json", help="machine-readable output"),
 ) -> None:
     """Q/DQ ONNX -> Q/DQ-free ONNX + TensorRT calibration cache + per-layer precisions (DLA implicit INT8)."""
+    from edgekit.io import check_output_dir
     from edgekit.profiles import get_profile
     from edgekit.trt.dla_int8 import translate, verify_translation
 
+    check_output_dir(out, "--out")
     prof = get_profile(device)
     tr = translate(qdq, out, prof)
     result = tr.to_dict()

@@ -55,6 +55,9 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Copy BUNDLE to a device over SSH (resumable), verify every sha256 there, switch atomically
         (the old bundle is kept for --rollback), build the runtime/engine and run parity on the device."""
+        from edgekit.io import check_output_file
+
+        check_output_file(parity_out, "--parity-out")
         console = Console(stderr=as_json)
         target = SshTarget.parse(host, port=port, identity=identity, known_hosts=known_hosts,
                                  trust_on_first_use=trust_on_first_use)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -39,8 +38,10 @@ def register(app: typer.Typer) -> None:
         """Run the golden set through the runtime under test and compare every preprocessing step and the
         outputs with the training-time reference. Exit 0 in sync, 1 NOT in sync (a difference was measured),
         2 on error, 3 not verified (something was not compared: the runtime failed on an item, zero items)."""
+        from edgekit.io import atomic_write_json, check_output_file
         from edgekit.parity import run_parity
 
+        check_output_file(json_file, "--json")
         to_stdout = json_file == "-"
         console = Console(stderr=to_stdout)
         try:
@@ -75,9 +76,7 @@ def register(app: typer.Typer) -> None:
                 if to_stdout:
                     print(json.dumps(err))
                 else:
-                    tmp = Path(json_file).with_name(f".{Path(json_file).name}.tmp")
-                    tmp.write_text(json.dumps(err, indent=2) + "\n")
-                    os.replace(tmp, json_file)
+                    atomic_write_json(json_file, err)
             raise
         report.render(console)
         if to_stdout:

@@ -35,9 +35,11 @@ def register(app: typer.Typer) -> None:
         """Write the bundle's report.html (self-contained) and report.md; missing results read "not run"."""
         from edgekit import bundle as B
         from edgekit.bench.roofline import estimate_bundle
+        from edgekit.io import check_output_file
         from edgekit.report import MARKDOWN, write_report
 
         b = B.load(bundle)
+        check_output_file(b.root / MARKDOWN, "BUNDLE")  # the reports go into the bundle: fail before the work
         est = _load(estimate, "estimate")
         if est is None and not no_estimate:
             est = estimate_bundle(b)

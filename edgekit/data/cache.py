@@ -5,6 +5,7 @@ disables the disk cache). The tensors always come from
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 from collections.abc import Sequence
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from edgekit.io import atomic_write_with
 from edgekit.preprocess import PreprocessSpec, run_batch
 
 _MEMORY: dict[str, np.ndarray] = {}
@@ -52,11 +54,6 @@ def preprocess_cached(spec: PreprocessSpec, images: Sequence[np.ndarray] | np.nd
     arr = run_batch(spec, images)
     _MEMORY[key] = arr
     if path is not None:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(f".tmp-{os.getpid()}.npy")
-            np.save(tmp, arr)
-            os.replace(tmp, path)
-        except OSError:
-            pass  # the cache is an optimisation only
+        with contextlib.suppress(OSError):  # the cache is an optimisation only
+            atomic_write_with(path, lambda tmp: np.save(tmp, arr), ".npy")
     return arr

@@ -27,6 +27,7 @@ from rich.console import Console
 from rich.table import Table
 
 from edgekit import bundle as B
+from edgekit.io import atomic_write_json
 
 W, H = 640, 480
 
@@ -172,9 +173,7 @@ def main(argv: list[str] | None = None) -> int:
         "threads": a.threads,
         "results": rows,
     }
-    tmp = a.json.with_name(f".{a.json.name}.partial")
-    tmp.write_text(json.dumps(doc, indent=2) + "\n")
-    os.replace(tmp, a.json)
+    atomic_write_json(a.json, doc)
     print(f"wrote {a.json}")
     return 0
 

@@ -9,8 +9,13 @@ Behaviour and JSON lines are the same as the C++ app ``edgekit-camera`` (cpp_run
   the capture time in seconds since the demo started; ``fps`` is the running end-to-end rate.
 * ``{"type": "event", "t": s, "message": "..."}`` for a lost / reconnected live source.
 * ``{"type": "summary", "runner": "python"|"cpp", "source": uri, "model": id, "frames": n, "dropped": d,
-  "reconnects": r, "elapsed_s": s, "fps": f, "ms_mean": {...}, "stopped": "end"|"frames"|"signal",
-  "output": path|null}`` once at the end.
+  "reconnects": r, "elapsed_s": s, "fps": f, "ms_mean": {...},
+  "stopped": "end"|"frames"|"signal"|"truncated", "frames_read": n, "frames_expected": n|null,
+  "ended": "...", "output": path|null}`` once at the end. ``frames_read`` counts frames the source delivered
+  (dropped ones too); ``frames_expected`` is the count the container states (null: not stated, e.g. a
+  stream or camera); ``ended`` says in words how the run ended. A file that ends before its stated count is
+  "truncated": the summary is emitted, the outputs are discarded and the run fails with exit code 5
+  ("stream ended at frame 16 of 60").
 
 How a video frame enters the spec: every source yields BGR uint8 frames, which replace the spec's
 ``decode`` step. For ``decode: bgr`` the frame is used as is. For ``decode: gray`` it is converted with
@@ -40,7 +45,14 @@ import numpy as np
 
 from edgekit import bundle as B
 from edgekit.demo import overlay
-from edgekit.demo.sources import CaptureThread, Frame, Source, open_source, parse_uri
+from edgekit.demo.sources import (
+    CaptureThread,
+    Frame,
+    Source,
+    SourceTruncatedError,
+    open_source,
+    parse_uri,
+)
 from edgekit.errors import EdgekitError, InputError
 from edgekit.preprocess import PreprocessSpec
 from edgekit.preprocess import run as preprocess_run
@@ -315,6 +327,9 @@ def run_demo(
                     if cap.error is not None:
                         raise cap.error
                     stopped = "signal" if stop_requested else "end"
+                    expected = getattr(reader, "frame_count", 0) if not src.live else 0
+                    if stopped == "end" and expected and cap.stats.captured < expected:
+                        stopped = "truncated"
                     break
                 assert isinstance(item, Frame)
                 t0 = time.monotonic()
@@ -357,7 +372,7 @@ def run_demo(
                 if opts.frames and acc.n >= opts.frames:
                     stopped = "frames"
                     break
-        ok = True
+        ok = stopped != "truncated"
     finally:
         cap.stop()
         cap.join(timeout=5.0)
@@ -368,6 +383,16 @@ def run_demo(
         if not ok:
             lines.close(keep=False)
     elapsed = (t_prev - t_first) if (t_prev is not None and t_first is not None) else 0.0
+    expected = (getattr(reader, "frame_count", 0) or None) if not src.live else None
+    read = cap.stats.captured
+    ended = {
+        "frames": f"stopped after --frames {opts.frames}",
+        "signal": "stopped by the user",
+        "truncated": f"stream ended at frame {read} of {expected}",
+        "end": f"end of stream after all {read} frames the container states"
+        if expected
+        else f"end of stream after {read} frames (the source states no frame count)",
+    }[stopped]
     summary: dict[str, Any] = {
         "type": "summary",
         "runner": "python",
@@ -380,8 +405,18 @@ def run_demo(
         "fps": round(acc.n / elapsed, 2) if elapsed > 0 and not math.isnan(elapsed) else 0.0,
         "ms_mean": acc.means(),
         "stopped": stopped,
-        "output": str(opts.output) if out and out.frames else None,
+        "frames_read": read,
+        "frames_expected": expected,
+        "ended": ended,
+        "output": str(opts.output) if ok and out and out.frames else None,
     }
     lines.emit(summary)
+    if stopped == "truncated":
+        lines.close(keep=False)
+        raise SourceTruncatedError(
+            f"source '{src.uri}': stream ended at frame {read} of {expected} (truncated or damaged file); "
+            "no output written",
+            "re-copy or re-record the video, or pass --frames N to use only its first N frames",
+        )
     lines.close()
     return summary

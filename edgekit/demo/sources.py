@@ -14,11 +14,13 @@ conversion rule covers all of them (see ``edgekit.demo.runner.frame_to_decoded``
 network) may drop stale frames; files and folders never do unless asked (``realtime``).
 
 Exit codes shared with the C++ app ``edgekit-camera``: 2 malformed URI / bad argument, 3 source cannot be
-opened (missing file, no such device), 4 a live source was lost and did not come back.
+opened (missing file, no such device), 4 a live source was lost and did not come back, 5 a file ended
+before the frame count its container states (truncated or damaged).
 """
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import threading
@@ -53,6 +55,12 @@ class SourceLostError(EdgekitError):
     """A live source that disappeared and did not come back within the retries."""
 
     exit_code = 4
+
+
+class SourceTruncatedError(EdgekitError):
+    """A video file that ended before the frame count its container states."""
+
+    exit_code = 5
 
 
 @dataclass(frozen=True)
@@ -136,6 +144,7 @@ def list_images(folder: Path) -> list[Path]:
 
 class Reader(Protocol):
     fps: float
+    frame_count: int  # frames the container states; 0 when it does not say (streams, cameras)
 
     def read(self) -> np.ndarray | None: ...
 
@@ -176,6 +185,8 @@ class VideoReader:
             self.cap.set(cv2.CAP_PROP_FRAME_HEIGHT, height)
         fps = float(self.cap.get(cv2.CAP_PROP_FPS) or 0.0)
         self.fps = fps if 0.0 < fps <= 240.0 else 0.0
+        n = float(self.cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0.0) if src.kind == "file" else 0.0
+        self.frame_count = int(n) if math.isfinite(n) and 0 < n < 2**31 else 0
 
     def read(self) -> np.ndarray | None:
         ok, frame = self.cap.read()
@@ -198,6 +209,7 @@ class ImageFolderReader:
         self.src = src
         self.files = list_images(Path(src.target))
         self.pos = 0
+        self.frame_count = len(self.files)
 
     def read(self) -> np.ndarray | None:
         while self.pos < len(self.files):
@@ -220,6 +232,8 @@ def quiet_opencv() -> None:
     errors only, unless the user set OPENCV_LOG_LEVEL."""
     if "OPENCV_LOG_LEVEL" not in os.environ:
         cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+    # FFmpeg's own lines ("File ended prematurely", "overread 8") too: the runner reports how a file ended
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 
 
 def open_source(src: Source, width: int = 0, height: int = 0) -> Reader:

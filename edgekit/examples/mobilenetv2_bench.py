@@ -16,7 +16,6 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ import numpy as np
 
 from edgekit import bundle as B
 from edgekit.errors import EdgekitError, InputError
+from edgekit.io import atomic_write_json
 
 
 def _worker(model: str, batch: int, iters: int, warmup: int) -> dict[str, Any]:
@@ -145,9 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
     if a.out:
-        with tempfile.NamedTemporaryFile("w", dir=a.out.resolve().parent, delete=False, suffix=".tmp") as f:
-            json.dump(res, f, indent=2)
-        os.replace(f.name, a.out)
+        atomic_write_json(a.out, res)
     if a.json:
         print(json.dumps(res, indent=2))
     else:

@@ -23,7 +23,6 @@ record's postprocessed outputs are derived from its recorded outputs and declara
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -34,6 +33,7 @@ import numpy as np
 
 from edgekit.bundle import Manifest, PostprocessInfo, sha256_file
 from edgekit.errors import BundleError
+from edgekit.io import atomic_write_json, atomic_write_with
 from edgekit.parity import ort_session
 from edgekit.postprocess import TopK, classify
 from edgekit.preprocess import PreprocessSpec
@@ -122,10 +122,7 @@ class Reference:
 
 
 def _save_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp.npz")
-    np.savez_compressed(tmp, **arrays)  # type: ignore[arg-type]
-    os.replace(tmp, path)
+    atomic_write_with(path, lambda tmp: np.savez_compressed(tmp, **arrays), ".npz")  # type: ignore[arg-type]
 
 
 def _torch_outputs(model: torch.nn.Module, x: np.ndarray, names: list[str]) -> dict[str, np.ndarray]:
@@ -242,9 +239,7 @@ def write_reference(
         "items": items,
     }
     path = root / RECORD
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(record, indent=2) + "\n")
-    os.replace(tmp, path)
+    atomic_write_json(path, record)
     return path
 
 

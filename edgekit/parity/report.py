@@ -14,15 +14,15 @@ The verdict fails closed. It is decided in one place, :meth:`ParityReport.decide
 
 from __future__ import annotations
 
-import json
 import math
-import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+
+from edgekit.io import atomic_write_json
 
 EXIT_IN_SYNC, EXIT_OUT_OF_SYNC, EXIT_ERROR, EXIT_NOT_VERIFIED = 0, 1, 2, 3
 
@@ -200,11 +200,7 @@ class ParityReport:
         return clean(d)
 
     def write_json(self, path: Path) -> None:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(json.dumps(self.to_dict(), indent=2) + "\n")
-        os.replace(tmp, path)
+        atomic_write_json(Path(path), self.to_dict())
 
     def render(self, console: Console) -> None:
         col = {"pass": "green", "fail": "red", "missing": "red", "skip": "yellow", "warn": "yellow"}

@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 from edgekit.bundle import MANIFEST, Manifest
 from edgekit.errors import BundleError
+from edgekit.io import atomic_write_text
 
 HTML = "report.html"
 MARKDOWN = "report.md"
 
 
 def _write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write_text(path, text)
 
 
 def write_report(

@@ -8,13 +8,13 @@ scale = amax / 127. Example: ``3c00f9f4`` -> 0.007872 -> amax ~ 1.0.
 
 from __future__ import annotations
 
-import os
 import re
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from edgekit.errors import InputError
+from edgekit.io import atomic_write_text
 
 ALGO = "EntropyCalibration2"
 _HEADER = re.compile(r"^TRT-(\d+)-(\w+)$")
@@ -77,9 +77,7 @@ class CalibCache:
 
     def write(self, path: str | Path) -> Path:
         p = Path(path)
-        tmp = p.with_name(p.name + ".tmp")
-        tmp.write_text(self.dumps())
-        os.replace(tmp, p)
+        atomic_write_text(p, self.dumps())
         return p
 
 

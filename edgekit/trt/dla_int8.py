@@ -19,8 +19,6 @@ compared with the original Q/DQ model in ONNX Runtime.
 
 from __future__ import annotations
 
-import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +28,7 @@ import onnx
 from onnx import helper, numpy_helper
 
 from edgekit.errors import InputError
+from edgekit.io import atomic_write_json, atomic_write_text, atomic_write_with
 from edgekit.profiles import DeviceProfile
 from edgekit.trt.calib_cache import CalibCache, check_tensors, read
 from edgekit.trt.graph import attr
@@ -262,9 +261,7 @@ def _layer_precisions(model: onnx.ModelProto, scales: dict[str, float]) -> tuple
 
 
 def _save_model(model: onnx.ModelProto, path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    onnx.save(model, str(tmp))
-    os.replace(tmp, path)
+    atomic_write_with(path, lambda tmp: onnx.save(model, str(tmp)), ".onnx")
 
 
 def translate(
@@ -301,22 +298,17 @@ def translate(
     cache = CalibCache(cache_tag, {k: scales[k] for k in sorted(scales)}).write(out / f"{stem}_calib.cache")
     layer_arg = ",".join(f"{name}:fp16" for name in fp16)
     pj = out / f"{stem}_precision.json"
-    tmp = pj.with_name(pj.name + ".tmp")
-    tmp.write_text(
-        json.dumps(
-            {
-                "int8_tensor_scales": {k: scales[k] for k in sorted(scales)},
-                "fp16_nodes": fp16,
-                "int8_nodes": int8,
-                "layer_precisions": layer_arg,
-            },
-            indent=2,
-        )
-        + "\n"
+    atomic_write_json(
+        pj,
+        {
+            "int8_tensor_scales": {k: scales[k] for k in sorted(scales)},
+            "fp16_nodes": fp16,
+            "int8_nodes": int8,
+            "layer_precisions": layer_arg,
+        },
     )
-    os.replace(tmp, pj)
     la = out / f"{stem}_layer_arg.txt"
-    la.write_text(layer_arg)
+    atomic_write_text(la, layer_arg)
     return Translation(noqdq, cache, pj, la, layer_arg, scales, int8, fp16, requantized_tensors(model))
 
 

@@ -15,13 +15,13 @@ Version differences handled:
 
 from __future__ import annotations
 
-import os
 import platform
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from edgekit.errors import EdgekitError
+from edgekit.io import atomic_write_bytes
 from edgekit.profiles import DeviceProfile
 from edgekit.trt.engine_cache import DeviceEnv
 from edgekit.trt.plan import EngineSpec
@@ -179,9 +179,7 @@ def build_engine(
         raise BuildError(f"TensorRT failed to build {spec.engine}", "see the TensorRT log above")
     if tc_path is not None:
         data = bytes(memoryview(config.get_timing_cache().serialize()))
-        tmp = tc_path.with_name(tc_path.name + ".tmp")
-        tmp.write_bytes(data)
-        os.replace(tmp, tc_path)
+        atomic_write_bytes(tc_path, data)
     del tc
     return bytes(memoryview(serialized))
 

@@ -8,7 +8,6 @@ null for a GPU engine.
 from __future__ import annotations
 
 import json
-import os
 import platform as _platform
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -18,6 +17,7 @@ from typing import Any
 
 from edgekit.bundle import sha256_file
 from edgekit.errors import BundleError, EdgekitError
+from edgekit.io import atomic_write_bytes, atomic_write_json
 
 REQUIRED_KEYS = ("trt_version", "compute_capability", "precision", "dla_core", "model_sha256")
 META_KEYS = REQUIRED_KEYS + ("built_at", "platform")
@@ -107,12 +107,8 @@ def mismatches(
 def store(engine: str | Path, data: bytes, meta: EngineMeta) -> Path:
     """Write the engine and its metadata atomically (temp files, then rename; metadata last)."""
     e = Path(engine)
-    e.parent.mkdir(parents=True, exist_ok=True)
-    tmp_e, tmp_m = e.with_name(e.name + ".tmp"), meta_path(e).with_name(meta_path(e).name + ".tmp")
-    tmp_e.write_bytes(data)
-    tmp_m.write_text(json.dumps(meta.to_dict(), indent=2) + "\n")
-    os.replace(tmp_e, e)
-    os.replace(tmp_m, meta_path(e))
+    atomic_write_bytes(e, data)
+    atomic_write_json(meta_path(e), meta.to_dict())
     return e
 
 

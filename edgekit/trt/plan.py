@@ -14,7 +14,6 @@ Conventions (contract for the build orchestrator):
 from __future__ import annotations
 
 import json
-import os
 import shlex
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ from typing import Any
 
 from edgekit.bundle import InputInfo, ModelEntry
 from edgekit.errors import ConfigError
+from edgekit.io import atomic_write_text
 from edgekit.profiles import DeviceProfile
 
 PLAN_DIR = "trt"
@@ -305,11 +305,7 @@ class PlanResult:
 
 
 def _atomic_write(path: Path, text: str, mode: int | None = None) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    if mode is not None:
-        os.chmod(tmp, mode)
-    os.replace(tmp, path)
+    atomic_write_text(path, text, perm=mode)
 
 
 def write_plan(

@@ -1,7 +1,8 @@
 // edgekit-camera: live classification demo. Capture (own thread, bounded queue) -> the bundle's preprocessing
 // spec -> backend -> top-k -> overlay -> window / video file / JSON lines. The twin of edgekit/demo/runner.py:
 // same flags, same JSON line schema (documented there), same exit codes (2 usage / URI / bundle,
-// 3 source cannot be opened, 4 live source lost, 1 unexpected).
+// 3 source cannot be opened, 4 live source lost, 5 a file ended before the frame count its container states,
+// 1 unexpected).
 //
 // A decoded video frame is BGR uint8 and replaces the spec's decode step; for a gray spec it is converted with
 // cv::cvtColor(BGR2GRAY), exactly as the Python runner does (see the note in runner.py).
@@ -61,6 +62,35 @@ struct UsageError : Error {
   using Error::Error;
 };
 
+/// An output FILE option (--json, --output) that is a folder or sits in a folder we cannot write: refused
+/// before any work. The probe really creates the temporary sibling (access() says yes to root on /proc).
+void check_output_file(const std::string& opt, const fs::path& p, const fs::path& tmp) {
+  std::error_code ec;
+  if (fs::is_directory(p, ec))
+    throw UsageError(opt + " " + p.string() + " is a folder, not a file", "pass a file path, e.g. " + (p / "out").string());
+  if (fs::exists(p, ec) && !fs::is_regular_file(p, ec))
+    throw UsageError(opt + " " + p.string() + " is not a regular file", "pass a path to a regular file");
+  const fs::path dir = p.parent_path().empty() ? fs::path(".") : p.parent_path();
+  if (fs::exists(dir, ec) && !fs::is_directory(dir, ec))
+    throw UsageError(opt + " " + p.string() + ": " + dir.string() + " is a file", "pass a path outside it");
+  if (!fs::is_directory(dir, ec)) throw UsageError(opt + " " + p.string() + ": folder " + dir.string() + " does not exist", "create it first");
+  {
+    std::ofstream probe(tmp);
+    if (!probe) throw UsageError(opt + " " + p.string() + ": folder " + dir.string() + " is not writable", "pass a path in a folder you can write");
+  }
+  fs::remove(tmp, ec);
+}
+
+/// Rename a finished temporary onto its result path; a failure is an error, never a silent loss.
+void commit_file(const std::string& opt, const std::string& tmp, const std::string& path) {
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+  if (ec) {
+    fs::remove(tmp, ec);
+    throw UsageError(opt + " " + path + ": cannot write it (" + ec.message() + ")", "pass another path");
+  }
+}
+
 long to_long(const std::string& flag, const std::string& v, long lo) {
   char* end = nullptr;
   const long x = std::strtol(v.c_str(), &end, 10);
@@ -117,12 +147,17 @@ class Lines {
     if (path_.empty()) return;
     const fs::path p(path_);
     const fs::path dir = p.parent_path().empty() ? fs::path(".") : p.parent_path();
-    if (!fs::is_directory(dir)) throw UsageError("--json " + path_ + ": folder " + dir.string() + " does not exist", "create it first");
     tmp_ = (dir / ("." + p.filename().string() + ".partial-" + std::to_string(::getpid()))).string();
+    check_output_file("--json", p, tmp_);
     fh_.open(tmp_);
     if (!fh_) throw UsageError("--json " + path_ + ": cannot write " + tmp_, "check the folder's permissions");
   }
-  ~Lines() { close(false); }
+  ~Lines() {
+    try {
+      close(false);
+    } catch (...) {
+    }
+  }
   Lines(const Lines&) = delete;
   Lines& operator=(const Lines&) = delete;
   void emit(const json& j) {
@@ -134,7 +169,7 @@ class Lines {
     if (!fh_.is_open()) return;
     fh_.close();
     std::error_code ec;
-    if (keep) fs::rename(tmp_, path_, ec);
+    if (keep) commit_file("--json", tmp_, path_);
     else fs::remove(tmp_, ec);
   }
 
@@ -154,10 +189,15 @@ class VideoOut {
     if (fourcc_.empty()) fourcc_ = ext == ".avi" ? "MJPG" : ext == ".mkv" ? "FFV1" : ext == ".mp4" ? "mp4v" : "";
     if (fourcc_.empty()) throw UsageError("output " + path + ": unknown video type '" + ext + "'", "use .avi (MJPG), .mkv (FFV1) or .mp4");
     const fs::path dir = p.parent_path().empty() ? fs::path(".") : p.parent_path();
-    if (!fs::is_directory(dir)) throw UsageError("output " + path + ": folder " + dir.string() + " does not exist", "create it first");
     tmp_ = (dir / ("." + p.stem().string() + ".partial-" + std::to_string(::getpid()) + p.extension().string())).string();
+    check_output_file("--output", p, tmp_);
   }
-  ~VideoOut() { close(false); }
+  ~VideoOut() {
+    try {
+      close(false);
+    } catch (...) {
+    }
+  }
   VideoOut(const VideoOut&) = delete;
   VideoOut& operator=(const VideoOut&) = delete;
   void write(const cv::Mat& img, double fps) {
@@ -174,7 +214,7 @@ class VideoOut {
     closed_ = true;
     writer_.release();
     std::error_code ec;
-    if (keep && frames_ > 0) fs::rename(tmp_, path_, ec);
+    if (keep && frames_ > 0) commit_file("--output", tmp_, path_);
     else fs::remove(tmp_, ec);
   }
   long frames() const { return frames_; }
@@ -205,6 +245,16 @@ int run(const Options& o) {
   if (!o.output.empty()) out.emplace(o.output, o.fourcc);
   std::unique_ptr<Reader> reader = open_source(src);  // fails fast, naming the URI
   const double src_fps = reader->fps();
+  // The frame count the container states (0: it does not say, e.g. streams and cameras). Ending before it
+  // is a truncated or damaged file: exit 5, "stream ended at frame 16 of 60".
+  long expected = 0;
+  if (src.kind == SourceKind::file) {
+    cv::VideoCapture probe(src.target, cv::CAP_FFMPEG);
+    const double c = probe.isOpened() ? probe.get(cv::CAP_PROP_FRAME_COUNT) : 0.0;
+    if (std::isfinite(c) && c > 0 && c < 2147483647.0) expected = static_cast<long>(c);
+  } else if (src.kind == SourceKind::images) {
+    expected = static_cast<long>(list_images(src.target).size());
+  }
   Lines lines(o.headless && o.json_path.empty(), o.json_path);
   const double t_start = now_s();
 
@@ -309,8 +359,17 @@ int run(const Options& o) {
     }
   }
   cap.stop();
+  const long read = static_cast<long>(cap.captured());
+  if (stopped == "end" && !src.live() && expected > 0 && read < expected) stopped = "truncated";
+  const bool truncated = stopped == "truncated";
+  std::string ended;
+  if (stopped == "frames") ended = "stopped after --frames " + std::to_string(o.frames);
+  else if (stopped == "signal") ended = "stopped by the user";
+  else if (truncated) ended = "stream ended at frame " + std::to_string(read) + " of " + std::to_string(expected);
+  else if (expected > 0) ended = "end of stream after all " + std::to_string(read) + " frames the container states";
+  else ended = "end of stream after " + std::to_string(read) + " frames (the source states no frame count)";
   if (tty) std::fprintf(stderr, "\r%60s\r", "");
-  if (out) out->close(true);
+  if (out) out->close(!truncated);
   const double elapsed = (t_prev >= 0 && t_first >= 0) ? t_prev - t_first : 0.0;
   json mean = json::object();
   for (const char* k : stages) mean[k] = n ? r3(sums[k] / n) : 0.0;
@@ -318,21 +377,33 @@ int run(const Options& o) {
   json summary = {{"type", "summary"}, {"runner", "cpp"}, {"source", src.uri}, {"model", model_id},
                   {"frames", n}, {"dropped", cap.dropped()}, {"reconnects", cap.reconnects()},
                   {"elapsed_s", std::round(elapsed * 1e4) / 1e4}, {"fps", fps}, {"ms_mean", mean},
-                  {"stopped", stopped}, {"output", (out && out->frames() > 0) ? json(o.output) : json(nullptr)}};
+                  {"stopped", stopped}, {"frames_read", read},
+                  {"frames_expected", expected > 0 ? json(expected) : json(nullptr)}, {"ended", ended},
+                  {"output", (!truncated && out && out->frames() > 0) ? json(o.output) : json(nullptr)}};
   lines.emit(summary);
-  lines.close(true);
+  lines.close(!truncated);
+  if (truncated) {
+    std::cerr << "error: source '" << src.uri << "': " << ended
+              << " (truncated or damaged file); no output written — fix: re-copy or re-record the video, or pass"
+                 " --frames N to use only its first N frames\n";
+    return 5;
+  }
   std::fprintf(stderr, "edgekit demo (cpp runner)\n%8s %6s %7s %8s %8s %8s %8s %8s %8s %7s\n", "frames", "drop",
                "reconn", "FPS", "cap ms", "pre ms", "inf ms", "draw ms", "total ms", "stop");
   std::fprintf(stderr, "%8ld %6lld %7d %8.1f %8.2f %8.2f %8.2f %8.2f %8.2f %7s\n", n,
                static_cast<long long>(cap.dropped()), cap.reconnects(), fps, mean["capture"].get<double>(),
                mean["preprocess"].get<double>(), mean["infer"].get<double>(), mean["draw"].get<double>(),
                mean["total"].get<double>(), stopped.c_str());
+  std::fprintf(stderr, "%s\n", ended.c_str());
   return 0;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  // FFmpeg's own lines ("File ended prematurely") would bury the one error line; the summary says how a
+  // file ended. OPENCV_FFMPEG_LOGLEVEL set by the user wins.
+  ::setenv("OPENCV_FFMPEG_LOGLEVEL", "-8", 0);
   try {
     return run(parse_args(argc, argv));
   } catch (const SourceOpenError& e) {
