@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from edgekit import bundle as B
+from edgekit import provenance
 from edgekit.errors import ConfigError
 from edgekit.stages.context import BuildContext
 
@@ -15,6 +16,13 @@ def default_model_id(ctx: BuildContext) -> str:
     if flavour == "trt_qdq" and "student_int8_qdq" in ids:
         return "student_int8_qdq"
     return "student_fp32"
+
+
+def provenance_of(ctx: BuildContext) -> B.Provenance:
+    config = {"example": ctx.example.name, "device": ctx.profile.model_dump(mode="json"),
+              "recipe": dict(ctx.recipe.__dict__), "seed": ctx.seed, "fast": ctx.fast}
+    return B.Provenance.model_validate({**provenance.versions(),
+                                        "config_sha256": provenance.config_sha256(config)})
 
 
 def manifest_stage(ctx: BuildContext) -> BuildContext:
@@ -36,6 +44,7 @@ def manifest_stage(ctx: BuildContext) -> BuildContext:
             default_model=default_model_id(ctx),
             golden=ctx.golden,
             extra=ctx.extra,
+            provenance=provenance_of(ctx),
         )
     except ValueError as exc:
         raise ConfigError(f"the build produced an invalid manifest: {exc}", "report this as a bug") from exc
