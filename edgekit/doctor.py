@@ -123,9 +123,14 @@ def python_rows(core: ModuleType) -> list[Any]:
     return rows
 
 
-def run(device: str | None = None, root: str = "/") -> tuple[list[Any], int, ModuleType]:
-    """(rows, exit code, core module)."""
+def run(device: str | None = None, root: str | None = None) -> tuple[list[Any], int, ModuleType]:
+    """(rows, exit code, core module). ``root``: read files below it (tests: a fake Jetson), default
+    ``$EDGEKIT_DOCTOR_ROOT`` or ``/``."""
+    import os
+
     from edgekit.runtime_cpp import search_dirs
+
+    root = root or os.environ.get("EDGEKIT_DOCTOR_ROOT") or "/"
 
     core = load_core()
     kwargs: dict[str, Any] = {"runtime_bins": [str(d) for d in search_dirs()[:2]]}

@@ -64,7 +64,8 @@ def bin_dir() -> Path:
 
 def _fix() -> str:
     if os.environ.get("EDGEKIT_CPP_BIN_DIR"):
-        return "build the runtime into that folder, or unset EDGEKIT_CPP_BIN_DIR"
+        return ("build the runtime into that folder (tools/setup.sh, `edgekit runtime build --prefix`), "
+                "or unset EDGEKIT_CPP_BIN_DIR")
     if resources.in_checkout():
         return "run tools/setup.sh (or `edgekit runtime build`)"
     return "run `edgekit runtime build`"
