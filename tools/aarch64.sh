@@ -56,3 +56,111 @@ if [ ! -f "$SYSROOT/.complete" ]; then
   touch "$SYSROOT/.complete"
   rm -rf "$APT/cache" "$APT/lists"
 fi
+# alternatives-managed libraries (dpkg -x runs no maintainer scripts): BLAS/LAPACK under their sonames
+for l in blas/libblas.so.3 lapack/liblapack.so.3; do
+  [ -e "$SYSROOT/usr/lib/aarch64-linux-gnu/$(basename "$l")" ] || ln -s "$l" "$SYSROOT/usr/lib/aarch64-linux-gnu/$(basename "$l")"
+done
+
+# -- 2. ONNX Runtime for aarch64 -------------------------------------------------------------------
+VPY="$ROOT/.venv/bin/python"
+ORT_VER="$("$VPY" -c 'import onnxruntime; print(onnxruntime.__version__)')"
+ORT_A="$A/ort-$ORT_VER"
+if [ ! -f "$ORT_A/lib/libonnxruntime.so.1" ]; then
+  log "fetching the onnxruntime $ORT_VER manylinux aarch64 wheel (PyPI)"
+  rm -rf "$A/whl"; mkdir -p "$A/whl" "$ORT_A/lib"
+  "$VPY" -m pip download -q --no-deps --only-binary=:all: --platform manylinux_2_28_aarch64 \
+    --python-version 3.11 -d "$A/whl" "onnxruntime==$ORT_VER" || die "pip download of the aarch64 onnxruntime wheel failed"
+  WHL="$(ls "$A"/whl/onnxruntime-*.whl | head -n1)"
+  SO="$(unzip -Z1 "$WHL" | grep -E 'capi/libonnxruntime\.so\.[0-9.]+$' | head -n1)"
+  unzip -q -o -j "$WHL" "$SO" -d "$ORT_A/lib.tmp"
+  mv "$ORT_A/lib.tmp/$(basename "$SO")" "$ORT_A/lib/libonnxruntime.so.1"; rm -rf "$ORT_A/lib.tmp"
+fi
+ORT_INC="$ROOT/.deps/onnxruntime/include"
+[ -f "$ORT_INC/onnxruntime_cxx_api.h" ] || die "ONNX Runtime headers missing — fix: run tools/setup_cpp.sh first"
+
+# an ARM /proc/cpuinfo (Cortex-A57, as on a Nano/TX2): ORT's CPU detection segfaults on x86's under qemu
+CPUINFO="$A/arm-cpuinfo.txt"
+if [ ! -f "$CPUINFO" ]; then
+  for i in 0 1 2 3; do printf 'processor\t: %d\nBogoMIPS\t: 38.40\nFeatures\t: fp asimd evtstrm aes pmull sha1 sha2 crc32 cpuid\nCPU implementer\t: 0x41\nCPU architecture: 8\nCPU variant\t: 0x1\nCPU part\t: 0xd07\nCPU revision\t: 1\n\n' "$i"; done > "$CPUINFO"
+fi
+# the emulator: every aarch64 program (tests, edgekit-infer) runs through it, in its own mount namespace
+EMU="$A/qemu-run"
+cat > "$EMU" <<EOS
+#!/bin/sh
+# run an aarch64 program under qemu-user with the arm64 sysroot and an ARM /proc/cpuinfo (tools/aarch64.sh)
+exec unshare -m sh -c 'c="\$0"; s="\$1"; shift; mount --bind "\$c" /proc/cpuinfo && exec qemu-aarch64-static -L "\$s" -E LD_LIBRARY_PATH=/lib/aarch64-linux-gnu:/usr/lib/aarch64-linux-gnu "\$@"' "$CPUINFO" "$SYSROOT" "\$@"
+EOS
+chmod +x "$EMU"
+
+# -- 3. cross build --------------------------------------------------------------------------------
+BUILD="$ROOT/cpp_runtime/build-aarch64"
+TC="$A/toolchain.cmake"
+cat > "$TC" <<EOS
+set(CMAKE_SYSTEM_NAME Linux)
+set(CMAKE_SYSTEM_PROCESSOR aarch64)
+set(CMAKE_C_COMPILER aarch64-linux-gnu-gcc)
+set(CMAKE_CXX_COMPILER aarch64-linux-gnu-g++)
+set(CMAKE_LIBRARY_ARCHITECTURE aarch64-linux-gnu)
+set(CMAKE_FIND_ROOT_PATH "$SYSROOT" /usr/aarch64-linux-gnu)
+set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
+set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)
+set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)
+set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE ONLY)
+set(CMAKE_EXE_LINKER_FLAGS_INIT "-Wl,-rpath-link,$SYSROOT/usr/lib/aarch64-linux-gnu:$SYSROOT/lib/aarch64-linux-gnu:$SYSROOT/usr/lib/aarch64-linux-gnu/blas:$SYSROOT/usr/lib/aarch64-linux-gnu/lapack")
+set(CMAKE_CROSSCOMPILING_EMULATOR "$EMU")
+EOS
+log "cross-compiling cpp_runtime for aarch64 into $BUILD (-j$JOBS)"
+T0=$(date +%s)
+if [ ! -f "$BUILD/CMakeCache.txt" ]; then
+  cmake -S cpp_runtime -B "$BUILD" -DCMAKE_TOOLCHAIN_FILE="$TC" -DCMAKE_BUILD_TYPE=Release \
+    -DORT_ROOT="$ROOT/.deps/onnxruntime" -DORT_INCLUDE_DIR="$ORT_INC" -DEDGEKIT_ORT_LIBRARY="$ORT_A/lib/libonnxruntime.so.1" \
+    -DEDGEKIT_PYTHON="$VPY" -DEDGEKIT_WITH_TENSORRT=OFF >/dev/null || die "CMake configure for aarch64 failed"
+fi
+cmake --build "$BUILD" -j "$JOBS" -- --no-print-directory | grep -vE '^\[ *[0-9]+%\]|^(Consolidate|Scanning)' || true
+[ -x "$BUILD/bin/edgekit-infer" ] || die "the aarch64 build failed — fix: read the compiler output above"
+file "$BUILD/bin/edgekit-infer" | grep -q "ARM aarch64" || die "$BUILD/bin/edgekit-infer is not an aarch64 binary"
+BUILD_S=$(( $(date +%s) - T0 ))
+
+# -- 4. tests and parity under qemu ----------------------------------------------------------------
+log "GoogleTest suites under qemu (ctest)"
+T0=$(date +%s)
+set +e
+ctest --test-dir "$BUILD" --output-on-failure -j "$JOBS" > "$A/ctest.log" 2>&1
+CTEST_RC=$?
+set -e
+tail -n 4 "$A/ctest.log"
+CTEST_LINE="$(grep -E 'tests passed|tests failed' "$A/ctest.log" | tail -n1)"
+CTEST_S=$(( $(date +%s) - T0 ))
+
+BUNDLE="${1:-}"
+if [ -z "$BUNDLE" ]; then
+  BUNDLE="$A/bundle-digits-cpu"
+  if [ ! -f "$BUNDLE/manifest.json" ]; then
+    log "building a --fast digits bundle for the parity run"
+    EDGEKIT_CPP_BIN_DIR="$BUILD/no-host-runtime" "$VPY" -m edgekit.cli build --device cpu --example digits --fast \
+      --no-parity --out "$BUNDLE" >/dev/null
+  fi
+fi
+INFER="$A/edgekit-infer-aarch64"
+printf '#!/bin/sh\nexec "%s" "%s" "$@"\n' "$EMU" "$BUILD/bin/edgekit-infer" > "$INFER"
+chmod +x "$INFER"
+log "golden-set parity of $BUNDLE: aarch64 edgekit-infer (qemu) vs the Python reference"
+T0=$(date +%s)
+set +e
+"$VPY" -m edgekit.cli parity "$BUNDLE" --runtime cpp --binary "$INFER" --json "$A/parity.json" > "$A/parity.txt" 2>&1
+PARITY_RC=$?
+set -e
+cat "$A/parity.txt" | tail -n 25
+PARITY_S=$(( $(date +%s) - T0 ))
+"$VPY" - "$A" "$CTEST_RC" "$CTEST_LINE" "$PARITY_RC" "$BUILD_S" "$CTEST_S" "$PARITY_S" "$BUNDLE" <<'PY'
+import json, sys, pathlib
+a, ctest_rc, ctest_line, parity_rc, bs, cs, ps, bundle = sys.argv[1:]
+p = pathlib.Path(a) / "parity.json"
+rep = json.loads(p.read_text()) if p.is_file() else {}
+res = {"ctest_exit": int(ctest_rc), "ctest": ctest_line, "parity_exit": int(parity_rc),
+       "parity_verdict": rep.get("verdict"), "bundle": bundle, "model": rep.get("model"),
+       "outputs": rep.get("outputs"), "build_s": int(bs), "ctest_s": int(cs), "parity_s": int(ps)}
+(pathlib.Path(a) / "result.json").write_text(json.dumps(res, indent=2) + "\n")
+print(json.dumps({k: v for k, v in res.items() if k != "outputs"}, indent=2))
+PY
+[ "$CTEST_RC" = 0 ] && [ "$PARITY_RC" = 0 ]
