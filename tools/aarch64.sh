@@ -83,12 +83,14 @@ CPUINFO="$A/arm-cpuinfo.txt"
 if [ ! -f "$CPUINFO" ]; then
   for i in 0 1 2 3; do printf 'processor\t: %d\nBogoMIPS\t: 38.40\nFeatures\t: fp asimd evtstrm aes pmull sha1 sha2 crc32 cpuid\nCPU implementer\t: 0x41\nCPU architecture: 8\nCPU variant\t: 0x1\nCPU part\t: 0xd07\nCPU revision\t: 1\n\n' "$i"; done > "$CPUINFO"
 fi
+# arm64 libraries live in the multiarch folders and (some, e.g. libarmadillo, libogdi) in plain /usr/lib
+LIBDIRS="/lib/aarch64-linux-gnu:/usr/lib/aarch64-linux-gnu:/usr/lib/aarch64-linux-gnu/blas:/usr/lib/aarch64-linux-gnu/lapack:/lib:/usr/lib"
 # the emulator: every aarch64 program (tests, edgekit-infer) runs through it, in its own mount namespace
 EMU="$A/qemu-run"
 cat > "$EMU" <<EOS
 #!/bin/sh
 # run an aarch64 program under qemu-user with the arm64 sysroot and an ARM /proc/cpuinfo (tools/aarch64.sh)
-exec unshare -m sh -c 'c="\$0"; s="\$1"; shift; mount --bind "\$c" /proc/cpuinfo && exec qemu-aarch64-static -L "\$s" -E LD_LIBRARY_PATH=/lib/aarch64-linux-gnu:/usr/lib/aarch64-linux-gnu "\$@"' "$CPUINFO" "$SYSROOT" "\$@"
+exec unshare -m sh -c 'c="\$0"; s="\$1"; shift; mount --bind "\$c" /proc/cpuinfo && exec qemu-aarch64-static -L "\$s" -E LD_LIBRARY_PATH=$LIBDIRS "\$@"' "$CPUINFO" "$SYSROOT" "\$@"
 EOS
 chmod +x "$EMU"
 
@@ -106,13 +108,14 @@ set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
 set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)
 set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)
 set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE ONLY)
-set(CMAKE_EXE_LINKER_FLAGS_INIT "-Wl,-rpath-link,$SYSROOT/usr/lib/aarch64-linux-gnu:$SYSROOT/lib/aarch64-linux-gnu:$SYSROOT/usr/lib/aarch64-linux-gnu/blas:$SYSROOT/usr/lib/aarch64-linux-gnu/lapack")
 set(CMAKE_CROSSCOMPILING_EMULATOR "$EMU")
 EOS
 log "cross-compiling cpp_runtime for aarch64 into $BUILD (-j$JOBS)"
 T0=$(date +%s)
-if [ ! -f "$BUILD/CMakeCache.txt" ]; then
+RPATH_LINK="$(echo "$LIBDIRS" | tr ':' '\n' | sed "s|^|$SYSROOT|" | paste -sd:)"
+if true; then
   cmake -S cpp_runtime -B "$BUILD" -DCMAKE_TOOLCHAIN_FILE="$TC" -DCMAKE_BUILD_TYPE=Release \
+    -DCMAKE_EXE_LINKER_FLAGS="-Wl,-rpath-link,$RPATH_LINK" \
     -DORT_ROOT="$ROOT/.deps/onnxruntime" -DORT_INCLUDE_DIR="$ORT_INC" -DEDGEKIT_ORT_LIBRARY="$ORT_A/lib/libonnxruntime.so.1" \
     -DEDGEKIT_PYTHON="$VPY" -DEDGEKIT_WITH_TENSORRT=OFF >/dev/null || die "CMake configure for aarch64 failed"
 fi

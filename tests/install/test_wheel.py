@@ -183,3 +183,30 @@ def test_wheel_in_a_fresh_venv(tmp_path: Path) -> None:
 
     (tmp_path / "times.json").write_text(json.dumps(times, indent=2))
     print("wheel test times (s):", json.dumps({k: round(v, 1) for k, v in times.items()}))
+
+
+def test_editable_install_reads_the_checkout(tmp_path: Path) -> None:
+    """The developer install (`pip install -e .`) keeps working: no copy, the checkout's files are read."""
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    py = venv / "bin" / "python"
+    r = subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(py), "install", "-q", "--no-deps", "-e", str(REPO)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    code = ("import edgekit.resources as r; "
+            "print(r.in_checkout(), r.device_configs_dir(), r.runtime_source_root())")
+    r = subprocess.run(
+        [str(py), "-c", code],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "EDGEKIT_"))},
+    )
+    assert r.stdout.split() == ["True", str(REPO / "device_configs"), str(REPO)], r.stdout + r.stderr
+    assert not (REPO / "edgekit" / "_shipped").exists()
