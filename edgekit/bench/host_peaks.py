@@ -13,6 +13,7 @@ reported; :func:`fraction_of_peak` raises and bench reports why instead.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -61,10 +62,13 @@ class HostPeaks:
     bandwidth_gbps: float
     measured_at: str
     raw: dict[str, float]
+    load_avg: float = 0.0  # 1-minute load average while measuring
+    cached: bool = True  # False: measured under load, used for this run only
 
     @property
     def source(self) -> str:
-        return f"measured on this host ({self.cpu}; {self.measured_at}; python -m edgekit.bench.peak)"
+        where = "" if self.cached else f"; under load {self.load_avg:.1f}: not cached, re-measured next run"
+        return f"measured on this host ({self.cpu}; {self.measured_at}; python -m edgekit.bench.peak{where})"
 
 
 def cpu_identity(cpuinfo: str | None = None) -> tuple[str, list[str]]:
@@ -124,6 +128,13 @@ def _measure_child() -> dict[str, float]:
     return {k: float(v) for k, v in json.loads(r.stdout).items()}
 
 
+def _load() -> float:
+    try:
+        return os.getloadavg()[0]
+    except OSError:
+        return 0.0
+
+
 def host_peaks(refresh: bool = False, cpuinfo: str | None = None) -> HostPeaks:
     """This host's peaks from the cache, measuring (about 10 s, once per CPU) when absent or ``refresh``."""
     cpu, flags = cpu_identity(cpuinfo)
@@ -131,10 +142,18 @@ def host_peaks(refresh: bool = False, cpuinfo: str | None = None) -> HostPeaks:
     if not refresh and path.is_file():
         try:
             d = json.loads(path.read_text())
-            return HostPeaks(**{k: d[k] for k in HostPeaks.__dataclass_fields__})
+            return HostPeaks(**{k: d[k] for k in HostPeaks.__dataclass_fields__ if k in d})
         except (OSError, ValueError, KeyError, TypeError):
             pass  # a damaged cache entry is measured again
-    peaks = from_measurement(_measure_child(), cpu, flags)
+    load0 = _load()
+    raw = _measure_child()
+    load = max(load0, _load())
+    peaks = from_measurement(raw, cpu, flags)
+    # a host busier than its CPU count gives peaks far below the real ones: use them now, never cache them
+    busy = load > (os.cpu_count() or 1)
+    peaks = dataclasses.replace(peaks, load_avg=load, cached=not busy)
+    if busy:
+        return peaks
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     tmp.write_text(json.dumps(asdict(peaks), indent=2) + "\n")

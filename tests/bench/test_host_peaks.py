@@ -52,6 +52,7 @@ def test_cache_is_used_and_keyed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
         return dict(RAW)
 
     monkeypatch.setattr(hp, "_measure_child", fake_measure)
+    monkeypatch.setattr(hp, "_load", lambda: 0.5)
     first = hp.host_peaks(cpuinfo=AMD)
     assert (
         calls == [1]
@@ -106,3 +107,13 @@ def test_bench_row_never_shows_more_than_100_percent(tiny_bundle: Path) -> None:
     fast = {"model_id": "student_fp32", "batch": 1, "latency_ms": {"p50": 1e-5, "min": 1e-5}}
     _add_estimate(b, fast, {"fp32": 10.0, "int8": 20.0}, host)  # 58000 GOP/s "achieved": impossible
     assert fast["fraction_of_peak"] is None and "exceeds this host's peak" in fast["fraction_of_peak_error"]
+
+
+def test_busy_host_measurement_is_not_cached(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EDGEKIT_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(hp, "_measure_child", lambda: dict(RAW))
+    monkeypatch.setattr(hp, "_load", lambda: 40.0)  # far more runnable processes than CPUs
+    p = hp.host_peaks(cpuinfo=AMD)
+    assert not p.cached and "not cached" in p.source and not (tmp_path / "host-peaks").exists()
+    monkeypatch.setattr(hp, "_load", lambda: 0.1)
+    assert hp.host_peaks(cpuinfo=AMD).cached and (tmp_path / "host-peaks" / f"{p.key}.json").is_file()
