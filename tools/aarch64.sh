@@ -125,12 +125,17 @@ file "$BUILD/bin/edgekit-infer" | grep -q "ARM aarch64" || die "$BUILD/bin/edgek
 BUILD_S=$(( $(date +%s) - T0 ))
 
 # -- 4. tests and parity under qemu ----------------------------------------------------------------
-log "GoogleTest suites under qemu (ctest)"
 T0=$(date +%s)
-set +e
-ctest --test-dir "$BUILD" --output-on-failure -j "$JOBS" > "$A/ctest.log" 2>&1
-CTEST_RC=$?
-set -e
+if [ "${EDGEKIT_AARCH64_SKIP_CTEST:-0}" = 1 ] && [ -f "$A/ctest.log" ]; then
+  log "GoogleTest suites: skipped (EDGEKIT_AARCH64_SKIP_CTEST=1), last result kept"; CTEST_RC=0
+  grep -qE '100% tests passed' "$A/ctest.log" || CTEST_RC=1
+else
+  log "GoogleTest suites under qemu (ctest)"
+  set +e
+  ctest --test-dir "$BUILD" --output-on-failure -j "$JOBS" > "$A/ctest.log" 2>&1
+  CTEST_RC=$?
+  set -e
+fi
 tail -n 4 "$A/ctest.log"
 CTEST_LINE="$(grep -E 'tests passed|tests failed' "$A/ctest.log" | tail -n1)"
 CTEST_S=$(( $(date +%s) - T0 ))
@@ -147,23 +152,34 @@ fi
 INFER="$A/edgekit-infer-aarch64"
 printf '#!/bin/sh\nexec "%s" "%s" "$@"\n' "$EMU" "$BUILD/bin/edgekit-infer" > "$INFER"
 chmod +x "$INFER"
-log "golden-set parity of $BUNDLE: aarch64 edgekit-infer (qemu) vs the Python reference"
+MODELS="$("$VPY" -c 'import json,sys; print(" ".join(m["id"] for m in json.load(open(sys.argv[1]))["models"]))' "$BUNDLE/manifest.json")"
 T0=$(date +%s)
-set +e
-"$VPY" -m edgekit.cli parity "$BUNDLE" --runtime cpp --binary "$INFER" --json "$A/parity.json" > "$A/parity.txt" 2>&1
-PARITY_RC=$?
-set -e
-cat "$A/parity.txt" | tail -n 25
+PARITY_RC=0
+for M in $MODELS; do
+  log "golden-set parity of $M ($BUNDLE): aarch64 edgekit-infer under qemu vs the Python reference"
+  set +e
+  "$VPY" -m edgekit.cli parity "$BUNDLE" --runtime cpp --binary "$INFER" --model "$M" --json "$A/parity-$M.json" \
+    > "$A/parity-$M.txt" 2>&1
+  rc=$?
+  set -e
+  tail -n 3 "$A/parity-$M.txt"
+  [ "$rc" = 0 ] || PARITY_RC=$rc
+done
 PARITY_S=$(( $(date +%s) - T0 ))
-"$VPY" - "$A" "$CTEST_RC" "$CTEST_LINE" "$PARITY_RC" "$BUILD_S" "$CTEST_S" "$PARITY_S" "$BUNDLE" <<'PY'
+"$VPY" - "$A" "$CTEST_RC" "$CTEST_LINE" "$PARITY_RC" "$BUILD_S" "$CTEST_S" "$PARITY_S" "$BUNDLE" $MODELS <<'PY'
 import json, sys, pathlib
-a, ctest_rc, ctest_line, parity_rc, bs, cs, ps, bundle = sys.argv[1:]
-p = pathlib.Path(a) / "parity.json"
-rep = json.loads(p.read_text()) if p.is_file() else {}
-res = {"ctest_exit": int(ctest_rc), "ctest": ctest_line, "parity_exit": int(parity_rc),
-       "parity_verdict": rep.get("verdict"), "bundle": bundle, "model": rep.get("model"),
-       "outputs": rep.get("outputs"), "build_s": int(bs), "ctest_s": int(cs), "parity_s": int(ps)}
+a, ctest_rc, ctest_line, parity_rc, bs, cs, ps, bundle, *models = sys.argv[1:]
+per = {}
+for m in models:
+    p = pathlib.Path(a) / f"parity-{m}.json"
+    rep = json.loads(p.read_text()) if p.is_file() else {}
+    per[m] = {"verdict": rep.get("verdict", "no report"),
+              "stages_max_abs": {s["got_stage"]: s["max_abs"] for s in rep.get("stages", [])},
+              "outputs": [{k: o[k] for k in ("output", "precision", "max_abs", "max_abs_limit", "min_cosine", "top1",
+                                              "status")} for o in rep.get("outputs", [])]}
+res = {"ctest_exit": int(ctest_rc), "ctest": ctest_line, "parity_exit": int(parity_rc), "bundle": bundle,
+       "parity": per, "build_s": int(bs), "ctest_s": int(cs), "parity_s": int(ps)}
 (pathlib.Path(a) / "result.json").write_text(json.dumps(res, indent=2) + "\n")
-print(json.dumps({k: v for k, v in res.items() if k != "outputs"}, indent=2))
+print(json.dumps({"ctest": ctest_line, **{m: v["verdict"] for m, v in per.items()}}, indent=2))
 PY
 [ "$CTEST_RC" = 0 ] && [ "$PARITY_RC" = 0 ]
