@@ -203,7 +203,8 @@ def local_parity(out: Path, reporter: Reporter) -> dict[str, Any]:
     from edgekit.parity.check import run_parity
 
     if not runtime_cpp.is_built():
-        why = "C++ runtime not built (tools/setup.sh builds it); run `edgekit parity` once it is"
+        why = ("C++ runtime not built (`edgekit runtime build` or tools/setup.sh builds it); "
+               "run `edgekit parity` once it is")
         reporter.log(f"parity: skipped — {why}")
         return {"skipped": why}
     try:

@@ -72,6 +72,18 @@ class GoldenItem(_M):
     label: int | None = None
 
 
+class Provenance(_M):
+    """Which software built the bundle, and a hash of the configuration it came from (edgekit.provenance)."""
+
+    edgekit: str
+    python: str
+    torch: str | None = None
+    onnx: str | None = None
+    onnxruntime: str | None = None
+    opencv: str | None = None
+    config_sha256: str = Field(description="sha256 (canonical JSON) of example, profile, recipe, seed, fast")
+
+
 class Manifest(_M):
     schema_version: int = SCHEMA_VERSION
     format: Literal["edgekit-bundle"] = "edgekit-bundle"
@@ -91,6 +103,7 @@ class Manifest(_M):
     files: dict[str, FileEntry] = Field(default_factory=dict)
     build: BuildRecord | None = Field(None, description="the typed record of `edgekit build`")
     extra: dict[str, Any] = Field(default_factory=dict, description="hooks, references, bench, parity")
+    provenance: Provenance | None = None  # None only in bundles written before it existed
 
     @model_validator(mode="after")
     def _check(self) -> Manifest:

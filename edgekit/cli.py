@@ -27,6 +27,8 @@ COMMAND_MODULES = [
     "edgekit.commands.demo",
     "edgekit.commands.flash",
     "edgekit.commands.init",
+    "edgekit.commands.runtime",
+    "edgekit.commands.doctor",
 ]
 
 app = typer.Typer(
@@ -39,8 +41,19 @@ app = typer.Typer(
 )
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from edgekit.provenance import version_text
+
+        print(version_text())
+        raise typer.Exit(0)
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    version: bool = typer.Option(False, "--version", is_eager=True, callback=_print_version,
+                                 help="print the versions of edgekit, torch, onnx, ONNX Runtime, OpenCV"),
+) -> None:
     """Edge deployment SDK: build, check, flash, verify parity and benchmark vision models."""
 
 

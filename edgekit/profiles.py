@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -134,10 +133,10 @@ class DeviceProfile(_Strict):
 
 
 def configs_dir() -> Path:
-    env = os.environ.get("EDGEKIT_DEVICE_CONFIGS")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parent.parent / "device_configs"
+    """``$EDGEKIT_DEVICE_CONFIGS``, the checkout's ``device_configs/``, or the wheel's copy (resources)."""
+    from edgekit.resources import device_configs_dir
+
+    return device_configs_dir()
 
 
 def load_profile_file(path: Path) -> DeviceProfile:

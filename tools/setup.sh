@@ -17,6 +17,8 @@ if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 APT_PKGS=(build-essential cmake pkg-config git ca-certificates
   libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev libopencv-videoio-dev
   libgtest-dev nlohmann-json3-dev openssh-server openssh-client rsync)
+# the aarch64 proof (tools/aarch64.sh: cross toolchain + qemu-user), only when asked for
+if [ "${EDGEKIT_AARCH64:-0}" = 1 ]; then APT_PKGS+=(crossbuild-essential-arm64 qemu-user-static file unzip); fi
 missing=()
 for p in "${APT_PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

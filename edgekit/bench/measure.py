@@ -60,6 +60,7 @@ class BenchConfig:
     models: Sequence[str] | None = None
     timeout_s: float = 600.0
     rounds: int = 1
+    refresh_peaks: bool = False  # re-measure this host's peaks (edgekit.bench.host_peaks), not the cache
 
     @property
     def runtimes(self) -> list[str]:
@@ -342,8 +343,15 @@ def _last_json(out: str, what: str, prefix: str = "") -> dict[str, Any]:
     raise BenchFailedError(f"{what} printed no JSON result", "run it by hand to see its output")
 
 
-def _add_estimate(bundle: Bundle, row: dict[str, Any], host_peak: dict[str, float | None]) -> None:
-    """Roofline estimate on the ``cpu`` profile (this host), estimate / measured, and fraction of peak."""
+def _add_estimate(
+    bundle: Bundle,
+    row: dict[str, Any],
+    host_peak: dict[str, float | None],
+    host: dict[str, Any] | None = None,
+) -> None:
+    """Roofline estimate on the ``cpu`` profile calibrated with this host's measured peaks (host_info),
+    estimate / measured, and fraction of peak (never above 1: PeakExceededError is reported instead)."""
+    from edgekit.bench.host_peaks import PeakExceededError, fraction_of_peak
     entry = bundle.manifest.model(row["model_id"])
     onnx_path = bundle.path(entry.file)
     row["macs_per_image"] = None
@@ -364,9 +372,20 @@ def _add_estimate(bundle: Bundle, row: dict[str, Any], host_peak: dict[str, floa
     row["achieved_gops"] = 2.0 * cost.macs / p50_s / 1e9
     peak = host_peak.get(entry.precision)
     if peak:
-        row["fraction_of_peak"] = row["achieved_gops"] / peak
+        try:
+            row["fraction_of_peak"] = fraction_of_peak(row["achieved_gops"], peak)
+        except PeakExceededError as exc:
+            row["fraction_of_peak_error"] = str(exc)
     if entry.precision in ("fp32", "int8"):
-        est = estimate(onnx_path, get_profile("cpu"), entry.precision, row["batch"], cost=cost)
+        prof, source = get_profile("cpu"), None
+        if host is not None:
+            prof = prof.model_copy(update={
+                "peak": prof.peak.model_copy(update={"fp32_gflops": host["peak"]["fp32_gflops"],
+                                                     "int8_gops": host["peak"]["int8_gops"]}),
+                "memory": prof.memory.model_copy(update={"bandwidth_gbps": host["peak"]["bandwidth_gbps"]}),
+                "unconfirmed": []})
+            source = host["peak"]["source"]
+        est = estimate(onnx_path, prof, entry.precision, row["batch"], cost=cost, peaks_source=source)
         cpu = est["targets"]["cpu"]
         if cpu.get("available"):
             row["estimate_ms"] = cpu["total_ms"]
@@ -461,7 +480,18 @@ def speedups(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def host_info() -> dict[str, Any]:
+def _power_state() -> dict[str, Any]:
+    """nvpmodel mode, jetson_clocks and a tegrastats line on a Jetson ({"jetson": false} elsewhere), from the
+    doctor's stdlib core (cpp_runtime/tools/doctor.py): bench records them beside its figures."""
+    try:
+        from edgekit.doctor import load_core
+
+        return dict(load_core().power_state("/"))
+    except Exception as exc:  # noqa: BLE001 - the figures stand without it; say why it is missing
+        return {"error": str(exc)}
+
+
+def host_info(refresh_peaks: bool = False) -> dict[str, Any]:
     name = platform.processor() or platform.machine()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -470,20 +500,25 @@ def host_info() -> dict[str, Any]:
                 break
     except OSError:
         pass
-    prof = get_profile("cpu")
     import onnxruntime
 
+    from edgekit.bench.host_peaks import host_peaks
+
+    hp = host_peaks(refresh=refresh_peaks)  # this host's, cached per CPU model + flags (issue 14 item 9)
     return {
         "cpu": name,
         "logical_cpus": os.cpu_count(),
         "python": platform.python_version(),
         "onnxruntime": onnxruntime.__version__,
         "peak": {
-            "fp32_gflops": prof.peak.fp32_gflops,
-            "int8_gops": prof.peak.int8_gops,
-            "bandwidth_gbps": prof.memory.bandwidth_gbps,
-            "source": "device_configs/cpu.yaml (measured single-thread sgemm / ORT MatMulInteger)",
+            "fp32_gflops": hp.fp32_gflops,
+            "int8_gops": hp.int8_gops,
+            "bandwidth_gbps": hp.bandwidth_gbps,
+            "threads": 1,
+            "cpu_flags": hp.flags,
+            "source": hp.source,
         },
+        "power": _power_state(),
     }
 
 
@@ -492,8 +527,10 @@ def bench_bundle(
 ) -> dict[str, Any]:
     """Run every measurement and return the ``edgekit-bench/1`` document."""
     jobs, skipped = plan(bundle, cfg)
-    host = host_info()
-    host_peak = {"fp32": host["peak"]["fp32_gflops"], "int8": host["peak"]["int8_gops"]}
+    host = host_info(cfg.refresh_peaks)
+    # single-thread peaks; a run with N threads can reach N times that (at most the logical CPUs)
+    scale = max(1, min(cfg.threads, os.cpu_count() or 1))
+    host_peak = {"fp32": host["peak"]["fp32_gflops"] * scale, "int8": host["peak"]["int8_gops"] * scale}
     per_job: dict[int, list[dict[str, Any]]] = {}
     dead: set[int] = set()
     total = len(jobs) * cfg.rounds
@@ -518,7 +555,7 @@ def bench_bundle(
         if k in dead:
             continue
         row = merge_rounds(per_job[k])
-        _add_estimate(bundle, row, host_peak)
+        _add_estimate(bundle, row, host_peak, host)
         rows.append(row)
     if on_step:
         on_step("done", total, total)

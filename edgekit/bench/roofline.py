@@ -153,6 +153,7 @@ def estimate(
     batch: int = 1,
     placement: Mapping[str, str] | None = None,
     cost: GraphCost | None = None,
+    peaks_source: str | None = None,
 ) -> dict[str, Any]:
     """Roofline latency of one ONNX model on ``profile`` at ``precision`` and ``batch``.
 
@@ -172,7 +173,7 @@ def estimate(
         + ", ".join(f"{u} {RUN_OVERHEAD_US[u]:g}" for u in units),
         "bytes = weights + activations in + out at the precision's element size; "
         "Conv+BN+activation+residual Add fused; Q/DQ and shape nodes free",
-        f"peaks from device_configs/{profile.name}.yaml"
+        (f"peaks {peaks_source}" if peaks_source else f"peaks from device_configs/{profile.name}.yaml")
         + (f" (unconfirmed: {', '.join(profile.unconfirmed)})" if profile.unconfirmed else ""),
     ]
     place_source = None

@@ -60,7 +60,8 @@ def bench_table(doc: dict[str, Any]) -> Table:
             _fmt(r["throughput_ips"], ".0f"),
             _fmt(r["peak_rss_mb"], ".0f"),
             _fmt(r.get("estimate_over_measured"), ".2f"),
-            "-" if frac is None else f"{100 * frac:.1f}",
+            f"{100 * frac:.1f}" if frac is not None
+            else ("peak wrong" if r.get("fraction_of_peak_error") else "-"),
         )
     return t
 
@@ -112,6 +113,8 @@ def register(app: typer.Typer) -> None:
         models: str = typer.Option(None, "--models", help="comma-separated model ids (default: all)"),
         json_out: str = typer.Option(None, "--json", help="write the result JSON here ('-' for stdout)"),
         report: bool = typer.Option(False, "--report", help="also write report.html/report.md in the bundle"),
+        refresh_peaks: bool = typer.Option(False, "--refresh-peaks",
+                                           help="re-measure this host's CPU peaks (cached per CPU)"),
     ) -> None:
         """Measure p50/p90/p99 latency, throughput and peak memory of every model, one process each."""
         from edgekit import bundle as B
@@ -128,6 +131,7 @@ def register(app: typer.Typer) -> None:
             iters=iters,
             models=[m for m in models.split(",") if m] if models else None,
             rounds=rounds,
+            refresh_peaks=refresh_peaks,
         )
         cfg.validate()
         b = B.load(bundle)

@@ -45,6 +45,12 @@ def find_camera_app() -> Path | None:
             p = REPO / "cpp_runtime" / b / sub / "edgekit-camera"
             if p.is_file() and os.access(p, os.X_OK):
                 return p
+    from edgekit.runtime_cpp import search_dirs  # + `edgekit runtime build`'s prefix (wheel installs)
+
+    for d in search_dirs():
+        p = d / "edgekit-camera"
+        if p.is_file() and os.access(p, os.X_OK):
+            return p
     w = shutil.which("edgekit-camera")
     return Path(w) if w else None
 

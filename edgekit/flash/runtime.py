@@ -22,13 +22,15 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
+from edgekit import resources as _resources
 from edgekit.bundle import sha256_file
 from edgekit.flash.errors import FlashError
 from edgekit.flash.layout import RemoteLayout
 from edgekit.flash.transfer import TransferCorrupt, remote_sha256, upload_files, verify_remote
 from edgekit.remote.base import Remote
 
-REPO = Path(__file__).resolve().parents[2]
+# the checkout, or a wheel's edgekit/_shipped (same relative paths: cpp_runtime/, tools/setup_cpp.sh, .deps/)
+REPO = _resources.runtime_source_root() or _resources.CHECKOUT
 BINARY_REL = "cpp_runtime/build/bin/edgekit-infer"
 BUILD_TIMEOUT = 1800.0
 # Release build only: no ASan build, no GoogleTest suite (the device needs neither, nor libgtest-dev).

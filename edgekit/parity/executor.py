@@ -20,6 +20,7 @@ from typing import Protocol
 
 from edgekit.errors import EdgekitError
 
+# the checkout's build (edgekit.runtime_cpp.find_binary covers a wheel install's prefix)
 REPO_BINARY = Path(__file__).resolve().parents[2] / "cpp_runtime" / "build" / "bin" / "edgekit-infer"
 
 

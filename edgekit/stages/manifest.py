@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 
 from edgekit import bundle as B
+from edgekit import provenance
 from edgekit.build_record import RecipeRecord
 from edgekit.errors import ConfigError
 from edgekit.project.task import Task, get_task
@@ -40,6 +41,14 @@ def fill_record(ctx: BuildContext) -> None:
     b.config_sha256 = cfg_hash() if cfg_hash is not None else ""
 
 
+def provenance_of(ctx: BuildContext) -> B.Provenance:
+    config = {"example": ctx.example.name, "device": ctx.profile.model_dump(mode="json"),
+              "recipe": dict(ctx.recipe.__dict__), "seed": ctx.seed, "fast": ctx.fast}
+    cfg_hash = getattr(ctx.example, "config_hash", None)  # the project config's own hash when it has one
+    digest = cfg_hash() if cfg_hash is not None else provenance.config_sha256(config)
+    return B.Provenance.model_validate({**provenance.versions(), "config_sha256": digest})
+
+
 def manifest_stage(ctx: BuildContext) -> BuildContext:
     spec = ctx.example.spec
     shape = spec.input_shape()
@@ -63,6 +72,7 @@ def manifest_stage(ctx: BuildContext) -> BuildContext:
             golden=ctx.golden,
             build=ctx.build,
             extra=ctx.extra,
+            provenance=provenance_of(ctx),
         )
     except ValueError as exc:
         raise ConfigError(f"the build produced an invalid manifest: {exc}", "report this as a bug") from exc

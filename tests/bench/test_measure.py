@@ -67,8 +67,11 @@ def test_bench_document_schema(bench_doc: dict[str, Any]) -> None:
         assert r["macs_per_image"] == 290080
         assert r["estimate_ms"] > 0
         assert r["estimate_over_measured"] == pytest.approx(r["estimate_ms"] / r["latency_ms"]["p50"])
-        assert 0 < r["fraction_of_peak"] < 1.5
-    assert d["host"]["peak"]["fp32_gflops"] > 0
+        # never above 100 % (host peaks, issue 14 item 9); None only with the reason the peak is wrong
+        frac = r["fraction_of_peak"]
+        assert (0 < frac <= 1) if frac is not None else "exceeds" in r["fraction_of_peak_error"]
+    assert d["host"]["peak"]["fp32_gflops"] > 0 and "measured on this host" in d["host"]["peak"]["source"]
+    assert d["host"]["power"] == {"jetson": False}
     (sp,) = d["speedups"]
     assert (sp["model_id"], sp["baseline"], sp["kind"]) == (
         "student_int8_cpu",
