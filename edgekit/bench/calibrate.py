@@ -158,14 +158,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", help="write the report JSON here ('-' for stdout)")
     ap.add_argument("--write", action="store_true", help="write edgekit/bench/calibration/calibration.json")
     ap.add_argument("--rebuild", action="store_true", help="re-export the models and re-extract features.json")
+    ap.add_argument("--missing", action="store_true", help="export and extract only points without features")
     a = ap.parse_args(argv)
     from rich.console import Console
 
-    console = Console(stderr=a.json == "-")
+    console = Console(stderr=a.json == "-", width=max(160, Console().width))
     ps = load()
-    if a.rebuild:
+    if a.rebuild or a.missing:
         with console.status("rebuilding features") as st:
-            rebuild(ps, progress=lambda k: st.update(f"exporting {k}"))
+            rebuild(ps, progress=lambda k: st.update(f"exporting {k}"), only_missing=a.missing)
     with console.status(f"fitting + leave-one-out over {len(ps.points)} points"):
         doc = run(ps, load_features(ps))
     console.print(table(doc))

@@ -50,7 +50,7 @@ def fold(model: onnx.ModelProto) -> FoldResult:
     """The graph with its constant/shape subgraphs folded, and which nodes went. Node names are made unique
     first (an unnamed node gets its positional ``Op_i`` name) so the report can name them."""
     if not needs_folding(model):
-        return FoldResult(model, [], "no shape or constant-only nodes")
+        return FoldResult(model, skipped="no shape or constant-only nodes")
     import onnxslim
 
     m = onnx.ModelProto()
@@ -65,9 +65,9 @@ def fold(model: onnx.ModelProto) -> FoldResult:
         out = onnxslim.slim(m, skip_optimizations=["subexpression_elimination", "weight_tying"],
                             skip_fusion_patterns=skip)
     except Exception as exc:  # onnxslim is a third party's code: judge the raw graph and say why
-        return FoldResult(model, [], f"onnxslim failed: {type(exc).__name__}: {exc}")
+        return FoldResult(model, skipped=f"onnxslim failed: {type(exc).__name__}: {exc}")
     if out is None:
-        return FoldResult(model, [], "onnxslim returned nothing")
+        return FoldResult(model, skipped="onnxslim returned nothing")
     after = set(_names(out))
     ops: dict[str, int] = {}
     folded, fused = [], []

@@ -20,11 +20,16 @@ def point_features(p: Point, workdir: Path) -> Features:
     onnx_path = workdir / f"{p.model}_{p.input[1]}x{p.input[2]}_b{p.batch}.onnx"
     if not onnx_path.exists():
         zoo.export(p.model, onnx_path, (p.batch, *p.input))
-    return extract(onnx_path, p.batch, p.precision, p.unit, get_profile(p.device), io_reformat=p.io_reformat)
+    return extract(onnx_path, p.batch, p.precision, p.unit, get_profile(p.device), io_reformat=p.io_reformat,
+                   gpu_ops=p.gpu_ops)
 
 
-def rebuild(ps: PointSet, path: Path = FEATURES, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+def rebuild(ps: PointSet, path: Path = FEATURES, progress: Callable[[str], None] | None = None,
+            only_missing: bool = False) -> dict[str, Any]:
+    """Export and extract every point's features; ``only_missing`` keeps the keys already in ``path``."""
     feats: dict[str, Any] = {}
+    if only_missing and path.exists():
+        feats = json.loads(path.read_text())["features"]
     with tempfile.TemporaryDirectory(prefix="edgekit-calib-") as d:
         for p in ps.points:
             key = feature_key(p)
@@ -35,6 +40,8 @@ def rebuild(ps: PointSet, path: Path = FEATURES, progress: Callable[[str], None]
             feats[key] = point_features(p, Path(d)).to_dict()
             for f in Path(d).glob(f"{p.model}_*.onnx"):
                 f.unlink()  # VGG graphs are ~0.5 GB each
+    used = {feature_key(p) for p in ps.points}
+    feats = {k: v for k, v in feats.items() if k in used}
     doc = {"schema": "edgekit-calib-features/1", "points_version": ps.version, "features": feats}
     tmp = path.with_name(path.name + f".tmp-{os.getpid()}")
     tmp.write_text(json.dumps(doc, separators=(",", ":")) + "\n")
@@ -43,4 +50,5 @@ def rebuild(ps: PointSet, path: Path = FEATURES, progress: Callable[[str], None]
 
 
 def feature_key(p: Point) -> str:
-    return p.key if p.unit == "gpu" or p.io_reformat else p.key + "/noreformat"
+    k = p.key if p.unit == "gpu" or p.io_reformat else p.key + "/noreformat"
+    return k + (f"/gpu_ops={'+'.join(p.gpu_ops)}" if p.gpu_ops else "")

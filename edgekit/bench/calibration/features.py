@@ -67,7 +67,7 @@ def _kind(node: onnx.NodeProto | None, inits: dict[str, list[int]]) -> str:
 
 def extract(onnx_path: str | Path, batch: int, precision: str, unit: str,
             profile: DeviceProfile | None = None, placement: dict[str, str] | None = None,
-            io_reformat: bool = True) -> Features:
+            io_reformat: bool = True, gpu_ops: tuple[str, ...] = ()) -> Features:
     """Features of ``onnx_path`` at ``batch``/``precision`` on ``unit`` ("gpu", "dla" or "cpu"). For the DLA,
     ``placement`` (node -> "DLA"/"GPU") or else ``edgekit.trt.check`` on ``profile`` decides each layer."""
     model = onnx.load(str(onnx_path))
@@ -87,6 +87,12 @@ def extract(onnx_path: str | Path, batch: int, precision: str, unit: str,
         src = f"edgekit.trt.check (DLA v{profile.dla.generation if profile.dla else '?'})"
     elif placement is not None:
         src = "given"
+    if unit == "dla" and gpu_ops and placement is not None:
+        placement = dict(placement)
+        for name, node in nodes.items():
+            if node.op_type in gpu_ops:
+                placement[name] = "GPU"
+        src += f"; {', '.join(gpu_ops)} on the GPU as in the published build log"
     layers: list[tuple[str, str, int, int]] = []
     handovers: list[int] = []
     prev = None

@@ -45,6 +45,7 @@ PRIOR: dict[str, float] = {
 HARNESS_FREE = ("mlperf", "trtexec")  # the reference harnesses: no extra fixed cost
 FIXED_BOUNDS = (0.05, 5000.0)  # microseconds
 EFF_BOUNDS = (1e-3, 2.0)
+SCALE_BOUNDS = (0.05, 20.0)
 
 
 def peak_gops(profile: DeviceProfile, unit: str, precision: str) -> float:
@@ -60,6 +61,11 @@ def peak_gops(profile: DeviceProfile, unit: str, precision: str) -> float:
 
 def scale_key(device: str, unit: str, precision: str) -> str:
     return f"scale/{device}/{unit}/{'fp16' if unit == 'dla' and precision == 'fp32' else precision}"
+
+
+def lfix_key(device: str, unit: str) -> str:
+    """Per-device multiplier of the unit's per-layer fixed cost (launch/sync overhead differs by SoC)."""
+    return f"lfix/{device}/{unit}"
 
 
 @dataclass
@@ -82,11 +88,12 @@ class Params:
     fallback_scale: dict[str, float] = field(default_factory=dict)  # unit -> geometric mean
 
     def scale(self, key: str) -> tuple[float, bool]:
-        """(scale, fitted?) for ``key``; unfitted keys take the unit's geometric mean."""
+        """(value, fitted?) for a per-device ``scale/...`` or ``lfix/...`` key; an unfitted key takes the
+        geometric mean of the fitted keys of its family and unit."""
         if key in self.values:
             return self.values[key], True
-        unit = key.split("/")[2]
-        return self.fallback_scale.get(unit, 1.0), False
+        fam, unit = key.split("/")[0], key.split("/")[2]
+        return self.fallback_scale.get(f"{fam}/{unit}", 1.0), False
 
     def to_dict(self) -> dict[str, Any]:
         return {"values": dict(sorted(self.values.items())), "fallback_scale": self.fallback_scale}
@@ -102,7 +109,7 @@ class _Packed:
 
     def __init__(self, cases: list[Case]) -> None:
         self.n = len(cases)
-        idx, comp, mem, kind_i, unit_i, skey = [], [], [], [], [], []
+        idx, comp, mem, kind_i, unit_i, skey, lkey = [], [], [], [], [], [], []
         self.skeys: list[str] = []
         hand_ms: list[float] = []
         hand_n: list[int] = []
@@ -116,10 +123,11 @@ class _Packed:
                 mem.append(nbytes / (bw * 1e9) * 1e3)
                 kind_i.append(KINDS.index(kind))
                 unit_i.append(UNITS.index(u))
-                k = scale_key(c.profile.name, u, c.precision)
-                if k not in self.skeys:
-                    self.skeys.append(k)
-                skey.append(self.skeys.index(k))
+                for k in (scale_key(c.profile.name, u, c.precision), lfix_key(c.profile.name, u)):
+                    if k not in self.skeys:
+                        self.skeys.append(k)
+                skey.append(self.skeys.index(scale_key(c.profile.name, u, c.precision)))
+                lkey.append(self.skeys.index(lfix_key(c.profile.name, u)))
             hand_ms.append(sum(2.0 * b / (bw * 1e9) * 1e3 for b in c.features.handovers))
             hand_n.append(len(c.features.handovers))
         self.idx = np.array(idx, dtype=np.int64)
@@ -128,6 +136,7 @@ class _Packed:
         self.kind = np.array(kind_i)
         self.unit = np.array(unit_i)
         self.skey = np.array(skey)
+        self.lkey = np.array(lkey)
         self.hand_ms = np.array(hand_ms)
         self.hand_n = np.array(hand_n, dtype=float)
         self.memkind = np.isin(self.kind, [KINDS.index(k) for k in MEM_KINDS])
@@ -136,10 +145,11 @@ class _Packed:
         v = p.values
         eff = np.array([[v[f"eff/{u}/{k}"] for k in KINDS] for u in UNITS])[self.unit, self.kind]
         memf = np.array([v[f"mem/{u}"] for u in UNITS])[self.unit] * np.where(self.memkind, eff, 1.0)
-        scale = np.array([p.scale(k)[0] for k in self.skeys])[self.skey]
+        per = np.array([p.scale(k)[0] for k in self.skeys])
         a = self.comp / eff
         b = self.mem / memf
-        t = (a**4 + b**4) ** 0.25 / scale + np.array([v[f"layer_us/{u}"] for u in UNITS])[self.unit] / 1e3
+        t = (a**4 + b**4) ** 0.25 / per[self.skey] + per[self.lkey] * np.array(
+            [v[f"layer_us/{u}"] for u in UNITS])[self.unit] / 1e3
         total = np.bincount(self.idx, weights=t, minlength=self.n)
         total += np.array([v[f"run_us/{u}"] for u in UNITS])[self.run_unit] / 1e3
         total += np.array([0.0 if h in HARNESS_FREE else v.get(f"harness_us/{h}", 0.0) for h in self.harness]) / 1e3
@@ -149,10 +159,19 @@ class _Packed:
 
 def _with_fallback(values: dict[str, float]) -> Params:
     fb = {}
-    for u in UNITS:
-        logs = [math.log(x) for k, x in values.items() if k.startswith("scale/") and k.split("/")[2] == u]
-        fb[u] = math.exp(sum(logs) / len(logs)) if logs else 1.0
+    for fam in ("scale", "lfix"):
+        for u in UNITS:
+            logs = [math.log(x) for k, x in values.items() if k.startswith(fam + "/") and k.split("/")[2] == u]
+            fb[f"{fam}/{u}"] = math.exp(sum(logs) / len(logs)) if logs else 1.0
     return Params(values, fb)
+
+
+def _bounds(name: str) -> tuple[float, float]:
+    if "_us" in name:
+        return FIXED_BOUNDS
+    if name.startswith(("scale/", "lfix/")):
+        return SCALE_BOUNDS
+    return EFF_BOUNDS
 
 
 def fit(cases: list[Case], measured: list[float], start: Params | None = None) -> Params:
@@ -161,8 +180,8 @@ def fit(cases: list[Case], measured: list[float], start: Params | None = None) -
     packed = _Packed(cases)
     names = list(PRIOR) + sorted(set(packed.skeys))
     prior = np.array([math.log(PRIOR.get(n, 1.0)) for n in names])
-    lo = np.array([math.log(FIXED_BOUNDS[0] if "_us" in n else EFF_BOUNDS[0]) for n in names])
-    hi = np.array([math.log(FIXED_BOUNDS[1] if "_us" in n else EFF_BOUNDS[1]) for n in names])
+    lo = np.array([math.log(_bounds(n)[0]) for n in names])
+    hi = np.array([math.log(_bounds(n)[1]) for n in names])
     x0 = prior.copy()
     if start is not None:
         x0 = np.array([math.log(start.values.get(n, PRIOR.get(n, 1.0))) for n in names])
@@ -190,9 +209,9 @@ def breakdown(case: Case, p: Params) -> dict[str, Any]:
     eff = np.array([[v[f"eff/{u}/{k}"] for k in KINDS] for u in UNITS])[packed.unit, packed.kind]
     memf = np.array([v[f"mem/{u}"] for u in UNITS])[packed.unit] * np.where(packed.memkind, eff, 1.0)
     scales = [p.scale(k) for k in packed.skeys]
-    scale = np.array([s for s, _ in scales])[packed.skey]
-    layer_ms = ((packed.comp / eff) ** 4 + (packed.mem / memf) ** 4) ** 0.25 / scale + np.array(
-        [v[f"layer_us/{u}"] for u in UNITS])[packed.unit] / 1e3
+    per = np.array([s for s, _ in scales])
+    layer_ms = ((packed.comp / eff) ** 4 + (packed.mem / memf) ** 4) ** 0.25 / per[packed.skey] + per[
+        packed.lkey] * np.array([v[f"layer_us/{u}"] for u in UNITS])[packed.unit] / 1e3
     total = float(packed.predict(p)[0])
     return {
         "total_ms": total,

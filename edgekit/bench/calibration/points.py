@@ -31,6 +31,7 @@ class Point:
     matched: bool
     mismatch: str
     io_reformat: bool = True
+    gpu_ops: tuple[str, ...] = ()  # ops the published build log shows on the GPU (overrides the DLA rules)
 
     @property
     def key(self) -> str:
@@ -87,7 +88,7 @@ def load(path: Path = POINTS) -> PointSet:
             batch=int(raw["batch"]), precision=raw["precision"], unit=raw["unit"], ms=float(raw["ms"]),
             harness=raw["harness"], source=src, conditions=dict(raw.get("conditions", {})),
             matched=bool(raw.get("matched", False)), mismatch=str(raw.get("mismatch", "")),
-            io_reformat=bool(raw.get("io_reformat", True)),
+            io_reformat=bool(raw.get("io_reformat", True)), gpu_ops=tuple(raw.get("gpu_ops", ())),
         ))
     if not out:
         raise InputError(f"{path} has no calibration points", "a calibration over zero points is a failure")
