@@ -66,17 +66,24 @@ def bench_table(doc: dict[str, Any]) -> Table:
 
 
 def estimate_table(est: dict[str, Any]) -> Table:
-    t = Table(title=f"edgekit estimate — {est['device']} batch {est['batch']} (a model, not a measurement)")
-    for col in ("model", "prec", "MMACs", "MB moved", "unit", "est ms", "layers on GPU", "placement"):
+    versions = {tg["calibrated"].get("calibration_version") for e in est["models"].values()
+                for tg in e.get("targets", {}).values() if tg.get("calibrated", {}).get("available")}
+    t = Table(title=f"edgekit estimate — {est['device']} batch {est['batch']} (a model, not a measurement)",
+              caption=("calibrated on published Jetson figures, set " + ", ".join(sorted(v for v in versions if v))
+                       + "; band = leave-one-out estimate/published for this device and unit") if versions
+              else None)
+    for col in ("model", "prec", "MMACs", "MB moved", "unit", "roofline ms", "calibrated ms", "error band",
+                "layers on GPU", "placement"):
         t.add_column(col)
     for mid, e in est["models"].items():
         if "error" in e:
-            t.add_row(mid, "-", "-", "-", "-", e["error"], "-", "-")
+            t.add_row(mid, "-", "-", "-", "-", e["error"], "-", "-", "-", "-")
             continue
         for unit, tg in e["targets"].items():
             if not tg.get("available"):
-                t.add_row(mid, e["precision"], "-", "-", unit, f"n/a: {tg['why']}", "-", "-")
+                t.add_row(mid, e["precision"], "-", "-", unit, f"n/a: {tg['why']}", "-", "-", "-", "-")
                 continue
+            cal = tg.get("calibrated") or {}
             t.add_row(
                 mid,
                 tg["precision"],
@@ -84,6 +91,8 @@ def estimate_table(est: dict[str, Any]) -> Table:
                 f"{e['bytes'] / 1e6:.2f}",
                 unit,
                 f"{tg['total_ms']:.4f}",
+                f"{cal['total_ms']:.3f}" if cal.get("available") else "-",
+                cal.get("band_text", "-") if cal.get("available") else cal.get("why", "-"),
                 _fmt(tg.get("layers_on_gpu"), "d"),
                 (e.get("placement_source") or "-") if unit == "dla" else "-",
             )
