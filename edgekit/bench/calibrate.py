@@ -40,13 +40,17 @@ def load_features(ps: PointSet, path: Path = FEATURES) -> dict[str, Features]:
     feats = {k: Features.from_dict(v) for k, v in doc["features"].items()}
     missing = [p.id for p in ps.points if feature_key(p) not in feats]
     if missing:
-        raise InputError(f"no features for calibration point(s) {', '.join(missing)} in {path.name}",
-                         "run python -m edgekit.bench.calibrate --rebuild")
+        raise InputError(
+            f"no features for calibration point(s) {', '.join(missing)} in {path.name}",
+            "run python -m edgekit.bench.calibrate --rebuild",
+        )
     return feats
 
 
 def cases_for(ps: PointSet, feats: dict[str, Features]) -> list[Case]:
-    return [Case(feats[feature_key(p)], get_profile(p.device), p.precision, p.unit, p.harness) for p in ps.points]
+    return [
+        Case(feats[feature_key(p)], get_profile(p.device), p.precision, p.unit, p.harness) for p in ps.points
+    ]
 
 
 def before_ms(c: Case) -> float:
@@ -100,17 +104,34 @@ def run(ps: PointSet, feats: dict[str, Features]) -> dict[str, Any]:
     before = [before_ms(c) for c in cases]
     rows = []
     for p, b, s, lo in zip(ps.points, before, insample, loo, strict=True):
-        rows.append({
-            "id": p.id, "device": p.device, "unit": p.unit, "precision": p.precision, "batch": p.batch,
-            "model": p.model, "input": list(p.input), "harness": p.harness, "published_ms": p.ms,
-            "before_ms": b, "before_ratio": b / p.ms, "fit_ms": s, "fit_ratio": s / p.ms,
-            "loo_ms": lo, "loo_ratio": lo / p.ms, "source": p.cite(), "conditions": p.conditions,
-            "matched": p.matched, "mismatch": p.mismatch,
-        })
+        rows.append(
+            {
+                "id": p.id,
+                "device": p.device,
+                "unit": p.unit,
+                "precision": p.precision,
+                "batch": p.batch,
+                "model": p.model,
+                "input": list(p.input),
+                "harness": p.harness,
+                "published_ms": p.ms,
+                "before_ms": b,
+                "before_ratio": b / p.ms,
+                "fit_ms": s,
+                "fit_ratio": s / p.ms,
+                "loo_ms": lo,
+                "loo_ratio": lo / p.ms,
+                "source": p.cite(),
+                "conditions": p.conditions,
+                "matched": p.matched,
+                "mismatch": p.mismatch,
+            }
+        )
     loo_r = [r["loo_ratio"] for r in rows]
     summary = _stats(loo_r)
-    summary["goal_met"] = bool(summary["within_1p5x"] == summary["n"]
-                               and GOAL_MEDIAN[0] <= summary["median"] <= GOAL_MEDIAN[1])
+    summary["goal_met"] = bool(
+        summary["within_1p5x"] == summary["n"] and GOAL_MEDIAN[0] <= summary["median"] <= GOAL_MEDIAN[1]
+    )
     return {
         "schema": "edgekit-calibration/1",
         "points_version": ps.version,
@@ -127,16 +148,41 @@ def run(ps: PointSet, feats: dict[str, Features]) -> dict[str, Any]:
 def table(doc: dict[str, Any]) -> Any:
     from rich.table import Table
 
-    t = Table(title=f"edgekit calibration {doc['version']} — estimate / published (leave-one-out)",
-              caption="before = uncalibrated roofline; LOO = calibrated, fitted without that point; "
-                      "* = conditions not matched (see points.yaml 'mismatch')")
-    for col in ("id", "device", "unit", "prec", "bs", "model", "published ms", "before", "ratio", "LOO est",
-                "LOO ratio", "source"):
+    t = Table(
+        title=f"edgekit calibration {doc['version']} — estimate / published (leave-one-out)",
+        caption="before = uncalibrated roofline; LOO = calibrated, fitted without that point; "
+        "* = conditions not matched (see points.yaml 'mismatch')",
+    )
+    for col in (
+        "id",
+        "device",
+        "unit",
+        "prec",
+        "bs",
+        "model",
+        "published ms",
+        "before",
+        "ratio",
+        "LOO est",
+        "LOO ratio",
+        "source",
+    ):
         t.add_column(col, overflow="fold")
     for r in doc["points"]:
-        t.add_row(r["id"] + ("" if r["matched"] else "*"), r["device"], r["unit"], r["precision"], str(r["batch"]),
-                  r["model"], f"{r['published_ms']:.3f}", f"{r['before_ms']:.3f}", f"{r['before_ratio']:.2f}",
-                  f"{r['loo_ms']:.3f}", f"{r['loo_ratio']:.2f}", r["source"])
+        t.add_row(
+            r["id"] + ("" if r["matched"] else "*"),
+            r["device"],
+            r["unit"],
+            r["precision"],
+            str(r["batch"]),
+            r["model"],
+            f"{r['published_ms']:.3f}",
+            f"{r['before_ms']:.3f}",
+            f"{r['before_ratio']:.2f}",
+            f"{r['loo_ms']:.3f}",
+            f"{r['loo_ratio']:.2f}",
+            r["source"],
+        )
     return t
 
 
@@ -144,12 +190,27 @@ def band_table(doc: dict[str, Any]) -> Any:
     from rich.table import Table
 
     t = Table(title="error band by device and unit (estimate / published)")
-    for col in ("device/unit", "n", "before median", "before range", "LOO median", "LOO range", "within 1.5x"):
+    for col in (
+        "device/unit",
+        "n",
+        "before median",
+        "before range",
+        "LOO median",
+        "LOO range",
+        "within 1.5x",
+    ):
         t.add_column(col)
     for k, b in doc["bands"].items():
         bb = doc["bands_before"][k]
-        t.add_row(k, str(b["n"]), f"{bb['median']:.2f}", f"{bb['min']:.2f}–{bb['max']:.2f}", f"{b['median']:.2f}",
-                  f"{b['min']:.2f}–{b['max']:.2f}", f"{b['within_1p5x']}/{b['n']}")
+        t.add_row(
+            k,
+            str(b["n"]),
+            f"{bb['median']:.2f}",
+            f"{bb['min']:.2f}–{bb['max']:.2f}",
+            f"{b['median']:.2f}",
+            f"{b['min']:.2f}–{b['max']:.2f}",
+            f"{b['within_1p5x']}/{b['n']}",
+        )
     return t
 
 
@@ -157,7 +218,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m edgekit.bench.calibrate", description=__doc__.split("\n")[0])
     ap.add_argument("--json", help="write the report JSON here ('-' for stdout)")
     ap.add_argument("--write", action="store_true", help="write edgekit/bench/calibration/calibration.json")
-    ap.add_argument("--rebuild", action="store_true", help="re-export the models and re-extract features.json")
+    ap.add_argument(
+        "--rebuild", action="store_true", help="re-export the models and re-extract features.json"
+    )
     ap.add_argument("--missing", action="store_true", help="export and extract only points without features")
     a = ap.parse_args(argv)
     from rich.console import Console
@@ -173,8 +236,10 @@ def main(argv: list[str] | None = None) -> int:
     console.print(band_table(doc))
     s, b = doc["summary_loo"], doc["summary_before"]
     console.print(
-        f"before: median {b['median']:.2f}, {b['within_1p5x']}/{b['n']} within 1.5x, worst {b['worst_factor']:.2f}x; "
-        f"LOO: median {s['median']:.2f}, {s['within_1p5x']}/{s['n']} within 1.5x, worst {s['worst_factor']:.2f}x; "
+        f"before: median {b['median']:.2f}, {b['within_1p5x']}/{b['n']} within 1.5x, worst "
+        f"{b['worst_factor']:.2f}x; "
+        f"LOO: median {s['median']:.2f}, {s['within_1p5x']}/{s['n']} within 1.5x, worst "
+        f"{s['worst_factor']:.2f}x; "
         f"goal {'met' if s['goal_met'] else 'NOT met'}"
     )
     if a.write:

@@ -36,8 +36,11 @@ def band(device: str, unit: str, doc: dict[str, Any] | None = None) -> dict[str,
     allu = doc["bands"].get(f"*/{unit}")
     if not allu:
         return {"n": 0, "basis": f"no published {unit.upper()} point: error unknown"}
-    return allu | {"own": False, "basis": f"no published point on {device} {unit.upper()}: band over all devices' "
-                            f"{allu['n']} {unit.upper()} points"}
+    return allu | {
+        "own": False,
+        "basis": f"no published point on {device} {unit.upper()}: band over all devices' "
+        f"{allu['n']} {unit.upper()} points",
+    }
 
 
 def band_text(b: dict[str, Any]) -> str:
@@ -47,19 +50,34 @@ def band_text(b: dict[str, Any]) -> str:
     return f"x{b['min']:.2f}–{b['max']:.2f} (median {b['median']:.2f}, n={b['n']}{where})"
 
 
-def estimate(onnx_path: str | Path, profile: DeviceProfile, precision: str, batch: int, unit: str,
-             placement: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """Calibrated total (ms) of ``onnx_path`` on ``unit`` of ``profile``, with band and calibration version."""
+def estimate(
+    onnx_path: str | Path,
+    profile: DeviceProfile,
+    precision: str,
+    batch: int,
+    unit: str,
+    placement: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """Calibrated total (ms) of ``onnx_path`` on ``unit`` of ``profile``, with band and calibration "
+    "version."""
     from edgekit.bench.calibration.features import extract
     from edgekit.bench.calibration.model import Case, Params, breakdown
 
     doc = calibration()
     if profile.kind != "jetson" or unit not in ("gpu", "dla"):
         return {"available": False, "why": "calibrated on Jetson GPU/DLA points only"}
-    feats = extract(onnx_path, batch, precision, unit, profile,
-                    placement=dict(placement) if placement is not None else None)
+    feats = extract(
+        onnx_path,
+        batch,
+        precision,
+        unit,
+        profile,
+        placement=dict(placement) if placement is not None else None,
+    )
     params = Params.from_dict(doc["params"])
-    case = Case(feats, profile, "fp16" if unit == "dla" and precision == "fp32" else precision, unit, "trtexec")
+    case = Case(
+        feats, profile, "fp16" if unit == "dla" and precision == "fp32" else precision, unit, "trtexec"
+    )
     bd = breakdown(case, params)
     b = band(profile.name, unit, doc)
     unfitted = [k for k, s in bd["scales"].items() if not s["fitted"]]
@@ -74,8 +92,16 @@ def estimate(onnx_path: str | Path, profile: DeviceProfile, precision: str, batc
         "calibration_version": doc["version"],
         "handovers": bd["handovers"],
         "unfitted": unfitted,
-        "notes": ([f"no published point for {', '.join(unfitted)}: the geometric mean of the other devices' "
-                   "factors is used"] if unfitted else [])
-        + ["harness: C++/trtexec (the published torch2trt figures carry a fitted Python overhead, not "
-           "included here)"],
+        "notes": (
+            [
+                f"no published point for {', '.join(unfitted)}: the geometric mean of the other devices' "
+                "factors is used"
+            ]
+            if unfitted
+            else []
+        )
+        + [
+            "harness: C++/trtexec (the published torch2trt figures carry a fitted Python overhead, not "
+            "included here)"
+        ],
     }

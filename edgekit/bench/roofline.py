@@ -203,7 +203,8 @@ def estimate(
             except Exception as exc:  # never invent a figure: say why there is none
                 tg["calibrated"] = {"available": False, "why": f"{type(exc).__name__}: {exc}"}
         assumptions.append(
-            "calibrated figure: roofline + fitted per-kind efficiencies, per-device factors, per-layer/per-run "
+            "calibrated figure: roofline + fitted per-kind efficiencies, per-device factors, "
+            "per-layer/per-run "
             "and GPU<->DLA hand-over costs, fitted on NVIDIA-published points only "
             "(edgekit/bench/calibration); the band beside it is the leave-one-out estimate/published range"
         )

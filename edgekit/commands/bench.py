@@ -69,7 +69,8 @@ def estimate_table(est: dict[str, Any]) -> Table:
     versions = {tg["calibrated"].get("calibration_version") for e in est["models"].values()
                 for tg in e.get("targets", {}).values() if tg.get("calibrated", {}).get("available")}
     t = Table(title=f"edgekit estimate — {est['device']} batch {est['batch']} (a model, not a measurement)",
-              caption=("calibrated on published Jetson figures, set " + ", ".join(sorted(v for v in versions if v))
+              caption=("calibrated on published Jetson figures, set "
+                       + ", ".join(sorted(v for v in versions if v))
                        + "; band = leave-one-out estimate/published for this device and unit") if versions
               else None)
     for col in ("model", "prec", "MMACs", "MB moved", "unit", "roofline ms", "calibrated ms", "error band",

@@ -21,7 +21,8 @@ def _value(prof: DeviceProfile, key: str) -> str:
 
 
 def source_table(prof: DeviceProfile) -> Table:
-    """Every sourced value of ``prof`` with its source; ? = unconfirmed. Power modes with their own figures."""
+    """Every sourced value of ``prof`` with its source; ? = unconfirmed. Power modes with their own
+    figures."""
     t = Table(title=f"{prof.name} — {prof.display_name}",
               caption="? = unconfirmed; DLA peaks are per core (an engine runs on one core)")
     for col in ("value", "", "source"):

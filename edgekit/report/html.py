@@ -237,7 +237,8 @@ def _estimate(c: ReportContent) -> str:
         for unit, t in m["targets"].items():
             if not t.get("available"):
                 rows.append(
-                    [escape(mid), escape(unit.upper()), "-", "-", "-", escape(f"n/a: {t.get('why')}"), "-", "-",
+                    [escape(mid), escape(unit.upper()), "-", "-", "-", escape(f"n/a: "
+                        f"{t.get('why')}"), "-", "-",
                      "-"]
                 )
                 continue
@@ -259,7 +260,8 @@ def _estimate(c: ReportContent) -> str:
             )
     calib = (
         f" Calibrated figures: fitted on NVIDIA-published Jetson points, calibration set "
-        f"<b>{escape(', '.join(sorted(versions)))}</b>; the band is the leave-one-out estimate/published range "
+        f"<b>{escape(', '.join(sorted(versions)))}</b>; the band is the leave-one-out "
+        f"estimate/published range "
         "for that device and unit." if versions else ""
     )
     out = (

@@ -101,7 +101,8 @@ def render_markdown(c: ReportContent) -> str:
                     )
         out.append(f"device {c.estimate.get('device')}, batch {c.estimate.get('batch')}")
         if versions:
-            out.append(f"calibration set {', '.join(sorted(versions))} (band: leave-one-out estimate/published "
+            out.append(f"calibration set {', '.join(sorted(versions))} (band: leave-one-out "
+                f"estimate/published "
                        "for that device and unit)")
         out.append("")
         out += _table(["model", "unit", "precision", "roofline ms", "calibrated ms", "error band (LOO)",

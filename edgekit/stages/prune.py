@@ -30,7 +30,8 @@ def prune_model(model: nn.Module, example: torch.Tensor, ratio: float, round_to:
 
 def _budget_prune(ctx: BuildContext, model: nn.Module) -> nn.Module:
     """recipe.prune_target_ms: search the ratio with the estimate (edgekit.stages.budget); the result goes to
-    ctx.extra["budget"] (then manifest.extra). An unreachable budget stops the build naming the lowest figure."""
+    ctx.extra["budget"] (then manifest.extra). An unreachable budget stops the build naming the lowest
+    figure."""
     from edgekit.errors import ConfigError
     from edgekit.stages.budget import search
 
@@ -49,7 +50,8 @@ def _budget_prune(ctx: BuildContext, model: nn.Module) -> nn.Module:
                          lambda m: accuracy(m, x_eval, y_eval), precision=precision)
     ctx.extra["budget"] = res.to_dict()
     if not res.met:
-        raise ConfigError(res.message, "raise recipe.prune_target_ms to at least the lowest figure, or pick a "
+        raise ConfigError(res.message, "raise recipe.prune_target_ms to at least the lowest figure, "
+            "or pick a "
                                        "smaller model / faster device")
     return pruned
 

@@ -84,8 +84,10 @@ def _dims_ok(g: Graph, node: onnx.NodeProto) -> Verdict | None:
 # Where each generation-dependent rule comes from (shown in reports; tests key on the rule ids).
 RULE_SOURCES = {
     "dla.conv.int8_group_size": (
-        "TensorRT API IConvolutionLayer::setNbGroups: 'When using groups in int8 mode, the size of the groups "
-        "... must be a multiple of 4 for both input and output'; DLA v1 (Xavier, TRT 8.5 guide 'DLA Supported "
+        "TensorRT API IConvolutionLayer::setNbGroups: 'When using groups in int8 mode, the size of "
+        "the groups "
+        "... must be a multiple of 4 for both input and output'; DLA v1 (Xavier, TRT 8.5 guide 'DLA "
+        "Supported "
         "Layers and Restrictions'): depthwise INT8 on the DLA not confirmed, kept on the GPU (unconfirmed)"
     ),
     "dla.conv.int8_depthwise_v2": (
@@ -134,14 +136,16 @@ def _conv(g: Graph, n: onnx.NodeProto, precision: str, gen: int = 1) -> Verdict:
         if depthwise and gen >= 2:
             return Verdict(
                 "dla", "dla.conv.int8_depthwise_v2",
-                "INT8 depthwise convolution on DLA v2 (source: " + RULE_SOURCES["dla.conv.int8_depthwise_v2"] + ")",
+                "INT8 depthwise convolution on DLA v2 (source: "
+                "" + RULE_SOURCES["dla.conv.int8_depthwise_v2"] + ")",
             )
         if (cin // groups) % 4 or (cout // groups) % 4:
             return _gpu(
                 "dla.conv.int8_group_size",
                 f"INT8 grouped conv with {groups} groups: {cin // groups} in / {cout // groups} out "
                 "channels per group, not multiples of 4 (IConvolutionLayer INT8 rule"
-                + ("; depthwise INT8 on DLA v1 (Xavier): unconfirmed, kept on the GPU)" if depthwise else ")"),
+                + ("; depthwise INT8 on DLA v1 (Xavier): unconfirmed, kept on the "
+                    "GPU)" if depthwise else ")"),
                 "round channels per group to a multiple of 4 (prune with round_to=4) or run FP16",
             )
     return Verdict("dla", OK, "convolution within DLA limits")

@@ -1,8 +1,8 @@
 """Fold the constant and shape subgraphs of an ONNX graph, as TensorRT does at build time for static shapes.
 
 A network whose padding is computed inside the graph (Shape -> Gather -> ... -> Pad) exports with shape
-arithmetic that a checker would otherwise judge as dynamic-shape layers. TensorRT folds such subgraphs when the
-input shapes are static; ``edgekit check`` therefore folds first (onnxslim's constant folding and shape
+arithmetic that a checker would otherwise judge as dynamic-shape layers. TensorRT folds such subgraphs when
+the input shapes are static; ``edgekit check`` therefore folds first (onnxslim's constant folding and shape
 inference, plus one fusion: a constant zero Pad into the following Conv's pads, which is how such padding
 reaches TensorRT's convolution (onnxslim FusionPadConv; that TensorRT itself fuses it is unconfirmed here).
 Surviving nodes keep their names. It then judges, reporting what it folded and what it fused.
@@ -37,8 +37,11 @@ def needs_folding(model: onnx.ModelProto) -> bool:
         if n.op_type in SHAPE_OPS:
             return True
         ins = [i for i in n.input if i]
-        if n.op_type != "Constant" and ins and all(i in const for i in ins) and n.op_type not in (
-            "DequantizeLinear", "QuantizeLinear"
+        if (
+            n.op_type != "Constant"
+            and ins
+            and all(i in const for i in ins)
+            and n.op_type not in ("DequantizeLinear", "QuantizeLinear")
         ):
             return True
         if n.op_type == "Constant":
@@ -62,15 +65,17 @@ def fold(model: onnx.ModelProto) -> FoldResult:
 
     skip = [k for k in DEFAULT_FUSION_PATTERNS if k != "FusionPadConv"]
     try:
-        out = onnxslim.slim(m, skip_optimizations=["subexpression_elimination", "weight_tying"],
-                            skip_fusion_patterns=skip)
+        out = onnxslim.slim(
+            m, skip_optimizations=["subexpression_elimination", "weight_tying"], skip_fusion_patterns=skip
+        )
     except Exception as exc:  # onnxslim is a third party's code: judge the raw graph and say why
         return FoldResult(model, skipped=f"onnxslim failed: {type(exc).__name__}: {exc}")
     if out is None:
         return FoldResult(model, skipped="onnxslim returned nothing")
     after = set(_names(out))
     ops: dict[str, int] = {}
-    folded, fused = [], []
+    folded: list[str] = []
+    fused: list[str] = []
     for n in m.graph.node:
         if n.name not in after:
             ops[n.op_type] = ops.get(n.op_type, 0) + 1

@@ -51,8 +51,15 @@ def export_raw(path: Path, hw: int = 64) -> Path:
     torch.manual_seed(0)
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")
-        torch.onnx.export(same_pad_net(), (torch.zeros(1, 3, hw, hw),), str(path), input_names=["input"],
-                          opset_version=17, dynamo=False, do_constant_folding=False)
+        torch.onnx.export(
+            same_pad_net(),
+            (torch.zeros(1, 3, hw, hw),),
+            str(path),
+            input_names=["input"],
+            opset_version=17,
+            dynamo=False,
+            do_constant_folding=False,
+        )
     return path
 
 
@@ -69,10 +76,14 @@ def run(device: str = "jetson-orin", precision: str = "int8") -> dict[str, Any]:
             rep = check_model(p, device, precision, True, fold_first=fold)
             c = rep.counts()
             out[label] = {
-                "layers": len(rep.layers), "dla": c["dla"], "gpu": c["gpu"],
+                "layers": len(rep.layers),
+                "dla": c["dla"],
+                "gpu": c["gpu"],
                 "dynamic_shape_fallbacks": sum(1 for lv in rep.layers if lv.rule == "dla.dynamic_shape"),
                 "gpu_fallbacks": sum(1 for lv in rep.layers if lv.where == "gpu"),
-                "transitions": rep.transitions, "folded_nodes": len(rep.folded), "fused_pads": len(rep.fused),
+                "transitions": rep.transitions,
+                "folded_nodes": len(rep.folded),
+                "fused_pads": len(rep.fused),
             }
     return out
 
@@ -86,14 +97,33 @@ def main(argv: list[str] | None = None) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    t = Table(title=f"edgekit check on an in-graph-padding network ({doc['raw_nodes']} ONNX nodes raw), "
-                    f"{doc['device']} {doc['precision']} DLA")
-    for col in ("graph", "layers", "on DLA", "GPU fallbacks", "dynamic-shape fallbacks", "transitions", "folded", "Pad fused"):
+    t = Table(
+        title=f"edgekit check on an in-graph-padding network ({doc['raw_nodes']} ONNX nodes raw), "
+        f"{doc['device']} {doc['precision']} DLA"
+    )
+    for col in (
+        "graph",
+        "layers",
+        "on DLA",
+        "GPU fallbacks",
+        "dynamic-shape fallbacks",
+        "transitions",
+        "folded",
+        "Pad fused",
+    ):
         t.add_column(col)
     for k in ("raw", "folded"):
         r = doc[k]
-        t.add_row(k, str(r["layers"]), str(r["dla"]), str(r["gpu_fallbacks"]), str(r["dynamic_shape_fallbacks"]),
-                  str(r["transitions"]), str(r["folded_nodes"]), str(r["fused_pads"]))
+        t.add_row(
+            k,
+            str(r["layers"]),
+            str(r["dla"]),
+            str(r["gpu_fallbacks"]),
+            str(r["dynamic_shape_fallbacks"]),
+            str(r["transitions"]),
+            str(r["folded_nodes"]),
+            str(r["fused_pads"]),
+        )
     Console().print(t)
     if a.json:
         Path(a.json).write_text(json.dumps(doc, indent=1) + "\n")

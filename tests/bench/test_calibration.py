@@ -54,18 +54,24 @@ def test_committed_report_matches_a_refit(data: tuple, committed: dict) -> None:
     full = fit(cases, ms)
     for r, v in zip(committed["points"], predict(cases, full), strict=True):
         assert math.isclose(r["fit_ms"], v, rel_tol=2e-3), r["id"]
-        assert math.isclose(r["before_ms"], calibrate.before_ms(cases[committed["points"].index(r)]), rel_tol=1e-9)
+        assert math.isclose(
+            r["before_ms"], calibrate.before_ms(cases[committed["points"].index(r)]), rel_tol=1e-9
+        )
     # leave-one-out, recomputed for every fifth point (all of them: python -m edgekit.bench.calibrate)
     for i in range(0, len(cases), 5):
         rest = [c for j, c in enumerate(cases) if j != i]
         p = fit(rest, [m for j, m in enumerate(ms) if j != i], start=full)
-        assert math.isclose(committed["points"][i]["loo_ms"], float(predict([cases[i]], p)[0]), rel_tol=5e-3), i
+        assert math.isclose(
+            committed["points"][i]["loo_ms"], float(predict([cases[i]], p)[0]), rel_tol=5e-3
+        ), i
 
 
 def test_committed_summary_and_bands_follow_from_the_rows(committed: dict, data: tuple) -> None:
     ps, _ = data
     loo = [r["loo_ratio"] for r in committed["points"]]
-    assert _close(committed["summary_loo"], calibrate._stats(loo) | {"goal_met": committed["summary_loo"]["goal_met"]})
+    assert _close(
+        committed["summary_loo"], calibrate._stats(loo) | {"goal_met": committed["summary_loo"]["goal_met"]}
+    )
     assert _close(committed["bands"], calibrate.bands(ps.points, loo))
     s = committed["summary_loo"]
     assert s["goal_met"] == (s["within_1p5x"] == s["n"] and 0.8 <= s["median"] <= 1.25)
@@ -118,8 +124,10 @@ def test_estimate_shows_the_band_and_the_calibration_version(tmp_path: Path, com
     for unit in ("gpu", "dla"):
         cal = e["targets"][unit]["calibrated"]
         assert cal["available"] and cal["calibration_version"] == committed["version"]
-        assert _close(cal["band"], committed["bands"][f"jetson-orin/{unit}"] | {
-            "own": True, "basis": cal["band"]["basis"]})
+        assert _close(
+            cal["band"],
+            committed["bands"][f"jetson-orin/{unit}"] | {"own": True, "basis": cal["band"]["basis"]},
+        )
         assert cal["total_ms"] > 0 and "median" in cal["band_text"]
     # a device without published points borrows the unit's band over all devices, and says so
     e2 = estimate(onnx_path, get_profile("jetson-orin-nano"), "int8")

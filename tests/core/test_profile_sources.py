@@ -34,7 +34,8 @@ def test_a_value_without_a_source_is_a_validation_error(tmp_path: Path, key: str
 
 
 def test_dla_peaks_are_per_core() -> None:
-    # one core each: AGX Orin 105 sparse TOPS for 2 DLAs -> 26.25 dense per core; AGX Xavier 11.4 for 2 -> 5.7;
+    # one core each: AGX Orin 105 sparse TOPS for 2 DLAs -> 26.25 dense per core; AGX Xavier 11.4 for 2
+    # -> 5.7;
     # Xavier NX 2048 MACs x 1.1 GHz x 2 = 4.5; Orin NX 40 sparse for 2 -> 10 per core
     expect = {"jetson-orin": 26250, "jetson-xavier": 5700, "jetson-xavier-nx": 4500, "jetson-orin-nx": 10000}
     for name, v in expect.items():
@@ -56,7 +57,11 @@ def test_orin_nano_maxn_super_is_a_power_mode_of_its_own() -> None:
 
 
 def test_devices_name_shows_each_source() -> None:
-    r = subprocess.run([sys.executable, "-m", "edgekit.cli", "devices", "jetson-orin"], capture_output=True,
-                       text=True, env={"COLUMNS": "200", **__import__("os").environ})
+    r = subprocess.run(
+        [sys.executable, "-m", "edgekit.cli", "devices", "jetson-orin"],
+        capture_output=True,
+        text=True,
+        env={"COLUMNS": "200", **__import__("os").environ},
+    )
     assert r.returncode == 0, r.stderr
     assert "peak.dla_int8_gops" in r.stdout and "per core" in r.stdout and "DLA-SW README" in r.stdout

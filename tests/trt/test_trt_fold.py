@@ -19,8 +19,15 @@ def raw_export(tmp_path_factory: pytest.TempPathFactory) -> Path:
     p = tmp_path_factory.mktemp("fold") / "same_pad.onnx"
     torch.manual_seed(0)
     with torch.no_grad():
-        torch.onnx.export(same_pad_net(width=8, blocks=5), (torch.zeros(1, 3, 32, 32),), str(p),
-                          input_names=["input"], opset_version=17, dynamo=False, do_constant_folding=False)
+        torch.onnx.export(
+            same_pad_net(width=8, blocks=5),
+            (torch.zeros(1, 3, 32, 32),),
+            str(p),
+            input_names=["input"],
+            opset_version=17,
+            dynamo=False,
+            do_constant_folding=False,
+        )
     return p
 
 
@@ -33,7 +40,8 @@ def test_raw_export_has_shape_subgraphs_that_look_dynamic(raw_export: Path) -> N
 def test_folded_export_runs_on_the_dla_and_names_what_was_folded(raw_export: Path) -> None:
     rep = check_model(raw_export, "jetson-orin", "int8", True)
     assert rep.layers and all(lv.where == "dla" for lv in rep.layers), [
-        (lv.node, lv.rule) for lv in rep.layers if lv.where != "dla"]
+        (lv.node, lv.rule) for lv in rep.layers if lv.where != "dla"
+    ]
     assert any("Shape" in n for n in rep.folded) and len(rep.fused) == 5
     assert any(f.rule == "trt.folded" for f in rep.findings)
     assert rep.to_dict()["folded"] == rep.folded
@@ -48,11 +56,42 @@ def test_a_graph_without_shape_nodes_is_judged_as_is(tmp_path: Path) -> None:
 
 
 def test_cli_reports_folded_nodes(raw_export: Path) -> None:
-    r = subprocess.run([sys.executable, "-m", "edgekit.cli", "check", str(raw_export), "--device", "jetson-orin",
-                        "--precision", "int8", "--dla", "--json"], capture_output=True, text=True)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "edgekit.cli",
+            "check",
+            str(raw_export),
+            "--device",
+            "jetson-orin",
+            "--precision",
+            "int8",
+            "--dla",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)
     assert doc["folded"] and doc["layer_counts"]["gpu"] == 0
-    r2 = subprocess.run([sys.executable, "-m", "edgekit.cli", "check", str(raw_export), "--device", "jetson-orin",
-                         "--precision", "int8", "--dla", "--no-fold", "--json"], capture_output=True, text=True)
+    r2 = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "edgekit.cli",
+            "check",
+            str(raw_export),
+            "--device",
+            "jetson-orin",
+            "--precision",
+            "int8",
+            "--dla",
+            "--no-fold",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert json.loads(r2.stdout)["layer_counts"]["gpu"] > 0

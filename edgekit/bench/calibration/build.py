@@ -20,12 +20,23 @@ def point_features(p: Point, workdir: Path) -> Features:
     onnx_path = workdir / f"{p.model}_{p.input[1]}x{p.input[2]}_b{p.batch}.onnx"
     if not onnx_path.exists():
         zoo.export(p.model, onnx_path, (p.batch, *p.input))
-    return extract(onnx_path, p.batch, p.precision, p.unit, get_profile(p.device), io_reformat=p.io_reformat,
-                   gpu_ops=p.gpu_ops)
+    return extract(
+        onnx_path,
+        p.batch,
+        p.precision,
+        p.unit,
+        get_profile(p.device),
+        io_reformat=p.io_reformat,
+        gpu_ops=p.gpu_ops,
+    )
 
 
-def rebuild(ps: PointSet, path: Path = FEATURES, progress: Callable[[str], None] | None = None,
-            only_missing: bool = False) -> dict[str, Any]:
+def rebuild(
+    ps: PointSet,
+    path: Path = FEATURES,
+    progress: Callable[[str], None] | None = None,
+    only_missing: bool = False,
+) -> dict[str, Any]:
     """Export and extract every point's features; ``only_missing`` keeps the keys already in ``path``."""
     feats: dict[str, Any] = {}
     if only_missing and path.exists():

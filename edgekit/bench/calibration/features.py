@@ -19,8 +19,14 @@ from edgekit.bench.macs import count_model
 from edgekit.profiles import DeviceProfile
 
 KINDS = ("conv", "conv1x1", "dwconv", "fc", "pool", "eltwise")
-_POOL = {"MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "QLinearAveragePool",
-         "QLinearGlobalAveragePool"}
+_POOL = {
+    "MaxPool",
+    "AveragePool",
+    "GlobalAveragePool",
+    "GlobalMaxPool",
+    "QLinearAveragePool",
+    "QLinearGlobalAveragePool",
+}
 _CONV = {"Conv", "ConvInteger", "QLinearConv", "ConvTranspose"}
 
 
@@ -34,16 +40,25 @@ class Features:
     placement_source: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"layers": [list(x) for x in self.layers], "handovers": list(self.handovers),
-                "placement_source": self.placement_source}
+        return {
+            "layers": [list(x) for x in self.layers],
+            "handovers": list(self.handovers),
+            "placement_source": self.placement_source,
+        }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Features:
-        return cls([(str(a), str(b), int(c), int(e)) for a, b, c, e in d["layers"]],
-                   [int(x) for x in d["handovers"]], str(d.get("placement_source", "")))
+        return cls(
+            [(str(a), str(b), int(c), int(e)) for a, b, c, e in d["layers"]],
+            [int(x) for x in d["handovers"]],
+            str(d.get("placement_source", "")),
+        )
 
     def summary(self) -> dict[str, Any]:
-        return asdict(self) | {"macs": sum(x[2] for x in self.layers), "bytes": sum(x[3] for x in self.layers)}
+        return asdict(self) | {
+            "macs": sum(x[2] for x in self.layers),
+            "bytes": sum(x[3] for x in self.layers),
+        }
 
 
 def _kind(node: onnx.NodeProto | None, inits: dict[str, list[int]]) -> str:
@@ -65,9 +80,16 @@ def _kind(node: onnx.NodeProto | None, inits: dict[str, list[int]]) -> str:
     return "eltwise"
 
 
-def extract(onnx_path: str | Path, batch: int, precision: str, unit: str,
-            profile: DeviceProfile | None = None, placement: dict[str, str] | None = None,
-            io_reformat: bool = True, gpu_ops: tuple[str, ...] = ()) -> Features:
+def extract(
+    onnx_path: str | Path,
+    batch: int,
+    precision: str,
+    unit: str,
+    profile: DeviceProfile | None = None,
+    placement: dict[str, str] | None = None,
+    io_reformat: bool = True,
+    gpu_ops: tuple[str, ...] = (),
+) -> Features:
     """Features of ``onnx_path`` at ``batch``/``precision`` on ``unit`` ("gpu", "dla" or "cpu"). For the DLA,
     ``placement`` (node -> "DLA"/"GPU") or else ``edgekit.trt.check`` on ``profile`` decides each layer."""
     model = onnx.load(str(onnx_path))
@@ -102,7 +124,9 @@ def extract(onnx_path: str | Path, batch: int, precision: str, unit: str,
             where = "dla" if placement.get((lc.nodes or [lc.name])[0], "DLA") == "DLA" else "gpu"
         if prev is not None and where != prev[0]:
             handovers.append(prev[1])
-        layers.append((_kind(nodes.get((lc.nodes or [lc.name])[0]), inits), where, int(lc.macs), int(lc.bytes)))
+        layers.append(
+            (_kind(nodes.get((lc.nodes or [lc.name])[0]), inits), where, int(lc.macs), int(lc.bytes))
+        )
         prev = (where, int(lc.out_bytes))
     if unit == "dla" and io_reformat and cost.layers:
         if layers[0][1] == "dla":

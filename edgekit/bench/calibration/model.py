@@ -36,9 +36,12 @@ MEM_KINDS = ("pool", "eltwise")
 RIDGE = 0.03
 PRIOR: dict[str, float] = {
     **{f"eff/{u}/{k}": v for u in UNITS for k, v in zip(KINDS, (0.6, 0.5, 0.1, 0.5, 0.5, 0.5), strict=True)},
-    "mem/gpu": 0.7, "mem/dla": 0.7,
-    "layer_us/gpu": 5.0, "layer_us/dla": 20.0,
-    "run_us/gpu": 30.0, "run_us/dla": 50.0,
+    "mem/gpu": 0.7,
+    "mem/dla": 0.7,
+    "layer_us/gpu": 5.0,
+    "layer_us/dla": 20.0,
+    "run_us/gpu": 30.0,
+    "run_us/dla": 50.0,
     "handover_us": 50.0,
     "harness_us/torch2trt": 200.0,
 }
@@ -100,8 +103,10 @@ class Params:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Params:
-        return cls({k: float(v) for k, v in d["values"].items()},
-                   {k: float(v) for k, v in d.get("fallback_scale", {}).items()})
+        return cls(
+            {k: float(v) for k, v in d["values"].items()},
+            {k: float(v) for k, v in d.get("fallback_scale", {}).items()},
+        )
 
 
 class _Packed:
@@ -149,10 +154,14 @@ class _Packed:
         a = self.comp / eff
         b = self.mem / memf
         t = (a**4 + b**4) ** 0.25 / per[self.skey] + per[self.lkey] * np.array(
-            [v[f"layer_us/{u}"] for u in UNITS])[self.unit] / 1e3
-        total = np.bincount(self.idx, weights=t, minlength=self.n)
+            [v[f"layer_us/{u}"] for u in UNITS]
+        )[self.unit] / 1e3
+        total: np.ndarray = np.bincount(self.idx, weights=t, minlength=self.n).astype(np.float64)
         total += np.array([v[f"run_us/{u}"] for u in UNITS])[self.run_unit] / 1e3
-        total += np.array([0.0 if h in HARNESS_FREE else v.get(f"harness_us/{h}", 0.0) for h in self.harness]) / 1e3
+        total += (
+            np.array([0.0 if h in HARNESS_FREE else v.get(f"harness_us/{h}", 0.0) for h in self.harness])
+            / 1e3
+        )
         total += self.hand_n * v["handover_us"] / 1e3 + self.hand_ms / v["mem/gpu"]
         return total
 
@@ -161,7 +170,9 @@ def _with_fallback(values: dict[str, float]) -> Params:
     fb = {}
     for fam in ("scale", "lfix"):
         for u in UNITS:
-            logs = [math.log(x) for k, x in values.items() if k.startswith(fam + "/") and k.split("/")[2] == u]
+            logs = [
+                math.log(x) for k, x in values.items() if k.startswith(fam + "/") and k.split("/")[2] == u
+            ]
             fb[f"{fam}/{u}"] = math.exp(sum(logs) / len(logs)) if logs else 1.0
     return Params(values, fb)
 
@@ -193,8 +204,9 @@ def fit(cases: list[Case], measured: list[float], start: Params | None = None) -
         p = Params(dict(zip(names, np.exp(x).tolist(), strict=True)))
         return np.concatenate([np.log(packed.predict(p)) - y, w * (x - prior)])
 
-    sol = least_squares(resid, x0, bounds=(lo, hi), method="trf", x_scale=1.0, xtol=1e-10, ftol=1e-10,
-                        max_nfev=4000)
+    sol = least_squares(
+        resid, x0, bounds=(lo, hi), method="trf", x_scale=1.0, xtol=1e-10, ftol=1e-10, max_nfev=4000
+    )
     return _with_fallback(dict(zip(names, np.exp(sol.x).tolist(), strict=True)))
 
 
@@ -211,7 +223,8 @@ def breakdown(case: Case, p: Params) -> dict[str, Any]:
     scales = [p.scale(k) for k in packed.skeys]
     per = np.array([s for s, _ in scales])
     layer_ms = ((packed.comp / eff) ** 4 + (packed.mem / memf) ** 4) ** 0.25 / per[packed.skey] + per[
-        packed.lkey] * np.array([v[f"layer_us/{u}"] for u in UNITS])[packed.unit] / 1e3
+        packed.lkey
+    ] * np.array([v[f"layer_us/{u}"] for u in UNITS])[packed.unit] / 1e3
     total = float(packed.predict(p)[0])
     return {
         "total_ms": total,

@@ -68,12 +68,16 @@ def load(path: Path = POINTS) -> PointSet:
             raise InputError(f"{where}: duplicate id", "give every point its own id")
         seen.add(pid)
         if raw["model"] not in zoo.MODELS:
-            raise InputError(f"{where}: model '{raw['model']}' cannot be rebuilt",
-                             "add its architecture to edgekit/bench/calibration/zoo.py or drop the point")
+            raise InputError(
+                f"{where}: model '{raw['model']}' cannot be rebuilt",
+                "add its architecture to edgekit/bench/calibration/zoo.py or drop the point",
+            )
         get_profile(raw["device"])  # unknown device -> ConfigError naming the valid ones
         if raw["unit"] not in UNITS or raw["harness"] not in HARNESSES:
-            raise InputError(f"{where}: unit/harness '{raw['unit']}/{raw['harness']}' unknown",
-                             f"use a unit of {UNITS} and a harness of {HARNESSES}")
+            raise InputError(
+                f"{where}: unit/harness '{raw['unit']}/{raw['harness']}' unknown",
+                f"use a unit of {UNITS} and a harness of {HARNESSES}",
+            )
         if raw["source"] not in sources:
             raise InputError(f"{where}: source '{raw['source']}' not under 'sources'", "add the source")
         if not raw.get("matched", False) and not raw.get("mismatch"):
@@ -83,13 +87,25 @@ def load(path: Path = POINTS) -> PointSet:
             src["path"] = raw["path"]
         if raw.get("row"):
             src["row"] = raw["row"]
-        out.append(Point(
-            id=pid, device=raw["device"], model=raw["model"], input=tuple(raw["input"]),  # type: ignore[arg-type]
-            batch=int(raw["batch"]), precision=raw["precision"], unit=raw["unit"], ms=float(raw["ms"]),
-            harness=raw["harness"], source=src, conditions=dict(raw.get("conditions", {})),
-            matched=bool(raw.get("matched", False)), mismatch=str(raw.get("mismatch", "")),
-            io_reformat=bool(raw.get("io_reformat", True)), gpu_ops=tuple(raw.get("gpu_ops", ())),
-        ))
+        out.append(
+            Point(
+                id=pid,
+                device=raw["device"],
+                model=raw["model"],
+                input=tuple(raw["input"]),  # type: ignore[arg-type]
+                batch=int(raw["batch"]),
+                precision=raw["precision"],
+                unit=raw["unit"],
+                ms=float(raw["ms"]),
+                harness=raw["harness"],
+                source=src,
+                conditions=dict(raw.get("conditions", {})),
+                matched=bool(raw.get("matched", False)),
+                mismatch=str(raw.get("mismatch", "")),
+                io_reformat=bool(raw.get("io_reformat", True)),
+                gpu_ops=tuple(raw.get("gpu_ops", ())),
+            )
+        )
     if not out:
         raise InputError(f"{path} has no calibration points", "a calibration over zero points is a failure")
     return PointSet(str(data["version"]), out)

@@ -27,10 +27,20 @@ from edgekit.errors import InputError
 OPSET = 17
 
 
-def _cbr(cin: int, cout: int, k: int, s: int = 1, p: int | None = None, groups: int = 1,
-         act: type[nn.Module] = nn.ReLU) -> nn.Sequential:
-    return nn.Sequential(nn.Conv2d(cin, cout, k, s, k // 2 if p is None else p, groups=groups, bias=False),
-                         nn.BatchNorm2d(cout), act())
+def _cbr(
+    cin: int,
+    cout: int,
+    k: int,
+    s: int = 1,
+    p: int | None = None,
+    groups: int = 1,
+    act: type[nn.Module] = nn.ReLU,
+) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(cin, cout, k, s, k // 2 if p is None else p, groups=groups, bias=False),
+        nn.BatchNorm2d(cout),
+        act(),
+    )
 
 
 class _Basic(nn.Module):
@@ -39,10 +49,14 @@ class _Basic(nn.Module):
     def __init__(self, cin: int, width: int, stride: int) -> None:
         super().__init__()
         cout = width * self.expansion
-        self.body = nn.Sequential(_cbr(cin, width, 3, stride), nn.Conv2d(width, cout, 3, 1, 1, bias=False),
-                                  nn.BatchNorm2d(cout))
-        self.down = (nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
-                     if stride != 1 or cin != cout else nn.Identity())
+        self.body = nn.Sequential(
+            _cbr(cin, width, 3, stride), nn.Conv2d(width, cout, 3, 1, 1, bias=False), nn.BatchNorm2d(cout)
+        )
+        self.down = (
+            nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+            if stride != 1 or cin != cout
+            else nn.Identity()
+        )
         self.relu = nn.ReLU()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -55,16 +69,24 @@ class _Bottleneck(_Basic):
     def __init__(self, cin: int, width: int, stride: int) -> None:
         nn.Module.__init__(self)
         cout = width * self.expansion
-        self.body = nn.Sequential(_cbr(cin, width, 1), _cbr(width, width, 3, stride),
-                                  nn.Conv2d(width, cout, 1, bias=False), nn.BatchNorm2d(cout))
-        self.down = (nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
-                     if stride != 1 or cin != cout else nn.Identity())
+        self.body = nn.Sequential(
+            _cbr(cin, width, 1),
+            _cbr(width, width, 3, stride),
+            nn.Conv2d(width, cout, 1, bias=False),
+            nn.BatchNorm2d(cout),
+        )
+        self.down = (
+            nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+            if stride != 1 or cin != cout
+            else nn.Identity()
+        )
         self.relu = nn.ReLU()
 
 
 class ResNet(nn.Module):
-    def __init__(self, block: type[_Basic], layers: list[int], num_classes: int = 1000,
-                 head: bool = True) -> None:
+    def __init__(
+        self, block: type[_Basic], layers: list[int], num_classes: int = 1000, head: bool = True
+    ) -> None:
         super().__init__()
         self.stem = nn.Sequential(_cbr(3, 64, 7, 2, 3), nn.MaxPool2d(3, 2, 1))
         stages: list[nn.Module] = []
@@ -75,19 +97,43 @@ class ResNet(nn.Module):
                 stages.append(block(cin, width, 2 if (j == 0 and i > 0) else 1))
                 cin = width * block.expansion
         self.stages = nn.Sequential(*stages)
-        self.head = (nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(cin, num_classes))
-                     if head else nn.Identity())
+        self.head = (
+            nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(cin, num_classes))
+            if head
+            else nn.Identity()
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.stages(self.stem(x)))
 
 
-_VGG = {
+_VGG: dict[str, list[int | str]] = {
     "vgg11": [64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],
     "vgg13": [64, 64, "M", 128, 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],
     "vgg16": [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"],
-    "vgg19": [64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512, 512, 512, 512,
-              "M"],
+    "vgg19": [
+        64,
+        64,
+        "M",
+        128,
+        128,
+        "M",
+        256,
+        256,
+        256,
+        256,
+        "M",
+        512,
+        512,
+        512,
+        512,
+        "M",
+        512,
+        512,
+        512,
+        512,
+        "M",
+    ],
 }
 
 
@@ -100,17 +146,45 @@ def vgg(cfg: list[int | str]) -> nn.Module:
         else:
             layers += [nn.Conv2d(cin, int(v), 3, 1, 1), nn.ReLU()]
             cin = int(v)
-    return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(7), nn.Flatten(), nn.Linear(512 * 49, 4096), nn.ReLU(),
-                         nn.Dropout(), nn.Linear(4096, 4096), nn.ReLU(), nn.Dropout(), nn.Linear(4096, 1000))
+    return nn.Sequential(
+        *layers,
+        nn.AdaptiveAvgPool2d(7),
+        nn.Flatten(),
+        nn.Linear(512 * 49, 4096),
+        nn.ReLU(),
+        nn.Dropout(),
+        nn.Linear(4096, 4096),
+        nn.ReLU(),
+        nn.Dropout(),
+        nn.Linear(4096, 1000),
+    )
 
 
 def alexnet() -> nn.Module:
     return nn.Sequential(
-        nn.Conv2d(3, 64, 11, 4, 2), nn.ReLU(), nn.MaxPool2d(3, 2), nn.Conv2d(64, 192, 5, 1, 2), nn.ReLU(),
-        nn.MaxPool2d(3, 2), nn.Conv2d(192, 384, 3, 1, 1), nn.ReLU(), nn.Conv2d(384, 256, 3, 1, 1), nn.ReLU(),
-        nn.Conv2d(256, 256, 3, 1, 1), nn.ReLU(), nn.MaxPool2d(3, 2), nn.AdaptiveAvgPool2d(6), nn.Flatten(),
-        nn.Dropout(), nn.Linear(9216, 4096), nn.ReLU(), nn.Dropout(), nn.Linear(4096, 4096), nn.ReLU(),
-        nn.Linear(4096, 1000))
+        nn.Conv2d(3, 64, 11, 4, 2),
+        nn.ReLU(),
+        nn.MaxPool2d(3, 2),
+        nn.Conv2d(64, 192, 5, 1, 2),
+        nn.ReLU(),
+        nn.MaxPool2d(3, 2),
+        nn.Conv2d(192, 384, 3, 1, 1),
+        nn.ReLU(),
+        nn.Conv2d(384, 256, 3, 1, 1),
+        nn.ReLU(),
+        nn.Conv2d(256, 256, 3, 1, 1),
+        nn.ReLU(),
+        nn.MaxPool2d(3, 2),
+        nn.AdaptiveAvgPool2d(6),
+        nn.Flatten(),
+        nn.Dropout(),
+        nn.Linear(9216, 4096),
+        nn.ReLU(),
+        nn.Dropout(),
+        nn.Linear(4096, 4096),
+        nn.ReLU(),
+        nn.Linear(4096, 1000),
+    )
 
 
 class _Fire(nn.Module):
@@ -128,31 +202,65 @@ class _Fire(nn.Module):
 def squeezenet(version: str) -> nn.Module:
     mp = lambda: nn.MaxPool2d(3, 2, ceil_mode=True)  # noqa: E731
     if version == "1_0":
-        feats = [nn.Conv2d(3, 96, 7, 2), nn.ReLU(), mp(), _Fire(96, 16, 64, 64), _Fire(128, 16, 64, 64),
-                 _Fire(128, 32, 128, 128), mp(), _Fire(256, 32, 128, 128), _Fire(256, 48, 192, 192),
-                 _Fire(384, 48, 192, 192), _Fire(384, 64, 256, 256), mp(), _Fire(512, 64, 256, 256)]
+        feats = [
+            nn.Conv2d(3, 96, 7, 2),
+            nn.ReLU(),
+            mp(),
+            _Fire(96, 16, 64, 64),
+            _Fire(128, 16, 64, 64),
+            _Fire(128, 32, 128, 128),
+            mp(),
+            _Fire(256, 32, 128, 128),
+            _Fire(256, 48, 192, 192),
+            _Fire(384, 48, 192, 192),
+            _Fire(384, 64, 256, 256),
+            mp(),
+            _Fire(512, 64, 256, 256),
+        ]
     else:
-        feats = [nn.Conv2d(3, 64, 3, 2), nn.ReLU(), mp(), _Fire(64, 16, 64, 64), _Fire(128, 16, 64, 64), mp(),
-                 _Fire(128, 32, 128, 128), _Fire(256, 32, 128, 128), mp(), _Fire(256, 48, 192, 192),
-                 _Fire(384, 48, 192, 192), _Fire(384, 64, 256, 256), _Fire(512, 64, 256, 256)]
-    return nn.Sequential(*feats, nn.Dropout(), nn.Conv2d(512, 1000, 1), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
-                         nn.Flatten())
+        feats = [
+            nn.Conv2d(3, 64, 3, 2),
+            nn.ReLU(),
+            mp(),
+            _Fire(64, 16, 64, 64),
+            _Fire(128, 16, 64, 64),
+            mp(),
+            _Fire(128, 32, 128, 128),
+            _Fire(256, 32, 128, 128),
+            mp(),
+            _Fire(256, 48, 192, 192),
+            _Fire(384, 48, 192, 192),
+            _Fire(384, 64, 256, 256),
+            _Fire(512, 64, 256, 256),
+        ]
+    return nn.Sequential(
+        *feats, nn.Dropout(), nn.Conv2d(512, 1000, 1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten()
+    )
 
 
 class _DenseLayer(nn.Module):
     def __init__(self, cin: int, growth: int = 32, bn_size: int = 4) -> None:
         super().__init__()
-        self.f = nn.Sequential(nn.BatchNorm2d(cin), nn.ReLU(), nn.Conv2d(cin, bn_size * growth, 1, bias=False),
-                               nn.BatchNorm2d(bn_size * growth), nn.ReLU(),
-                               nn.Conv2d(bn_size * growth, growth, 3, 1, 1, bias=False))
+        self.f = nn.Sequential(
+            nn.BatchNorm2d(cin),
+            nn.ReLU(),
+            nn.Conv2d(cin, bn_size * growth, 1, bias=False),
+            nn.BatchNorm2d(bn_size * growth),
+            nn.ReLU(),
+            nn.Conv2d(bn_size * growth, growth, 3, 1, 1, bias=False),
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.cat([x, self.f(x)], 1)
 
 
 def densenet121() -> nn.Module:
-    layers: list[nn.Module] = [nn.Conv2d(3, 64, 7, 2, 3, bias=False), nn.BatchNorm2d(64), nn.ReLU(),
-                               nn.MaxPool2d(3, 2, 1)]
+    layers: list[nn.Module] = [
+        nn.Conv2d(3, 64, 7, 2, 3, bias=False),
+        nn.BatchNorm2d(64),
+        nn.ReLU(),
+        nn.MaxPool2d(3, 2, 1),
+    ]
     c = 64
     for i, n in enumerate((6, 12, 24, 16)):
         for _ in range(n):
@@ -165,8 +273,21 @@ def densenet121() -> nn.Module:
     return nn.Sequential(*layers)
 
 
-_MBV1 = [(64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2), (512, 1), (512, 1), (512, 1), (512, 1),
-         (512, 1), (1024, 2), (1024, 1)]
+_MBV1 = [
+    (64, 1),
+    (128, 2),
+    (128, 1),
+    (256, 2),
+    (256, 1),
+    (512, 2),
+    (512, 1),
+    (512, 1),
+    (512, 1),
+    (512, 1),
+    (512, 1),
+    (1024, 2),
+    (1024, 1),
+]
 
 
 def _mbv1_body() -> list[nn.Module]:
@@ -183,7 +304,8 @@ def mobilenet_v1() -> nn.Module:
 
 
 class SSDMobileNetV1(nn.Module):
-    """TF-OD-API ssd_mobilenet_v1_coco: feature maps conv11 (19x19x512), conv13 (10x10x1024) and four extras."""
+    """TF-OD-API ssd_mobilenet_v1_coco: feature maps conv11 (19x19x512), conv13 (10x10x1024) and "
+    "four extras."""
 
     def __init__(self, num_classes: int = 91) -> None:
         super().__init__()
@@ -197,7 +319,9 @@ class SSDMobileNetV1(nn.Module):
         self.extras = nn.ModuleList(extras)
         chans, anchors = [512, 1024, 512, 256, 256, 128], [3, 6, 6, 6, 6, 6]
         self.box = nn.ModuleList(nn.Conv2d(ch, a * 4, 1) for ch, a in zip(chans, anchors, strict=True))
-        self.cls = nn.ModuleList(nn.Conv2d(ch, a * num_classes, 1) for ch, a in zip(chans, anchors, strict=True))
+        self.cls = nn.ModuleList(
+            nn.Conv2d(ch, a * num_classes, 1) for ch, a in zip(chans, anchors, strict=True)
+        )
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
         f11 = self.to11(x)
@@ -211,8 +335,11 @@ def _tutorial(norm: str) -> nn.Module:
     layers: list[nn.Module] = []
     c = 3
     for out in (64, 128, 256, 512):
-        layers += [nn.Conv2d(c, out, 3, 2, 1), nn.BatchNorm2d(out) if norm == "bn" else nn.GroupNorm(8, out),
-                   nn.ReLU()]
+        layers += [
+            nn.Conv2d(c, out, 3, 2, 1),
+            nn.BatchNorm2d(out) if norm == "bn" else nn.GroupNorm(8, out),
+            nn.ReLU(),
+        ]
         c = out
     return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(512, 10))
 
@@ -261,6 +388,13 @@ def export(name: str, path: Path, shape: tuple[int, ...]) -> Path:
     model = build(name)
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")
-        torch.onnx.export(model, (torch.zeros(*shape),), str(path), input_names=["input"],
-                          opset_version=OPSET, dynamo=False, do_constant_folding=True)
+        torch.onnx.export(
+            model,
+            (torch.zeros(*shape),),
+            str(path),
+            input_names=["input"],
+            opset_version=OPSET,
+            dynamo=False,
+            do_constant_folding=True,
+        )
     return path
