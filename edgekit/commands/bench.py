@@ -184,6 +184,9 @@ def register(app: typer.Typer) -> None:
         placement: Path = typer.Option(None, "--placement", help="JSON {onnx node name: DLA|GPU}"),
         layers: bool = typer.Option(False, "--layers", help="print the per-layer table"),
         json_out: str = typer.Option(None, "--json", help="write the estimate JSON here ('-' for stdout)"),
+        power_mode: str = typer.Option(
+            None, "--power-mode", help="for an .onnx file: a power mode with its own figures (e.g. 'MAXN SUPER')"
+        ),
     ) -> None:
         """Roofline latency estimate from the ONNX graph and the device profile (GPU and DLA)."""
         from edgekit import bundle as B
@@ -204,7 +207,7 @@ def register(app: typer.Typer) -> None:
         if target.is_file() and target.suffix == ".onnx":
             if not device:
                 raise InputError("estimating an .onnx file needs --device", "e.g. --device jetson-xavier")
-            prof = get_profile(device)
+            prof = get_profile(device).in_mode(power_mode)
             prec = precision or "fp32"
             doc: dict[str, Any] = {
                 "schema": "edgekit-estimate/1",

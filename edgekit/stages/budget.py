@@ -86,7 +86,7 @@ def _export(model: nn.Module, example: torch.Tensor, path: Path) -> Path:
     return path
 
 
-def measure_ms(onnx_path: Path, sample_shape: list[int], iters: int = 60, threads: int = 1) -> float:
+def measure_ms(onnx_path: Path, sample_shape: list[int], iters: int = 300, threads: int = 1) -> float:
     """Median ONNX Runtime latency (ms) of one batch-1 run, timed in a separate process."""
     job = {
         "runtime": "ort",
@@ -94,7 +94,7 @@ def measure_ms(onnx_path: Path, sample_shape: list[int], iters: int = 60, thread
         "batch": 1,
         "sample_shape": sample_shape,
         "threads": threads,
-        "warmup": 5,
+        "warmup": 30,
         "iters": iters,
     }
     out = subprocess.run(

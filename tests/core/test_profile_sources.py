@@ -65,3 +65,15 @@ def test_devices_name_shows_each_source() -> None:
     )
     assert r.returncode == 0, r.stderr
     assert "peak.dla_int8_gops" in r.stdout and "per core" in r.stdout and "DLA-SW README" in r.stdout
+
+
+def test_maxn_super_changes_the_estimate(tmp_path: Path) -> None:
+    from edgekit.bench.calibration import zoo
+    from edgekit.bench.roofline import estimate
+
+    p = zoo.export("tutorial_model_bn", tmp_path / "m.onnx", (1, 3, 32, 32))
+    base = get_profile("jetson-orin-nano")
+    a = estimate(p, base, "int8")["targets"]["gpu"]
+    b = estimate(p, base.in_mode("MAXN SUPER"), "int8")["targets"]["gpu"]
+    assert b["bandwidth_gbps"] == 102 and a["bandwidth_gbps"] == 68
+    assert b["calibrated"]["total_ms"] < a["calibrated"]["total_ms"]
