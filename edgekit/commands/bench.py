@@ -185,7 +185,8 @@ def register(app: typer.Typer) -> None:
         layers: bool = typer.Option(False, "--layers", help="print the per-layer table"),
         json_out: str = typer.Option(None, "--json", help="write the estimate JSON here ('-' for stdout)"),
         power_mode: str = typer.Option(
-            None, "--power-mode", help="for an .onnx file: a power mode with its own figures (e.g. 'MAXN SUPER')"
+            None, "--power-mode",
+            help="for an .onnx file: a power mode with its own figures (e.g. 'MAXN SUPER')",
         ),
     ) -> None:
         """Roofline latency estimate from the ONNX graph and the device profile (GPU and DLA)."""

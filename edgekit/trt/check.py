@@ -17,7 +17,7 @@ from edgekit.errors import ConfigError
 from edgekit.profiles import DeviceProfile, get_profile
 from edgekit.trt import ops
 from edgekit.trt.dla_rules import DOC as DLA_DOC
-from edgekit.trt.dla_rules import Verdict, dla_verdict
+from edgekit.trt.dla_rules import Verdict, dla_verdict, rule_source
 from edgekit.trt.findings import Finding
 from edgekit.trt.graph import QDQ_OPS, Graph, attr, load
 from edgekit.trt.qdq_rules import check_qdq
@@ -33,6 +33,7 @@ class LayerVerdict:
     where: str  # "dla" | "gpu" | "cannot" | "gpu-only" (no DLA in this build)
     rule: str
     reason: str
+    source: str = ""  # where the rule comes from, for this DLA generation (dla_rules.rule_source)
 
 
 @dataclass
@@ -431,7 +432,8 @@ def check_graph(
         else:
             v = dla_verdict(g, n, gen or 1, precision, ver[0])
         where[id(n)] = v.where
-        rep.layers.append(LayerVerdict(g.name(n), n.op_type, v.where, v.rule, v.reason))
+        src = rule_source(v.rule, gen or 1) if dla else ""
+        rep.layers.append(LayerVerdict(g.name(n), n.op_type, v.where, v.rule, v.reason, src))
         if dla and v.where == "gpu" and v.rule != "dla.precision":
             rep.findings.append(
                 Finding(
@@ -441,7 +443,7 @@ def check_graph(
                     n.op_type,
                     f"falls back to the GPU: {v.reason}",
                     v.fix,
-                    DLA_DOC,
+                    src or DLA_DOC,
                 )
             )
         elif v.where == "cannot" and v.rule != "trt.unsupported_op":

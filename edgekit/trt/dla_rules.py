@@ -98,6 +98,22 @@ RULE_SOURCES = {
 }
 
 
+GUIDE = {
+    1: "TensorRT 8.5 Developer Guide, 'DLA Supported Layers and Restrictions' (Xavier, DLA v1; JetPack 5.1)",
+    2: "TensorRT 8.6 / 10.x Developer Guide, 'DLA Supported Layers and Restrictions' (Orin, DLA v2; "
+    "docs.nvidia.com/deeplearning/tensorrt/latest/inference-library/dla-layer-restrictions.html)",
+}
+
+
+def rule_source(rule: str, gen: int) -> str:
+    """Where rule ``rule`` comes from for DLA generation ``gen``: its own citation, else the guide version."""
+    own = RULE_SOURCES.get(rule)
+    base = GUIDE.get(gen, DOC)
+    if not rule.startswith("dla."):
+        return own or "onnx-tensorrt operator support / TensorRT API documentation"
+    return f"{own}; {base}" if own else base
+
+
 def _conv(g: Graph, n: onnx.NodeProto, precision: str, gen: int = 1) -> Verdict:
     if (v := _rank4(g, n.input[0], "dla.conv.rank", "Convolution")) is not None:
         return v

@@ -308,3 +308,14 @@ def test_int8_depthwise_depends_on_the_dla_generation() -> None:
     # a grouped (not depthwise) conv with 3 channels per group is still refused on v2
     assert verdict(run(conv_model(cout=6, cin=6, group=2), device="jetson-orin", precision="int8"),
                    "conv") == ("gpu", "dla.conv.int8_group_size")
+
+
+def test_every_dla_verdict_cites_the_guide_of_its_generation() -> None:
+    m = conv_model(cout=8, cin=8, group=8)
+    v1 = run(m, device="jetson-xavier", precision="int8")
+    v2 = run(m, device="jetson-orin", precision="int8")
+    assert all("TensorRT 8.5" in lv.source and "DLA v1" in lv.source for lv in v1.layers)
+    assert all("DLA v2" in lv.source for lv in v2.layers)
+    assert "Deep-Learning-Accelerator-SW" in next(lv.source for lv in v2.layers if lv.node == "conv")
+    fallback = next(f for f in v1.findings if f.rule == "dla.conv.int8_group_size")
+    assert "IConvolutionLayer" in fallback.source
