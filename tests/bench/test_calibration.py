@@ -133,3 +133,21 @@ def test_estimate_shows_the_band_and_the_calibration_version(tmp_path: Path, com
     e2 = estimate(onnx_path, get_profile("jetson-orin-nano"), "int8")
     cal2 = e2["targets"]["gpu"]["calibrated"]
     assert not cal2["band"]["own"] and "all devices" in cal2["band_text"] and cal2["unfitted"]
+
+
+def test_report_shows_the_band_and_the_version(jetson_bundle: Path, tmp_path: Path, committed: dict) -> None:
+    import shutil
+
+    from edgekit import bundle as B
+    from edgekit.bench.roofline import estimate_bundle
+    from edgekit.report import write_report
+
+    root = tmp_path / "b"
+    shutil.copytree(jetson_bundle, root)
+    est = estimate_bundle(B.load(root))
+    html = write_report(root, None, est, None).read_text()
+    md = (root / "report.md").read_text()
+    for text in (html, md):
+        assert committed["version"] in text and "calibrated ms" in text and "error band" in text
+    band = committed["bands"]["jetson-xavier/gpu"]
+    assert f"x{band['min']:.2f}–{band['max']:.2f}" in md
