@@ -224,11 +224,12 @@ def search(
             return res, tried[0.0][1]
         smax = step(max_ratio)
         if not smax.meets:
-            low = min(s.estimate_ms for s in res.steps)
+            best_step = min(res.steps, key=lambda s: s.estimate_ms)
+            low = best_step.estimate_ms
             res.lowest_ms = low
             res.message = (
                 f"budget {target_ms:g} ms is not reachable on {profile.name} ({u}): the lowest "
-                f"estimate is {low:.3f} ms (pruning ratio {max_ratio:g})"
+                f"estimate is {low:.3f} ms (pruning ratio {best_step.ratio:g}; ratios 0-{max_ratio:g} tried)"
             )
             return res, tried[0.0][1]
         lo, hi = 0.0, max_ratio

@@ -31,18 +31,19 @@ def main(argv: list[str] | None = None) -> int:
 
     ex = get_example(a.example)
     recipe = dataclasses.replace(ex.recipe(True), prune_target_ms=a.budget_ms)
+    from edgekit.errors import EdgekitError
+
     with tempfile.TemporaryDirectory() as d:
-        res = run_build(
-            BuildOptions(
-                device=a.device,
-                example=a.example,
-                out=Path(d) / "b",
-                fast=True,
-                recipe=recipe,
-                parity=False,
-                report=False,
-            )
-        )
+        opts = BuildOptions(device=a.device, example=a.example, out=Path(d) / "b", fast=True, recipe=recipe,
+                            parity=False, report=False)
+        try:
+            res = run_build(opts)
+        except EdgekitError as exc:  # e.g. an unreachable budget: one line, the lowest figure in it
+            Console(stderr=True).print(f"[red]error:[/] {exc}")
+            if a.json:
+                Path(a.json).write_text(json.dumps({"budget_ms": a.budget_ms, "device": a.device,
+                                                    "error": str(exc)}) + "\n")
+            return exc.exit_code
         extra = res.manifest.extra
     budget = extra["budget"]
     stages = {s["stage"]: s for s in extra.get("stages", [])}
