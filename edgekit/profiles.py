@@ -86,6 +86,20 @@ class CameraSpec(_Strict):
     csi_pipeline: str | None = None
 
 
+class PowerModeSpec(_Strict):
+    """A power mode whose figures differ from the profile's default mode (e.g. Orin Nano MAXN SUPER)."""
+
+    description: str
+    jetpack_min: str | None = None
+    peak: PeakSpec
+    bandwidth_gbps: float
+    sources: dict[str, str]
+
+
+# Values that must each carry a source (``sources: {key: text}`` in the YAML); peak.* only where set.
+SOURCED_KEYS = ("gpu", "tensorrt", "jetpack", "dla", "memory.size_gb", "memory.bandwidth_gbps", "power_modes")
+
+
 class DeviceProfile(_Strict):
     name: str
     display_name: str
@@ -105,9 +119,55 @@ class DeviceProfile(_Strict):
     power_modes: list[str]
     camera: CameraSpec
     unconfirmed: list[str] = Field(default_factory=list)
+    default_power_mode: str | None = None
+    modes: dict[str, PowerModeSpec] = Field(default_factory=dict)
+    sources: dict[str, str] = Field(default_factory=dict)
+
+    def sourced_keys(self) -> list[str]:
+        """Every value that needs a source: the set peaks, memory, power modes, and the set sections."""
+        keys = [f"peak.{k}" for k, v in self.peak.model_dump().items() if v is not None]
+        for k in SOURCED_KEYS:
+            top = k.split(".")[0]
+            if getattr(self, top) is not None:
+                keys.append(k)
+        return keys
+
+    def in_mode(self, mode: str | None) -> DeviceProfile:
+        """This profile with the peaks and bandwidth of power mode ``mode`` (None / the default: itself)."""
+        if mode is None or mode == self.default_power_mode:
+            return self
+        if mode not in self.modes:
+            raise ConfigError(
+                f"device '{self.name}' has no power mode '{mode}' with its own figures",
+                f"use one of: {', '.join([self.default_power_mode or '(default)', *self.modes])}",
+            )
+        m = self.modes[mode]
+        srcs = dict(self.sources)
+        srcs.update({f"peak.{k}": v for k, v in m.sources.items() if k != "bandwidth_gbps"})
+        if "bandwidth_gbps" in m.sources:
+            srcs["memory.bandwidth_gbps"] = m.sources["bandwidth_gbps"]
+        return self.model_copy(update={
+            "peak": m.peak, "memory": self.memory.model_copy(update={"bandwidth_gbps": m.bandwidth_gbps}),
+            "default_power_mode": mode, "sources": srcs,
+        })
 
     @model_validator(mode="after")
     def _consistent(self) -> DeviceProfile:
+        missing = [k for k in self.sourced_keys() if not self.sources.get(k, "").strip()]
+        if missing:
+            raise ValueError(f"values without a source: {', '.join(missing)} (add them under 'sources')")
+        for key in self.sources:
+            if key not in self.sourced_keys() and not hasattr(self, key.split(".")[0]):
+                raise ValueError(f"sources names '{key}', which is not a field of the profile")
+        for name, m in self.modes.items():
+            if name not in self.power_modes:
+                raise ValueError(f"modes names '{name}', which is not one of power_modes")
+            need = [f"{k}" for k, v in m.peak.model_dump().items() if v is not None] + ["bandwidth_gbps"]
+            lack = [k for k in need if not m.sources.get(k, "").strip()]
+            if lack:
+                raise ValueError(f"power mode '{name}' has values without a source: {', '.join(lack)}")
+        if self.default_power_mode is not None and self.default_power_mode not in self.power_modes:
+            raise ValueError(f"default_power_mode '{self.default_power_mode}' is not one of power_modes")
         if self.kind == "jetson" and (self.gpu is None or self.tensorrt is None or self.jetpack is None):
             raise ValueError("a jetson profile needs gpu, jetpack and tensorrt sections")
         if self.kind == "cpu" and self.backend != "onnxruntime":

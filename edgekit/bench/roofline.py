@@ -192,6 +192,23 @@ def estimate(
     if profile.kind == "jetson":
         assumptions.append("Jetson numbers are a model only: unverified here (no device, no TensorRT)")
     targets = {u: _target(cost, profile, u, precision, placement) for u in units}
+    if profile.kind == "jetson":
+        from edgekit.bench.calibrated import estimate as calibrated
+
+        for u, tg in targets.items():
+            if not tg.get("available"):
+                continue
+            try:
+                tg["calibrated"] = calibrated(onnx_path, profile, precision, batch, u,
+                                              placement if u == "dla" else None)
+            except Exception as exc:  # never invent a figure: say why there is none
+                tg["calibrated"] = {"available": False, "why": f"{type(exc).__name__}: {exc}"}
+        assumptions.append(
+            "calibrated figure: roofline + fitted per-kind efficiencies, per-device factors, "
+            "per-layer/per-run "
+            "and GPU<->DLA hand-over costs, fitted on NVIDIA-published points only "
+            "(edgekit/bench/calibration); the band beside it is the leave-one-out estimate/published range"
+        )
     return {
         "model": onnx_path.name,
         "device": profile.name,

@@ -67,17 +67,25 @@ def bench_table(doc: dict[str, Any]) -> Table:
 
 
 def estimate_table(est: dict[str, Any]) -> Table:
-    t = Table(title=f"edgekit estimate — {est['device']} batch {est['batch']} (a model, not a measurement)")
-    for col in ("model", "prec", "MMACs", "MB moved", "unit", "est ms", "layers on GPU", "placement"):
+    versions = {tg["calibrated"].get("calibration_version") for e in est["models"].values()
+                for tg in e.get("targets", {}).values() if tg.get("calibrated", {}).get("available")}
+    t = Table(title=f"edgekit estimate — {est['device']} batch {est['batch']} (a model, not a measurement)",
+              caption=("calibrated on published Jetson figures, set "
+                       + ", ".join(sorted(v for v in versions if v))
+                       + "; band = leave-one-out estimate/published for this device and unit") if versions
+              else None)
+    for col in ("model", "prec", "MMACs", "MB moved", "unit", "roofline ms", "calibrated ms", "error band",
+                "layers on GPU", "placement"):
         t.add_column(col)
     for mid, e in est["models"].items():
         if "error" in e:
-            t.add_row(mid, "-", "-", "-", "-", e["error"], "-", "-")
+            t.add_row(mid, "-", "-", "-", "-", e["error"], "-", "-", "-", "-")
             continue
         for unit, tg in e["targets"].items():
             if not tg.get("available"):
-                t.add_row(mid, e["precision"], "-", "-", unit, f"n/a: {tg['why']}", "-", "-")
+                t.add_row(mid, e["precision"], "-", "-", unit, f"n/a: {tg['why']}", "-", "-", "-", "-")
                 continue
+            cal = tg.get("calibrated") or {}
             t.add_row(
                 mid,
                 tg["precision"],
@@ -85,6 +93,8 @@ def estimate_table(est: dict[str, Any]) -> Table:
                 f"{e['bytes'] / 1e6:.2f}",
                 unit,
                 f"{tg['total_ms']:.4f}",
+                f"{cal['total_ms']:.3f}" if cal.get("available") else "-",
+                cal.get("band_text", "-") if cal.get("available") else cal.get("why", "-"),
                 _fmt(tg.get("layers_on_gpu"), "d"),
                 (e.get("placement_source") or "-") if unit == "dla" else "-",
             )
@@ -181,6 +191,10 @@ def register(app: typer.Typer) -> None:
         placement: Path = typer.Option(None, "--placement", help="JSON {onnx node name: DLA|GPU}"),
         layers: bool = typer.Option(False, "--layers", help="print the per-layer table"),
         json_out: str = typer.Option(None, "--json", help="write the estimate JSON here ('-' for stdout)"),
+        power_mode: str = typer.Option(
+            None, "--power-mode",
+            help="for an .onnx file: a power mode with its own figures (e.g. 'MAXN SUPER')",
+        ),
     ) -> None:
         """Roofline latency estimate from the ONNX graph and the device profile (GPU and DLA)."""
         from edgekit import bundle as B
@@ -203,7 +217,7 @@ def register(app: typer.Typer) -> None:
         if target.is_file() and target.suffix == ".onnx":
             if not device:
                 raise InputError("estimating an .onnx file needs --device", "e.g. --device jetson-xavier")
-            prof = get_profile(device)
+            prof = get_profile(device).in_mode(power_mode)
             prec = precision or "fp32"
             doc: dict[str, Any] = {
                 "schema": "edgekit-estimate/1",

@@ -24,12 +24,15 @@ def register(app: typer.Typer) -> None:
             None, "--dla/--no-dla", help="check DLA placement (default: when the device has a DLA)"
         ),
         as_json: bool = typer.Option(False, "--json", help="machine-readable output"),
+        fold: bool = typer.Option(
+            True, "--fold/--no-fold", help="fold constant/shape subgraphs first, as TensorRT does (default)"
+        ),
     ) -> None:
         """Check an ONNX model against a device's TensorRT and DLA: opset, operators, INT64, Q/DQ form and,
         for DLA devices, where each layer runs. Exit 0: no errors; 1: errors found; 2: bad input."""
         from edgekit.trt.check import check_model
 
-        report = check_model(model, device, None if precision == "auto" else precision, dla)
+        report = check_model(model, device, None if precision == "auto" else precision, dla, fold_first=fold)
         if as_json:
             print(json.dumps(report.to_dict(), indent=2))
         else:

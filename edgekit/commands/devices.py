@@ -8,7 +8,33 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from edgekit.profiles import all_profiles, get_profile
+from edgekit.profiles import DeviceProfile, all_profiles, get_profile
+
+
+def _value(prof: DeviceProfile, key: str) -> str:
+    obj: object = prof
+    for part in key.split("."):
+        obj = getattr(obj, part)
+    if hasattr(obj, "model_dump"):
+        obj = ", ".join(f"{k}={v}" for k, v in obj.model_dump().items() if v is not None)  # type: ignore[attr-defined]
+    return str(obj)
+
+
+def source_table(prof: DeviceProfile) -> Table:
+    """Every sourced value of ``prof`` with its source; ? = unconfirmed. Power modes with their own
+    figures."""
+    t = Table(title=f"{prof.name} — {prof.display_name}",
+              caption="? = unconfirmed; DLA peaks are per core (an engine runs on one core)")
+    for col in ("value", "", "source"):
+        t.add_column(col, overflow="fold")
+    for key in prof.sourced_keys():
+        t.add_row(f"{key} = {_value(prof, key)}", "" if prof.is_confirmed(key) else "?", prof.sources[key])
+    for mode, m in prof.modes.items():
+        for k, v in m.peak.model_dump().items():
+            if v is not None:
+                t.add_row(f"[{mode}] peak.{k} = {v:g}", "", m.sources[k])
+        t.add_row(f"[{mode}] memory.bandwidth_gbps = {m.bandwidth_gbps:g}", "", m.sources["bandwidth_gbps"])
+    return t
 
 
 def register(app: typer.Typer) -> None:
@@ -24,7 +50,7 @@ def register(app: typer.Typer) -> None:
             if as_json:
                 print(json.dumps(prof.model_dump(), indent=2))
             else:
-                console.print_json(json.dumps(prof.model_dump()))
+                console.print(source_table(prof))
             return
         profiles = all_profiles()
         if as_json:

@@ -87,12 +87,14 @@ class Recipe:
     temperature: float = 4.0
     alpha: float = 0.7
     prune_ratio: float = 0.5
+    # latency budget (ms) for the build's device: when set, the prune ratio is searched with the calibrated
+    # estimate (edgekit.stages.budget) instead of taken from prune_ratio
+    prune_target_ms: float | None = None
     max_train: int | None = None
     calib_images: int = 256
     optimizer: str = "adam"  # adam | adamw | sgd
     schedule: str = "onecycle"  # onecycle | cosine | constant
     weight_decay: float = 0.0
-    prune_target_ms: float | None = None  # a latency target for the prune stage (edgekit/stages/budget.py)
 
 
 class Example(abc.ABC):

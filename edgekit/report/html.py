@@ -230,16 +230,22 @@ def _estimate(c: ReportContent) -> str:
             "no latency estimate", "Run `edgekit estimate BUNDLE` or `edgekit bench BUNDLE --report`."
         )
     rows = []
+    versions: set[str] = set()
     for mid, m in e["models"].items():
         if "error" in m:
-            rows.append([escape(mid), "-", "-", "-", "-", escape(m["error"]), "-"])
+            rows.append([escape(mid), "-", "-", "-", "-", escape(m["error"]), "-", "-", "-"])
             continue
         for unit, t in m["targets"].items():
             if not t.get("available"):
                 rows.append(
-                    [escape(mid), escape(unit.upper()), "-", "-", "-", escape(f"n/a: {t.get('why')}"), "-"]
+                    [escape(mid), escape(unit.upper()), "-", "-", "-", escape(f"n/a: "
+                        f"{t.get('why')}"), "-", "-",
+                     "-"]
                 )
                 continue
+            cal = t.get("calibrated") or {}
+            if cal.get("available"):
+                versions.add(str(cal.get("calibration_version")))
             rows.append(
                 [
                     escape(mid),
@@ -248,14 +254,23 @@ def _estimate(c: ReportContent) -> str:
                     _f(m["macs"], ".2f", 1e6),
                     _f(m["bytes"], ".2f", 1e6),
                     _f(t["total_ms"], ".4f"),
+                    _f(cal.get("total_ms"), ".3f") if cal.get("available") else "-",
+                    escape(cal.get("band_text", "-") if cal.get("available") else str(cal.get("why", "-"))),
                     _f(t.get("layers_on_gpu"), "d") if unit == "dla" else "-",
                 ]
             )
+    calib = (
+        f" Calibrated figures: fitted on NVIDIA-published Jetson points, calibration set "
+        f"<b>{escape(', '.join(sorted(versions)))}</b>; the band is the leave-one-out "
+        f"estimate/published range "
+        "for that device and unit." if versions else ""
+    )
     out = (
         f'<p class="muted">device profile <b>{escape(str(e.get("device")))}</b>, batch {e.get("batch")}. '
-        f"A roofline model, not a measurement. Source: {escape(c.sources.get('estimate', ''))}.</p>"
+        f"A roofline model, not a measurement. Source: {escape(c.sources.get('estimate', ''))}.{calib}</p>"
         + _table(
-            ["model", "unit", "precision", "MMACs (conv/matmul)", "MB moved", "estimate ms", "layers on GPU"],
+            ["model", "unit", "precision", "MMACs (conv/matmul)", "MB moved", "roofline ms", "calibrated ms",
+             "error band (LOO)", "layers on GPU"],
             rows,
         )
     )

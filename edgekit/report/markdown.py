@@ -81,21 +81,32 @@ def render_markdown(c: ReportContent) -> str:
     out += ["", "### Latency estimate (roofline, not a measurement)"]
     if c.estimate and c.estimate.get("models"):
         rows = []
+        versions: set[str] = set()
         for mid, e in c.estimate["models"].items():
             for unit, t in e.get("targets", {}).items():
                 if t.get("available"):
+                    cal = t.get("calibrated") or {}
+                    if cal.get("available"):
+                        versions.add(str(cal.get("calibration_version")))
                     rows.append(
                         [
                             mid,
                             unit.upper(),
                             t["precision"],
                             f"{t['total_ms']:.4f}",
+                            f"{cal['total_ms']:.3f}" if cal.get("available") else "-",
+                            cal.get("band_text", "-") if cal.get("available") else "-",
                             "-" if t.get("layers_on_gpu") is None else str(t["layers_on_gpu"]),
                         ]
                     )
         out.append(f"device {c.estimate.get('device')}, batch {c.estimate.get('batch')}")
+        if versions:
+            out.append(f"calibration set {', '.join(sorted(versions))} (band: leave-one-out "
+                f"estimate/published "
+                       "for that device and unit)")
         out.append("")
-        out += _table(["model", "unit", "precision", "estimate ms", "layers on GPU"], rows)
+        out += _table(["model", "unit", "precision", "roofline ms", "calibrated ms", "error band (LOO)",
+                       "layers on GPU"], rows)
     else:
         out.append("not run")
     out += ["", "### Parity"]

@@ -36,6 +36,31 @@ def ignored_layers(ctx: BuildContext, model: nn.Module) -> list[nn.Module]:
     return [cls] if cls is not None else []
 
 
+def _budget_prune(ctx: BuildContext, model: nn.Module) -> nn.Module:
+    """recipe.prune_target_ms: search the ratio with the estimate (edgekit.stages.budget); the result goes to
+    ctx.extra["budget"] (then manifest.extra). An unreachable budget stops the build naming the lowest
+    figure."""
+    from edgekit.errors import ConfigError
+    from edgekit.stages.budget import search
+
+    assert ctx.recipe.prune_target_ms is not None
+    ex = example_input(ctx)
+
+    def prune(m: nn.Module, ratio: float) -> nn.Module:
+        return prune_model(m, ex, ratio, ctx.profile.channel_round, ignored_layers(ctx, m))
+
+    plan = getattr(ctx.example, "plan", ())
+    precision = "fp32" if ctx.profile.kind == "cpu" else (
+        "int8" if ctx.has_int8 and ("qat" in plan or "ptq" in plan) else "fp16")
+    res, pruned = search(model, ex, ctx.profile, ctx.recipe.prune_target_ms, prune,
+                         lambda m: eval_model(ctx, m), precision=precision)
+    ctx.extra["budget"] = res.to_dict()
+    if not res.met:
+        raise ConfigError(res.message, "raise recipe.prune_target_ms to at least the lowest figure, "
+                                       "or pick a smaller model / faster device")
+    return pruned
+
+
 def prune_stage(ctx: BuildContext) -> BuildContext:
     import torch_pruning as tp
 
@@ -53,8 +78,11 @@ def prune_stage(ctx: BuildContext) -> BuildContext:
         for rec in records_of(hit):
             ctx.record(rec)
         return ctx
-    prune_model(model, example_input(ctx), ctx.recipe.prune_ratio, ctx.profile.channel_round,
-                ignored_layers(ctx, model))
+    if ctx.recipe.prune_target_ms is not None:
+        model = _budget_prune(ctx, model)
+    else:
+        prune_model(model, example_input(ctx), ctx.recipe.prune_ratio, ctx.profile.channel_round,
+                    ignored_layers(ctx, model))
     params, macs = stats(model, example_input(ctx))
     rec1 = StageRecord("prune", "student", eval_model(ctx, model), params, macs, None,
                        time.perf_counter() - t0)

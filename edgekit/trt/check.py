@@ -17,7 +17,7 @@ from edgekit.errors import ConfigError
 from edgekit.profiles import DeviceProfile, get_profile
 from edgekit.trt import ops
 from edgekit.trt.dla_rules import DOC as DLA_DOC
-from edgekit.trt.dla_rules import Verdict, dla_verdict
+from edgekit.trt.dla_rules import Verdict, dla_verdict, rule_source
 from edgekit.trt.findings import Finding
 from edgekit.trt.graph import QDQ_OPS, Graph, attr, load
 from edgekit.trt.qdq_rules import check_qdq
@@ -33,6 +33,7 @@ class LayerVerdict:
     where: str  # "dla" | "gpu" | "cannot" | "gpu-only" (no DLA in this build)
     rule: str
     reason: str
+    source: str = ""  # where the rule comes from, for this DLA generation (dla_rules.rule_source)
 
 
 @dataclass
@@ -47,6 +48,8 @@ class CheckReport:
     findings: list[Finding] = field(default_factory=list)
     layers: list[LayerVerdict] = field(default_factory=list)
     transitions: int = 0
+    folded: list[str] = field(default_factory=list)  # nodes constant/shape folding removed before judging
+    fused: list[str] = field(default_factory=list)  # Pad nodes merged into the following Conv before judging
 
     @property
     def errors(self) -> list[Finding]:
@@ -84,6 +87,8 @@ class CheckReport:
             "warnings": len(self.warnings),
             "layer_counts": self.counts(),
             "transitions": self.transitions,
+            "folded": list(self.folded),
+            "fused": list(self.fused),
             "findings": [f.to_dict() for f in self.findings],
             "layers": [asdict(lv) for lv in self.layers],
         }
@@ -427,7 +432,8 @@ def check_graph(
         else:
             v = dla_verdict(g, n, gen or 1, precision, ver[0])
         where[id(n)] = v.where
-        rep.layers.append(LayerVerdict(g.name(n), n.op_type, v.where, v.rule, v.reason))
+        src = rule_source(v.rule, gen or 1) if dla else ""
+        rep.layers.append(LayerVerdict(g.name(n), n.op_type, v.where, v.rule, v.reason, src))
         if dla and v.where == "gpu" and v.rule != "dla.precision":
             rep.findings.append(
                 Finding(
@@ -437,7 +443,7 @@ def check_graph(
                     n.op_type,
                     f"falls back to the GPU: {v.reason}",
                     v.fix,
-                    DLA_DOC,
+                    src or DLA_DOC,
                 )
             )
         elif v.where == "cannot" and v.rule != "trt.unsupported_op":
@@ -477,10 +483,53 @@ def check_model(
     profile: DeviceProfile | str,
     precision: str | None = None,
     use_dla: bool | None = None,
+    fold_first: bool = True,
 ) -> CheckReport:
     """Check ``onnx_path`` for ``profile`` (a DeviceProfile or its name) at ``precision`` ("int8", "fp16",
     "fp32"; None = automatic, see check_graph), on the DLA when ``use_dla`` (None = automatic).
-    Raises EdgekitError (exit 2) on bad input; never builds anything."""
+    Raises EdgekitError (exit 2) on bad input; never builds anything. With ``fold_first`` (default) the
+    constant and shape subgraphs are folded first (edgekit.trt.fold): the graph TensorRT will see is judged,
+    and ``report.folded`` names the nodes that went."""
     _resolve(profile, precision, use_dla)  # bad device/precision before reading a large model
     g = load(onnx_path)
-    return check_graph(g, profile, precision, use_dla, model_name=str(onnx_path))
+    folded: list[str] = []
+    fused: list[str] = []
+    if fold_first:
+        from edgekit.trt.fold import fold
+        from edgekit.trt.graph import from_model
+
+        res = fold(g.model)
+        if res.folded or res.fused:
+            g = from_model(res.model, g.path)
+            folded, fused = res.folded, res.fused
+    rep = check_graph(g, profile, precision, use_dla, model_name=str(onnx_path))
+    rep.folded, rep.fused = folded, fused
+    if fused:
+        rep.findings.append(
+            Finding(
+                "info",
+                "trt.pad_fused",
+                "(model)",
+                "",
+                f"fused {len(fused)} constant zero Pad node(s) into the following Conv's padding "
+                f"(onnxslim FusionPadConv; TensorRT doing the same is unconfirmed): "
+                + ", ".join(fused[:8]) + (" ..." if len(fused) > 8 else ""),
+                "write the padding into the Conv (padding=...) to be sure",
+                ops.SOURCE,
+            )
+        )
+    if folded:
+        shown = ", ".join(folded[:8]) + (f", ... ({len(folded)} in all)" if len(folded) > 8 else "")
+        rep.findings.append(
+            Finding(
+                "info",
+                "trt.folded",
+                "(model)",
+                "",
+                f"folded {len(folded)} constant/shape node(s) before judging, as TensorRT does for static "
+                f"shapes: {shown}",
+                "export with do_constant_folding=True, or run onnxslim, to ship the folded graph",
+                ops.SOURCE,
+            )
+        )
+    return rep

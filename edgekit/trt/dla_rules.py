@@ -81,7 +81,40 @@ def _dims_ok(g: Graph, node: onnx.NodeProto) -> Verdict | None:
     return None
 
 
-def _conv(g: Graph, n: onnx.NodeProto, precision: str) -> Verdict:
+# Where each generation-dependent rule comes from (shown in reports; tests key on the rule ids).
+RULE_SOURCES = {
+    "dla.conv.int8_group_size": (
+        "TensorRT API IConvolutionLayer::setNbGroups: 'When using groups in int8 mode, the size of "
+        "the groups "
+        "... must be a multiple of 4 for both input and output'; DLA v1 (Xavier, TRT 8.5 guide 'DLA "
+        "Supported "
+        "Layers and Restrictions'): depthwise INT8 on the DLA not confirmed, kept on the GPU (unconfirmed)"
+    ),
+    "dla.conv.int8_depthwise_v2": (
+        "NVIDIA/Deep-Learning-Accelerator-SW README, 'Accuracy on DLA and GPU': INT8 SSD-MobileNetV1 "
+        "(depthwise convolutions) runs on Orin's DLA with only NMS on the GPU; TRT 8.6/10.x guide "
+        "'DLA Supported Layers and Restrictions' lists grouped convolution without a group-size limit"
+    ),
+}
+
+
+GUIDE = {
+    1: "TensorRT 8.5 Developer Guide, 'DLA Supported Layers and Restrictions' (Xavier, DLA v1; JetPack 5.1)",
+    2: "TensorRT 8.6 / 10.x Developer Guide, 'DLA Supported Layers and Restrictions' (Orin, DLA v2; "
+    "docs.nvidia.com/deeplearning/tensorrt/latest/inference-library/dla-layer-restrictions.html)",
+}
+
+
+def rule_source(rule: str, gen: int) -> str:
+    """Where rule ``rule`` comes from for DLA generation ``gen``: its own citation, else the guide version."""
+    own = RULE_SOURCES.get(rule)
+    base = GUIDE.get(gen, DOC)
+    if not rule.startswith("dla."):
+        return own or "onnx-tensorrt operator support / TensorRT API documentation"
+    return f"{own}; {base}" if own else base
+
+
+def _conv(g: Graph, n: onnx.NodeProto, precision: str, gen: int = 1) -> Verdict:
     if (v := _rank4(g, n.input[0], "dla.conv.rank", "Convolution")) is not None:
         return v
     if not g.is_const(n.input[1]):
@@ -115,12 +148,20 @@ def _conv(g: Graph, n: onnx.NodeProto, precision: str) -> Verdict:
     if precision == "int8" and groups > 1 and n.op_type == "Conv":
         in_shape = g.shape(n.input[0]) or []
         cin = in_shape[1] if len(in_shape) > 1 and isinstance(in_shape[1], int) else int(wshape[1]) * groups  # type: ignore[arg-type]
+        depthwise = cin == groups and cout % groups == 0
+        if depthwise and gen >= 2:
+            return Verdict(
+                "dla", "dla.conv.int8_depthwise_v2",
+                "INT8 depthwise convolution on DLA v2 (source: "
+                "" + RULE_SOURCES["dla.conv.int8_depthwise_v2"] + ")",
+            )
         if (cin // groups) % 4 or (cout // groups) % 4:
             return _gpu(
                 "dla.conv.int8_group_size",
                 f"INT8 grouped conv with {groups} groups: {cin // groups} in / {cout // groups} out "
                 "channels per group, not multiples of 4 (IConvolutionLayer INT8 rule"
-                + ("; depthwise on the DLA: unconfirmed on hardware)" if cin == groups else ")"),
+                + ("; depthwise INT8 on DLA v1 (Xavier): unconfirmed, kept on the "
+                    "GPU)" if depthwise else ")"),
                 "round channels per group to a multiple of 4 (prune with round_to=4) or run FP16",
             )
     return Verdict("dla", OK, "convolution within DLA limits")
@@ -286,7 +327,7 @@ def dla_verdict(g: Graph, n: onnx.NodeProto, gen: int, precision: str, trt_major
     ):
         return v
     if op == "Conv":
-        return _conv(g, n, precision)
+        return _conv(g, n, precision, gen)
     if op == "ConvTranspose":
         return _deconv(g, n, precision)
     if op in ("MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool"):

@@ -291,3 +291,31 @@ def test_rank_rules_for_deconv_resize_slice() -> None:
         ],
     )
     assert verdict(run(m), "n") == ("gpu", "dla.slice.rank")
+
+
+def test_int8_depthwise_depends_on_the_dla_generation() -> None:
+    """Xavier (DLA v1): INT8 depthwise with 1 channel per group stays on the GPU (unconfirmed, cited);
+    Orin (DLA v2): it runs on the DLA (DLA-SW README runs INT8 SSD-MobileNetV1 there). Each verdict cites."""
+    from edgekit.trt.dla_rules import RULE_SOURCES
+
+    dw = conv_model(cout=8, cin=8, group=8)
+    v1 = run(dw, device="jetson-xavier", precision="int8")
+    assert verdict(v1, "conv") == ("gpu", "dla.conv.int8_group_size")
+    v2 = run(dw, device="jetson-orin", precision="int8")
+    assert verdict(v2, "conv") == ("dla", "dla.conv.int8_depthwise_v2")
+    assert "Deep-Learning-Accelerator-SW" in RULE_SOURCES["dla.conv.int8_depthwise_v2"]
+    assert "IConvolutionLayer" in RULE_SOURCES["dla.conv.int8_group_size"]
+    # a grouped (not depthwise) conv with 3 channels per group is still refused on v2
+    assert verdict(run(conv_model(cout=6, cin=6, group=2), device="jetson-orin", precision="int8"),
+                   "conv") == ("gpu", "dla.conv.int8_group_size")
+
+
+def test_every_dla_verdict_cites_the_guide_of_its_generation() -> None:
+    m = conv_model(cout=8, cin=8, group=8)
+    v1 = run(m, device="jetson-xavier", precision="int8")
+    v2 = run(m, device="jetson-orin", precision="int8")
+    assert all("TensorRT 8.5" in lv.source and "DLA v1" in lv.source for lv in v1.layers)
+    assert all("DLA v2" in lv.source for lv in v2.layers)
+    assert "Deep-Learning-Accelerator-SW" in next(lv.source for lv in v2.layers if lv.node == "conv")
+    fallback = next(f for f in v1.findings if f.rule == "dla.conv.int8_group_size")
+    assert "IConvolutionLayer" in fallback.source
