@@ -119,10 +119,13 @@ class Manifest(_M):
         got = [d if d != -1 else 1 for d in self.input.shape]
         if got != want:
             raise RuleViolation(
-                "manifest.input_shape", f"input shape {self.input.shape} disagrees with the preprocessing output {want}"
+                "manifest.input_shape",
+                f"input shape {self.input.shape} disagrees with the preprocessing output {want}",
             )
         if self.preprocess.steps[-1].op == "layout" and self.preprocess.steps[-1].to != self.input.layout:  # type: ignore[union-attr]
-            raise RuleViolation("manifest.input_layout", "input.layout disagrees with the preprocessing layout step")
+            raise RuleViolation(
+                "manifest.input_layout", "input.layout disagrees with the preprocessing layout step"
+            )
         _check_engine_paths(self.extra)
         if not self.preprocess_sha256:
             self.preprocess_sha256 = self.preprocess.sha256()
@@ -139,23 +142,24 @@ class Manifest(_M):
 def _check_engine_paths(extra: dict[str, Any]) -> None:
     """Rule manifest.engine_paths (C++: contract.cpp): extra.tensorrt.engines, when present, is an object of
     {file, metadata?, precision?, onnx?} string entries whose paths stay inside the bundle."""
+    R = "manifest.engine_paths"
     trt = extra.get("tensorrt")
     if not isinstance(trt, dict) or "engines" not in trt:
         return
     engines = trt["engines"]
     if not isinstance(engines, dict):
-        raise RuleViolation("manifest.engine_paths", "extra.tensorrt.engines must be an object keyed by model id")
+        raise RuleViolation(R, "extra.tensorrt.engines must be an object keyed by model id")
     for mid, e in engines.items():
         if not isinstance(e, dict) or not isinstance(e.get("file"), str):
-            raise RuleViolation("manifest.engine_paths", f"extra.tensorrt.engines.{mid} needs a 'file' string")
+            raise RuleViolation(R, f"extra.tensorrt.engines.{mid} needs a 'file' string")
         for key in ("file", "metadata", "precision", "onnx"):
             v = e.get(key)
             if v is not None and not isinstance(v, str):
-                raise RuleViolation("manifest.engine_paths", f"extra.tensorrt.engines.{mid}.{key} must be a string")
+                raise RuleViolation(R, f"extra.tensorrt.engines.{mid}.{key} must be a string")
             why = C.path_problem(v) if key != "precision" and v is not None else None
             if why:
                 raise RuleViolation(
-                    "manifest.engine_paths", f"extra.tensorrt.engines.{mid}.{key} '{v}' {why}: paths stay inside the bundle"
+                    R, f"extra.tensorrt.engines.{mid}.{key} '{v}' {why}: paths stay inside the bundle"
                 )
 
 
@@ -168,7 +172,7 @@ def sha256_file(path: Path) -> str:
 
 
 def read_labels(path: Path) -> list[str]:
-    """One label per line; a final newline ends the last line; CRLF is accepted (the same as C++ Bundle::labels)."""
+    """One label per line; a final newline ends the last line; CRLF is accepted (as C++ Bundle::labels)."""
     lines = path.read_bytes().decode("utf-8", errors="replace").split("\n")
     if lines and lines[-1] == "":
         lines.pop()
@@ -195,7 +199,8 @@ class Bundle:
         real = p.resolve()
         if real != root_real and root_real not in real.parents:
             raise ContractError(
-                f"bundle path '{rel}' in {self.root} resolves to {real}, outside the bundle (a symlink points out)",
+                f"bundle path '{rel}' in {self.root} resolves to {real}, outside the bundle "
+                "(a symlink points out)",
                 "copy the file into the bundle instead of linking to it",
                 "bundle.path_inside",
                 rel,
@@ -210,13 +215,13 @@ class Bundle:
         return read_labels(p) if p.exists() else []
 
     def check_labels(self) -> None:
-        """Rule bundle.label_count: a labels file, when present, has one line per class of the first output."""
+        """Rule bundle.label_count: a labels file, when present, has one line per class of output 0."""
         labels = self.labels()
         n = self.manifest.outputs[0].shape[-1] if self.manifest.outputs[0].shape else -1
         if labels and n > 0 and len(labels) != n:
             raise ContractError(
-                f"{self.manifest.postprocess.labels_file} in {self.root} has {len(labels)} labels, the model's output "
-                f"'{self.manifest.outputs[0].name}' has {n} classes",
+                f"{self.manifest.postprocess.labels_file} in {self.root} has {len(labels)} labels, "
+                f"the model's output '{self.manifest.outputs[0].name}' has {n} classes",
                 "write one label per class, one per line",
                 "bundle.label_count",
                 self.manifest.postprocess.labels_file,

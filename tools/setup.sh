@@ -17,6 +17,8 @@ if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 APT_PKGS=(build-essential cmake pkg-config git ca-certificates
   libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev libopencv-videoio-dev
   libgtest-dev nlohmann-json3-dev openssh-server openssh-client rsync)
+# issue 13 (contract): clang + libFuzzer for tools/fuzz.sh; zlib for the C++ decode-limit test
+APT_PKGS+=(clang libclang-rt-14-dev zlib1g-dev)
 missing=()
 for p in "${APT_PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

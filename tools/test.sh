@@ -26,6 +26,12 @@ for b in cpp_runtime/build cpp_runtime/build-asan; do
   fi
 done
 
+step "contract: generated files are current"
+python -m edgekit.contract.generate --check || status=1
+
+step "fuzz (bounded: ${EDGEKIT_FUZZ_SECONDS:-20} s per target)"
+bash tools/fuzz.sh --time "${EDGEKIT_FUZZ_SECONDS:-20}" || status=1
+
 step "pytest"
 python -m pytest -q -p no:cacheprovider tests "$@" || status=1
 exit $status

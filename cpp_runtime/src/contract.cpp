@@ -86,13 +86,14 @@ class Validator {
       run_rules(v, s, at);
       return;
     }
-    if (s.contains("const") && v != json::parse(s["const"].dump()))
+    if (s.contains("const") && v.dump() != s["const"].dump())  // the schema's consts and enums are strings
       fail("schema.enum", at, v.dump() + " is not " + s["const"].dump());
     if (s.contains("enum")) {
       bool ok = false;
       std::string allowed;
+      const std::string vs = v.dump();
       for (const auto& e : s["enum"]) {
-        ok = ok || v == json::parse(e.dump());
+        ok = ok || vs == e.dump();
         allowed += (allowed.empty() ? "" : ", ") + e.dump();
       }
       if (!ok) fail("schema.enum", at, v.dump() + " is not one of " + allowed);
@@ -153,8 +154,17 @@ class Validator {
     if (s.contains("minLength") && v.size() < s["minLength"].get<size_t>()) fail("schema.bounds", at, "string too short");
     if (s.contains("maxLength") && v.size() > s["maxLength"].get<size_t>()) fail("schema.bounds", at, "string too long");
     if (s.contains("pattern")) {
-      const std::regex re(s["pattern"].get<std::string>(), std::regex::ECMAScript);
-      if (!std::regex_search(v, re)) fail("schema.pattern", at, "'" + v + "' does not match " + s["pattern"].get<std::string>());
+      static std::mutex mu;
+      static std::map<std::string, std::regex> cache;  // compiled once per pattern
+      const std::string pat = s["pattern"].get<std::string>();
+      const std::regex* re = nullptr;
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        auto it = cache.find(pat);
+        if (it == cache.end()) it = cache.emplace(pat, std::regex(pat, std::regex::ECMAScript)).first;
+        re = &it->second;
+      }
+      if (!std::regex_search(v, *re)) fail("schema.pattern", at, "'" + v + "' does not match " + s["pattern"].get<std::string>());
     }
   }
 

@@ -18,7 +18,6 @@ Every violation carries its rule id; schema-level violations use the ``schema.*`
 
 from __future__ import annotations
 
-from pathlib import PurePosixPath
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field
@@ -132,7 +131,7 @@ def _json_int(text: str) -> int | float:
 
 
 def parse_json(text: str | bytes, where: str) -> Any:
-    """Parse JSON as the C++ side (nlohmann::json) does: NaN/Infinity/1e400 are not JSON (rule json.syntax)."""
+    """Parse JSON as the C++ side (nlohmann::json) does: NaN/Infinity/1e400 are not JSON (json.syntax)."""
     import json
 
     try:
@@ -211,7 +210,9 @@ def _dim(d: int) -> int:
 
 def _std(s: float) -> float:
     if abs(s) < MIN_ABS_STD:
-        raise RuleViolation("spec.std_magnitude", f"normalize std {s!r} is smaller than {MIN_ABS_STD:g} in magnitude")
+        raise RuleViolation(
+            "spec.std_magnitude", f"normalize std {s!r} is smaller than {MIN_ABS_STD:g} in magnitude"
+        )
     return s
 
 

@@ -79,7 +79,9 @@ def check_npy(b: bytes, what: str = "the .npy file") -> NpyHeader:
         descr = "|" + descr[1:]
     fortran = value_after("fortran_order")
     if fortran == "True":
-        raise _err("npy.fortran", f"{what} is a Fortran-order array", "save np.ascontiguousarray(arr) instead")
+        raise _err(
+            "npy.fortran", f"{what} is a Fortran-order array", "save np.ascontiguousarray(arr) instead"
+        )
     if fortran != "False":
         raise _err("npy.header", f"{what}: .npy 'fortran_order' is '{fortran}'")
     shape_s = value_after("shape")
@@ -105,7 +107,9 @@ def check_npy(b: bytes, what: str = "the .npy file") -> NpyHeader:
             "save the array as little-endian float32/float16/float64/int/uint (e.g. arr.astype(np.float32))",
         )
     count, overflow = 1, False
-    for d in shape:  # as NpyArray::count(): the running product overflows int64 -> refused, even if a 0 follows
+    for (
+        d
+    ) in shape:  # as NpyArray::count(): the running product overflows int64 -> refused, even if a 0 follows
         count *= d
         if count >= _I64:
             overflow = True
@@ -113,7 +117,10 @@ def check_npy(b: bytes, what: str = "the .npy file") -> NpyHeader:
     off = hstart + hlen
     nbytes = count * NPY_DTYPES[descr]
     if overflow or nbytes >= 2**64 or len(b) - off != nbytes:
-        raise _err("npy.size", f"{what} holds {len(b) - off} data bytes, its header {descr} {tuple(shape)} needs {nbytes}")
+        raise _err(
+            "npy.size",
+            f"{what} holds {len(b) - off} data bytes, its header {descr} {tuple(shape)} needs {nbytes}",
+        )
     return NpyHeader(descr, tuple(shape), off)
 
 

@@ -131,7 +131,9 @@ class PreprocessSpec(BaseModel):
                     f"step {i} '{op}' must come before 'to_float' (geometry stays in uint8)",
                 )
             if op == "normalize" and i < i_float:
-                raise RuleViolation("spec.normalize_after_float", f"step {i} 'normalize' must come after 'to_float'")
+                raise RuleViolation(
+                    "spec.normalize_after_float", f"step {i} 'normalize' must come after 'to_float'"
+                )
         return self
 
     # -- derived facts -------------------------------------------------------------------------

@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (a table of cases)
 """Write the contract corpus: tests/contract/corpus/{manifest,spec,npy,bundle}/ and cases.json.
 
     python -m tests.contract.make_corpus
@@ -126,14 +127,48 @@ V, X = "valid", "invalid"
 # (name, mutation of the base manifest, verdict, rule)
 MANIFEST_CASES: list[tuple[str, Mut, str, str]] = [
     ("valid_base", lambda m: None, V, ""),
-    ("valid_defaults_only", lambda m: [m.pop(k) for k in ("schema_version", "format", "created_by", "created_at",
-                                                          "task", "preprocess_sha256", "postprocess", "golden",
-                                                          "files", "extra")], V, ""),
-    ("valid_nhwc", _all(_set("input.shape", [-1, 28, 28, 1]), _set("input.layout", "NHWC"),
-                        _set("preprocess.steps.4.to", "NHWC")), V, ""),
-    ("valid_imagenet", _all(_steps(copy.deepcopy(IMAGENET_STEPS)), _set("input.shape", [-1, 3, 224, 224])), V, ""),
-    ("valid_letterbox", _set("preprocess.steps.1", {"op": "resize", "mode": "letterbox", "size": [28, 28],
-                                                    "pad_value": 114}), V, ""),
+    (
+        "valid_defaults_only",
+        lambda m: [
+            m.pop(k)
+            for k in (
+                "schema_version",
+                "format",
+                "created_by",
+                "created_at",
+                "task",
+                "preprocess_sha256",
+                "postprocess",
+                "golden",
+                "files",
+                "extra",
+            )
+        ],
+        V,
+        "",
+    ),
+    (
+        "valid_nhwc",
+        _all(
+            _set("input.shape", [-1, 28, 28, 1]),
+            _set("input.layout", "NHWC"),
+            _set("preprocess.steps.4.to", "NHWC"),
+        ),
+        V,
+        "",
+    ),
+    (
+        "valid_imagenet",
+        _all(_steps(copy.deepcopy(IMAGENET_STEPS)), _set("input.shape", [-1, 3, 224, 224])),
+        V,
+        "",
+    ),
+    (
+        "valid_letterbox",
+        _set("preprocess.steps.1", {"op": "resize", "mode": "letterbox", "size": [28, 28], "pad_value": 114}),
+        V,
+        "",
+    ),
     ("valid_negative_std", _set("preprocess.steps.3.std", [-0.5]), V, ""),
     ("valid_std_at_bound", _set("preprocess.steps.3.std", [1e-6]), V, ""),
     ("valid_top_k_int32_max", _set("postprocess.top_k", 2147483647), V, ""),
@@ -232,24 +267,50 @@ MANIFEST_CASES: list[tuple[str, Mut, str, str]] = [
     ("path_drive_letter", _set("models.0.file", "C:/models/tiny.onnx"), X, "path.relative"),
     ("path_nul", _set("models.0.file", "models/tiny.onnx\x00.txt"), X, "path.relative"),
     # manifest.engine_paths
-    ("engine_file_dotdot", _set("extra.tensorrt.engines.tiny_fp32.file", "../x.engine"), X, "manifest.engine_paths"),
-    ("engine_metadata_absolute", _set("extra.tensorrt.engines.tiny_fp32.metadata", "/x.json"), X,
-     "manifest.engine_paths"),
+    (
+        "engine_file_dotdot",
+        _set("extra.tensorrt.engines.tiny_fp32.file", "../x.engine"),
+        X,
+        "manifest.engine_paths",
+    ),
+    (
+        "engine_metadata_absolute",
+        _set("extra.tensorrt.engines.tiny_fp32.metadata", "/x.json"),
+        X,
+        "manifest.engine_paths",
+    ),
     ("engine_engines_list", _set("extra.tensorrt.engines", []), X, "manifest.engine_paths"),
-    ("engine_file_missing", _set("extra.tensorrt.engines.tiny_fp32", {"precision": "fp16"}), X,
-     "manifest.engine_paths"),
+    (
+        "engine_file_missing",
+        _set("extra.tensorrt.engines.tiny_fp32", {"precision": "fp16"}),
+        X,
+        "manifest.engine_paths",
+    ),
     # manifest.* and spec.* rules
     ("rule_schema_version_2", _set("schema_version", 2), X, "manifest.schema_version"),
     ("rule_schema_version_2pow40", _set("schema_version", 2**40), X, "manifest.schema_version"),
-    ("rule_model_ids_unique", lambda m: m["models"].append(copy.deepcopy(m["models"][0])), X,
-     "manifest.model_ids_unique"),
+    (
+        "rule_model_ids_unique",
+        lambda m: m["models"].append(copy.deepcopy(m["models"][0])),
+        X,
+        "manifest.model_ids_unique",
+    ),
     ("rule_default_model_unknown", _set("default_model", "ghost"), X, "manifest.default_model_known"),
     ("rule_input_shape", _set("input.shape", [-1, 3, 28, 28]), X, "manifest.input_shape"),
     ("rule_input_layout", _set("input.layout", "NHWC"), X, "manifest.input_layout"),
-    ("rule_fixed_output_size", _set("preprocess.steps.1", {"op": "resize", "mode": "shorter_side", "size": [28]}),
-     X, "spec.fixed_output_size"),
+    (
+        "rule_fixed_output_size",
+        _set("preprocess.steps.1", {"op": "resize", "mode": "shorter_side", "size": [28]}),
+        X,
+        "spec.fixed_output_size",
+    ),
     ("rule_first_decode", _swap(0, 1), X, "spec.first_decode"),
-    ("rule_two_decodes", lambda m: m["preprocess"]["steps"].insert(1, {"op": "decode"}), X, "spec.first_decode"),
+    (
+        "rule_two_decodes",
+        lambda m: m["preprocess"]["steps"].insert(1, {"op": "decode"}),
+        X,
+        "spec.first_decode",
+    ),
     ("rule_last_layout", _swap(3, 4), X, "spec.last_layout"),
     ("rule_no_to_float", _del("preprocess.steps.2"), X, "spec.one_to_float"),
     ("rule_geometry_after_float", _swap(1, 2), X, "spec.geometry_before_float"),
@@ -266,18 +327,36 @@ _BASE_TEXT = json.dumps(base_manifest())
 MANIFEST_TEXT_CASES: list[tuple[str, bytes, str, str]] = [
     ("syntax_truncated", _BASE_TEXT[: len(_BASE_TEXT) // 2].encode(), X, "json.syntax"),
     ("syntax_nan", _BASE_TEXT.replace('"std": [0.3081]', '"std": [NaN]').encode(), X, "json.syntax"),
-    ("syntax_infinity", _BASE_TEXT.replace('"std": [0.3081]', '"std": [Infinity]').encode(), X, "json.syntax"),
+    (
+        "syntax_infinity",
+        _BASE_TEXT.replace('"std": [0.3081]', '"std": [Infinity]').encode(),
+        X,
+        "json.syntax",
+    ),
     ("syntax_1e400", _BASE_TEXT.replace('"std": [0.3081]', '"std": [1e400]').encode(), X, "json.syntax"),
     ("syntax_trailing_comma", _BASE_TEXT[:-1].encode() + b",}", X, "json.syntax"),
     ("syntax_empty", b"", X, "json.syntax"),
-    ("syntax_bad_utf8", _BASE_TEXT.replace('"corpus"', '"c\udcffrpus"').encode("utf-8", "surrogateescape"), X,
-     "json.syntax"),
+    (
+        "syntax_bad_utf8",
+        _BASE_TEXT.replace('"corpus"', '"c\udcffrpus"').encode("utf-8", "surrogateescape"),
+        X,
+        "json.syntax",
+    ),
     ("syntax_single_quotes", b"{'name': 'x'}", X, "json.syntax"),
     ("type_top_level_array", b"[1, 2]", X, "schema.type"),
     ("type_top_level_null", b"null", X, "schema.type"),
-    ("valid_duplicate_key_last_wins", _BASE_TEXT.replace('"name": "corpus"', '"name": 5, "name": "corpus"').encode(),
-     V, ""),
-    ("valid_1e-400_underflows_mean", _BASE_TEXT.replace('"mean": [0.1307]', '"mean": [1e-400]').encode(), V, ""),
+    (
+        "valid_duplicate_key_last_wins",
+        _BASE_TEXT.replace('"name": "corpus"', '"name": 5, "name": "corpus"').encode(),
+        V,
+        "",
+    ),
+    (
+        "valid_1e-400_underflows_mean",
+        _BASE_TEXT.replace('"mean": [0.1307]', '"mean": [1e-400]').encode(),
+        V,
+        "",
+    ),
 ]
 
 SPEC_CASES: list[tuple[str, Any, str, str]] = [

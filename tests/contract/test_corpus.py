@@ -40,9 +40,13 @@ def verdict(case: dict[str, str]) -> tuple[str, str]:
 
 def test_the_corpus_is_big_and_covers_every_rule() -> None:
     kinds = Counter(c["kind"] for c in CASES)
-    assert kinds["manifest"] >= 100 and kinds["spec"] >= 20 and kinds["npy"] >= 20 and kinds["bundle"] >= 10, kinds
+    assert (
+        kinds["manifest"] >= 100 and kinds["spec"] >= 20 and kinds["npy"] >= 20 and kinds["bundle"] >= 10
+    ), kinds
     broken = {c["rule"] for c in CASES if c["verdict"] == "invalid"}
-    missing = set(ALL_RULES) - broken - {"schema.finite", "image.too_large"}  # not reachable from JSON / tested below
+    missing = (
+        set(ALL_RULES) - broken - {"schema.finite", "image.too_large"}
+    )  # not reachable from JSON / tested below
     assert not missing, f"rules without a corpus case: {sorted(missing)}"
     assert all(c["rule"] in ALL_RULES for c in CASES if c["verdict"] == "invalid")
 
