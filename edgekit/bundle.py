@@ -22,21 +22,24 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from edgekit import __version__
+from edgekit import contract as C
 from edgekit.build_record import BuildRecord
+from edgekit.contract import BundlePath, ContractError, Dim, Int32, RuleViolation, model_rules
 from edgekit.errors import BundleError
 from edgekit.preprocess.spec import PreprocessSpec
 
-SCHEMA_VERSION = 1
-MANIFEST = "manifest.json"
+SCHEMA_VERSION = C.SCHEMA_VERSION
+MANIFEST = C.MANIFEST_FILE
+_FIX = "rebuild the bundle with `edgekit build`"
 
 
 class _M(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class TensorInfo(_M):
     name: str
-    shape: list[int] = Field(description="-1 marks a dynamic axis (the batch)")
+    shape: list[Dim] = Field(max_length=8, description="-1 marks a dynamic axis (the batch)")
     dtype: Literal["float32", "float16", "uint8", "int8", "int64"] = "float32"
 
 
@@ -46,30 +49,30 @@ class InputInfo(TensorInfo):
 
 class ModelEntry(_M):
     id: str = Field(description="e.g. teacher_fp32, student_fp32, student_int8_qdq, student_int8_cpu")
-    file: str
+    file: BundlePath
     precision: Literal["fp32", "fp16", "int8"]
     role: Literal["teacher", "student"]
     int8_flavour: Literal["trt_qdq", "dla_implicit", "ort_cpu"] | None = None
-    opset: int
+    opset: int = Field(ge=1, le=1000)
     metrics: dict[str, float] = Field(default_factory=dict)
 
 
 class PostprocessInfo(_M):
     type: Literal["classification"] = "classification"
     apply_softmax: bool = True
-    top_k: int = Field(5, ge=1)
-    labels_file: str = "labels.txt"
+    top_k: int = Field(5, ge=1, le=C.INT32_MAX)
+    labels_file: BundlePath = C.LABELS_FILE
 
 
 class FileEntry(_M):
-    sha256: str
-    size: int
+    sha256: str = Field(pattern="^[0-9a-f]{64}$")
+    size: int = Field(ge=0, le=C.MAX_FILE_SIZE)
 
 
 class GoldenItem(_M):
     name: str
-    input: str = Field(description="the encoded image file, relative to the bundle")
-    label: int | None = None
+    input: BundlePath = Field(description="the encoded image file, relative to the bundle")
+    label: Int32 | None = None
 
 
 class Provenance(_M):
@@ -85,7 +88,17 @@ class Provenance(_M):
 
 
 class Manifest(_M):
-    schema_version: int = SCHEMA_VERSION
+    model_config = ConfigDict(
+        json_schema_extra=model_rules(
+            "manifest.model_ids_unique",
+            "manifest.default_model_known",
+            "spec.fixed_output_size",
+            "manifest.input_shape",
+            "manifest.input_layout",
+            "manifest.engine_paths",
+        )
+    )
+    schema_version: int = Field(SCHEMA_VERSION, ge=1, le=C.INT32_MAX)
     format: Literal["edgekit-bundle"] = "edgekit-bundle"
     created_by: str = f"edgekit {__version__}"
     created_at: str = Field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
@@ -100,7 +113,7 @@ class Manifest(_M):
     models: list[ModelEntry] = Field(min_length=1)
     default_model: str
     golden: list[GoldenItem] = Field(default_factory=list)
-    files: dict[str, FileEntry] = Field(default_factory=dict)
+    files: dict[BundlePath, FileEntry] = Field(default_factory=dict)
     build: BuildRecord | None = Field(None, description="the typed record of `edgekit build`")
     extra: dict[str, Any] = Field(default_factory=dict, description="hooks, references, bench, parity")
     provenance: Provenance | None = None  # None only in bundles written before it existed
@@ -109,15 +122,26 @@ class Manifest(_M):
     def _check(self) -> Manifest:
         ids = [m.id for m in self.models]
         if len(set(ids)) != len(ids):
-            raise ValueError("model ids must be unique")
+            raise RuleViolation("manifest.model_ids_unique", "model ids must be unique")
         if self.default_model not in ids:
-            raise ValueError(f"default_model '{self.default_model}' is not one of {ids}")
-        want = self.preprocess.input_shape()
+            raise RuleViolation(
+                "manifest.default_model_known", f"default_model '{self.default_model}' is not one of {ids}"
+            )
+        try:
+            want = self.preprocess.input_shape()
+        except ValueError as exc:
+            raise RuleViolation("spec.fixed_output_size", str(exc)) from exc
         got = [d if d != -1 else 1 for d in self.input.shape]
         if got != want:
-            raise ValueError(f"input shape {self.input.shape} disagrees with the preprocessing output {want}")
+            raise RuleViolation(
+                "manifest.input_shape",
+                f"input shape {self.input.shape} disagrees with the preprocessing output {want}",
+            )
         if self.preprocess.steps[-1].op == "layout" and self.preprocess.steps[-1].to != self.input.layout:  # type: ignore[union-attr]
-            raise ValueError("input.layout disagrees with the preprocessing layout step")
+            raise RuleViolation(
+                "manifest.input_layout", "input.layout disagrees with the preprocessing layout step"
+            )
+        _check_engine_paths(self.extra)
         if not self.preprocess_sha256:
             self.preprocess_sha256 = self.preprocess.sha256()
         return self
@@ -130,12 +154,44 @@ class Manifest(_M):
         raise BundleError(f"bundle has no model '{mid}'", f"use one of {[m.id for m in self.models]}")
 
 
+def _check_engine_paths(extra: dict[str, Any]) -> None:
+    """Rule manifest.engine_paths (C++: contract.cpp): extra.tensorrt.engines, when present, is an object of
+    {file, metadata?, precision?, onnx?} string entries whose paths stay inside the bundle."""
+    R = "manifest.engine_paths"
+    trt = extra.get("tensorrt")
+    if not isinstance(trt, dict) or "engines" not in trt:
+        return
+    engines = trt["engines"]
+    if not isinstance(engines, dict):
+        raise RuleViolation(R, "extra.tensorrt.engines must be an object keyed by model id")
+    for mid, e in engines.items():
+        if not isinstance(e, dict) or not isinstance(e.get("file"), str):
+            raise RuleViolation(R, f"extra.tensorrt.engines.{mid} needs a 'file' string")
+        for key in ("file", "metadata", "precision", "onnx"):
+            v = e.get(key)
+            if v is not None and not isinstance(v, str):
+                raise RuleViolation(R, f"extra.tensorrt.engines.{mid}.{key} must be a string")
+            why = C.path_problem(v) if key != "precision" and v is not None else None
+            if why:
+                raise RuleViolation(
+                    R, f"extra.tensorrt.engines.{mid}.{key} '{v}' {why}: paths stay inside the bundle"
+                )
+
+
 def sha256_file(path: Path) -> str:
     h = hashlib.sha256()
     with path.open("rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def read_labels(path: Path) -> list[str]:
+    """One label per line; a final newline ends the last line; CRLF is accepted (as C++ Bundle::labels)."""
+    lines = path.read_bytes().decode("utf-8", errors="replace").split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return [ln[:-1] if ln.endswith("\r") else ln for ln in lines]
 
 
 class Bundle:
@@ -146,28 +202,99 @@ class Bundle:
         self.manifest = manifest
 
     def path(self, rel: str) -> Path:
-        return self.root / rel
+        """``root/rel``, refused unless it stays inside the bundle with every symlink resolved
+        (rules path.relative and bundle.path_inside; C++: Bundle::path)."""
+        why = C.path_problem(rel)
+        if why:
+            raise ContractError(
+                f"bundle path '{rel}' {why}: paths stay inside the bundle", _FIX, "path.relative", rel
+            )
+        p = self.root / rel
+        root_real = self.root.resolve()
+        real = p.resolve()
+        if real != root_real and root_real not in real.parents:
+            raise ContractError(
+                f"bundle path '{rel}' in {self.root} resolves to {real}, outside the bundle "
+                "(a symlink points out)",
+                "copy the file into the bundle instead of linking to it",
+                "bundle.path_inside",
+                rel,
+            )
+        return p
 
     def model_path(self, model_id: str | None = None) -> Path:
         return self.path(self.manifest.model(model_id).file)
 
     def labels(self) -> list[str]:
         p = self.path(self.manifest.postprocess.labels_file)
-        return p.read_text().splitlines() if p.exists() else []
+        return read_labels(p) if p.exists() else []
+
+    def check_labels(self) -> None:
+        """Rule bundle.label_count: a labels file, when present, has one line per class of output 0."""
+        labels = self.labels()
+        n = self.manifest.outputs[0].shape[-1] if self.manifest.outputs[0].shape else -1
+        if labels and n > 0 and len(labels) != n:
+            raise ContractError(
+                f"{self.manifest.postprocess.labels_file} in {self.root} has {len(labels)} labels, "
+                f"the model's output '{self.manifest.outputs[0].name}' has {n} classes",
+                "write one label per class, one per line",
+                "bundle.label_count",
+                self.manifest.postprocess.labels_file,
+            )
 
     def verify(self) -> None:
         """Check every listed file's presence, size and sha256."""
         for rel, entry in self.manifest.files.items():
             p = self.path(rel)
             if not p.is_file():
-                raise BundleError(
-                    f"bundle file {rel} is missing from {self.root}", "rebuild or re-flash the bundle"
+                raise ContractError(
+                    f"bundle file {rel} is missing from {self.root}",
+                    "rebuild or re-flash the bundle",
+                    "bundle.file_missing",
+                    rel,
                 )
             if p.stat().st_size != entry.size or sha256_file(p) != entry.sha256:
-                raise BundleError(
+                raise ContractError(
                     f"bundle file {rel} does not match its sha256 in the manifest (corrupt or replaced)",
                     "rebuild or re-flash the bundle",
+                    "bundle.file_hash",
+                    rel,
                 )
+
+
+def _contract_error(exc: ValidationError, where: str) -> ContractError:
+    first = exc.errors()[0]
+    rule = C.rule_of(dict(first))
+    loc = ".".join(str(p) for p in first["loc"]) or "(top level)"
+    msg = first["msg"].removeprefix("Value error, ")
+    return ContractError(f"{where} is invalid at '{loc}' [{rule}]: {msg}", _FIX, rule, loc)
+
+
+def parse_manifest(text: str | bytes, where: str) -> Manifest:
+    """Parse and validate manifest text (strict: no bool/string/float as int; NaN/Infinity are not JSON).
+    Raises ContractError with the broken rule's id (C++: parse_manifest, the same ids on the same input)."""
+    raw = C.parse_json(text, where)
+    ver = raw.get("schema_version") if isinstance(raw, dict) else None
+    if isinstance(ver, int) and not isinstance(ver, bool) and ver > SCHEMA_VERSION:
+        raise ContractError(
+            f"{where} has schema_version {ver}, newer than this edgekit understands ({SCHEMA_VERSION})",
+            "upgrade edgekit",
+            "manifest.schema_version",
+            "schema_version",
+        )
+    try:
+        return Manifest.model_validate(raw, strict=True)
+    except ValidationError as exc:
+        raise _contract_error(exc, where) from exc
+
+
+def parse_spec(text: str | bytes, where: str) -> PreprocessSpec:
+    """Parse and validate a preprocessing spec ({"steps": [...]}); C++: parse_spec."""
+    raw = C.parse_json(text, where)
+    try:
+        return PreprocessSpec.model_validate(raw, strict=True)
+    except ValidationError as exc:
+        raise _contract_error(exc, where) from exc
 
 
 def load(root: str | Path, verify: bool = True) -> Bundle:
@@ -177,23 +304,8 @@ def load(root: str | Path, verify: bool = True) -> Bundle:
         raise BundleError(
             f"{root} is not a bundle: {MANIFEST} is missing", "pass the folder `edgekit build` wrote"
         )
-    try:
-        raw = json.loads(mpath.read_text())
-    except json.JSONDecodeError as exc:
-        raise BundleError(f"{mpath} is not valid JSON: {exc}", "rebuild the bundle") from exc
-    ver = raw.get("schema_version") if isinstance(raw, dict) else None
-    if isinstance(ver, int) and ver > SCHEMA_VERSION:
-        raise BundleError(
-            f"{mpath} has schema_version {ver}, newer than this edgekit understands ({SCHEMA_VERSION})",
-            "upgrade edgekit",
-        )
-    try:
-        manifest = Manifest.model_validate(raw)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
-        raise BundleError(f"{mpath} is invalid at '{where}': {first['msg']}", "rebuild the bundle") from exc
-    b = Bundle(root, manifest)
+    b = Bundle(root, parse_manifest(mpath.read_bytes(), str(mpath)))
+    b.check_labels()
     if verify:
         b.verify()
     return b

@@ -19,6 +19,8 @@ APT_PKGS=(build-essential cmake pkg-config git ca-certificates
   libgtest-dev nlohmann-json3-dev openssh-server openssh-client rsync)
 # the aarch64 proof (tools/aarch64.sh: cross toolchain + qemu-user), only when asked for
 if [ "${EDGEKIT_AARCH64:-0}" = 1 ]; then APT_PKGS+=(crossbuild-essential-arm64 qemu-user-static file unzip); fi
+# issue 13 (contract): clang + libFuzzer for tools/fuzz.sh; zlib for the C++ decode-limit test
+APT_PKGS+=(clang libclang-rt-14-dev zlib1g-dev)
 missing=()
 for p in "${APT_PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

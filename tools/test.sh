@@ -29,6 +29,12 @@ done
 step "TensorRT header compile checks (compiled, never run)"
 bash tools/check_trt_headers.sh || status=1
 
+step "contract: generated files are current"
+python -m edgekit.contract.generate --check || status=1
+
+step "fuzz (bounded: ${EDGEKIT_FUZZ_SECONDS:-20} s per target)"
+bash tools/fuzz.sh --time "${EDGEKIT_FUZZ_SECONDS:-20}" || status=1
+
 step "pytest"
 python -m pytest -q -p no:cacheprovider tests "$@" || status=1
 exit $status

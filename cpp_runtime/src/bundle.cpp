@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "edgekit/contract.hpp"
 #include "edgekit/error.hpp"
 #include "edgekit/sha256.hpp"
 
@@ -28,11 +29,42 @@ Bundle Bundle::load(const std::string& root, bool verify) {
   ss << f.rdbuf();
   if (!f) throw BundleError("cannot read " + mpath.string(), "check the file's permissions");
   Bundle b(root, parse_manifest(ss.str(), mpath.string()));
+  b.check_labels();
   if (verify) b.verify();
   return b;
 }
 
-std::string Bundle::path(const std::string& rel) const { return (fs::path(root_) / rel).string(); }
+std::string Bundle::path(const std::string& rel) const {
+  // Rules path.relative and bundle.path_inside (Python: Bundle.path): lexical first, then with symlinks resolved.
+  const std::string why = contract::path_problem(rel);
+  if (!why.empty())
+    throw ContractError("bundle path '" + rel + "' " + why + ": paths stay inside the bundle",
+                        "rebuild the bundle with `edgekit build`", contract::rule::kPathRelative, rel);
+  const fs::path p = fs::path(root_) / rel;
+  std::error_code ec;
+  const fs::path root_real = fs::weakly_canonical(fs::absolute(root_, ec), ec);
+  const fs::path real = fs::weakly_canonical(fs::absolute(p, ec), ec);
+  auto r = root_real.begin();
+  auto q = real.begin();
+  for (; r != root_real.end() && !r->empty(); ++r, ++q)
+    if (q == real.end() || *q != *r) break;
+  if (ec || (r != root_real.end() && !r->empty()))
+    throw ContractError("bundle path '" + rel + "' in " + root_ + " resolves to " + real.string() +
+                            ", outside the bundle (a symlink points out)",
+                        "copy the file into the bundle instead of linking to it", contract::rule::kBundlePathInside, rel);
+  return p.string();
+}
+
+void Bundle::check_labels() const {
+  const auto labels = this->labels();
+  const auto& out = manifest_.outputs.at(0);
+  const int64_t n = out.shape.empty() ? -1 : out.shape.back();
+  if (!labels.empty() && n > 0 && static_cast<int64_t>(labels.size()) != n)
+    throw ContractError(manifest_.postprocess.labels_file + " in " + root_ + " has " + std::to_string(labels.size()) +
+                            " labels, the model's output '" + out.name + "' has " + std::to_string(n) + " classes",
+                        "write one label per class, one per line", contract::rule::kBundleLabelCount,
+                        manifest_.postprocess.labels_file);
+}
 
 void Bundle::verify_file(const std::string& rel) const {
   auto it = manifest_.files.find(rel);
@@ -40,11 +72,12 @@ void Bundle::verify_file(const std::string& rel) const {
     throw BundleError("bundle file " + rel + " is not listed in the manifest's files (cannot be checked)", kReflash);
   const std::string p = path(rel);
   std::error_code ec;
-  if (!fs::is_regular_file(p, ec)) throw BundleError("bundle file " + rel + " is missing from " + root_, kReflash);
+  if (!fs::is_regular_file(p, ec))
+    throw ContractError("bundle file " + rel + " is missing from " + root_, kReflash, contract::rule::kBundleFileMissing, rel);
   const auto size = fs::file_size(p, ec);
   if (ec || static_cast<int64_t>(size) != it->second.size || sha256_file(p) != it->second.sha256)
-    throw BundleError("bundle file " + rel + " does not match its sha256 in the manifest (corrupt or replaced)",
-                      kReflash);
+    throw ContractError("bundle file " + rel + " does not match its sha256 in the manifest (corrupt or replaced)",
+                        kReflash, contract::rule::kBundleFileHash, rel);
 }
 
 void Bundle::verify() const {

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "edgekit/contract.hpp"
 #include "edgekit/error.hpp"
 
 namespace edgekit {
@@ -217,12 +218,8 @@ const ModelEntry& Manifest::model(const std::string& id) const {
 }
 
 PreprocessSpec parse_spec(const std::string& text, const std::string& where) {
-  json j;
-  try {
-    j = json::parse(text);
-  } catch (const json::parse_error& e) {
-    throw BundleError(where + " is not valid JSON: " + e.what(), kFix);
-  }
+  const json j = contract::parse_json(text, where);
+  contract::validate(j, "PreprocessSpec", where);  // the generated schema + the spec.* rules
   const json& steps = need(j, "steps", where, "preprocess");
   if (!steps.is_array()) invalid(where, "preprocess.steps", "expected a list");
   PreprocessSpec spec;
@@ -233,22 +230,18 @@ PreprocessSpec parse_spec(const std::string& text, const std::string& where) {
 }
 
 Manifest parse_manifest(const std::string& text, const std::string& where) {
-  json j;
-  try {
-    j = json::parse(text);
-  } catch (const json::parse_error& e) {
-    throw BundleError(where + " is not valid JSON: " + e.what(), kFix);
-  }
-  if (!j.is_object()) invalid(where, "(top level)", "expected a JSON object");
-  Manifest m;
-  if (j.contains("schema_version")) {
-    m.schema_version = static_cast<int>(integer(j["schema_version"], where, "schema_version"));
-    if (m.schema_version > kSchemaVersion)
-      throw BundleError(where + " has schema_version " + std::to_string(m.schema_version) +
+  const json j = contract::parse_json(text, where);
+  // Rule manifest.schema_version first (a newer manifest may not match this schema), as edgekit.bundle does.
+  if (j.is_object() && j.contains("schema_version") && j["schema_version"].is_number_integer() &&
+      (j["schema_version"].is_number_unsigned() ? j["schema_version"].get<uint64_t>() > static_cast<uint64_t>(kSchemaVersion)
+                                                : j["schema_version"].get<int64_t>() > kSchemaVersion))
+    throw ContractError(where + " has schema_version " + j["schema_version"].dump() +
                             ", newer than this edgekit runtime understands (" + std::to_string(kSchemaVersion) + ")",
-                        "upgrade the edgekit runtime (rebuild cpp_runtime from a newer edgekit)");
-    if (m.schema_version < 1) invalid(where, "schema_version", "must be >= 1");
-  }
+                        "upgrade the edgekit runtime (rebuild cpp_runtime from a newer edgekit)",
+                        contract::rule::kManifestSchemaVersion, "schema_version");
+  contract::validate(j, "", where);  // the generated schema + every x-edgekit-rules rule
+  Manifest m;
+  if (j.contains("schema_version")) m.schema_version = static_cast<int>(integer(j["schema_version"], where, "schema_version"));
   const std::string format = str(j, "format", where, "", "edgekit-bundle");
   if (format != "edgekit-bundle") invalid(where, "format", "'" + format + "' is not 'edgekit-bundle'");
   m.name = str(j, "name", where, "");
@@ -348,20 +341,6 @@ Manifest parse_manifest(const std::string& text, const std::string& where) {
     }
   }
 
-  // The same cross-checks as bundle.Manifest._check.
-  const auto want = m.preprocess.input_shape();
-  std::vector<int64_t> got;
-  for (auto d : m.input.shape) got.push_back(d == -1 ? 1 : d);
-  if (got != want) {
-    auto fmt = [](const std::vector<int64_t>& s) {
-      std::string r = "[";
-      for (size_t i = 0; i < s.size(); ++i) r += (i ? ", " : "") + std::to_string(s[i]);
-      return r + "]";
-    };
-    invalid(where, "input.shape", "input shape " + fmt(m.input.shape) + " disagrees with the preprocessing output " + fmt(want));
-  }
-  if (m.preprocess.steps.back().to != m.input.layout)
-    invalid(where, "input.layout", "input.layout disagrees with the preprocessing layout step");
   return m;
 }
 

@@ -3,6 +3,7 @@
 #include <cstring>
 #include <sstream>
 
+#include "edgekit/contract_generated.hpp"
 #include "edgekit/error.hpp"
 #include "edgekit/fs_util.hpp"
 
@@ -27,11 +28,9 @@ std::string shape_repr(const std::vector<int64_t>& shape) {
 }  // namespace
 
 size_t npy_item_size(const std::string& descr) {
-  if (descr == "<f4" || descr == "<i4" || descr == "<u4") return 4;
-  if (descr == "<f8" || descr == "<i8" || descr == "<u8") return 8;
-  if (descr == "<f2" || descr == "<i2" || descr == "<u2") return 2;
-  if (descr == "|u1" || descr == "|i1" || descr == "|b1") return 1;
-  throw InputError("unsupported NumPy dtype '" + descr + "'",
+  for (const auto& d : contract::kNpyDtypes)
+    if (descr == d.descr) return d.item_size;
+  throw NpyError(contract::rule::kNpyDtype, "unsupported NumPy dtype '" + descr + "'",
                    "save the array as little-endian float32/float16/float64/int/uint (e.g. arr.astype(np.float32))");
 }
 
@@ -39,7 +38,8 @@ size_t NpyArray::item_size() const { return npy_item_size(descr); }
 
 int64_t NpyArray::count() const {
   int64_t n = 1;
-  for (auto d : shape) n *= d;
+  for (auto d : shape)
+    if (__builtin_mul_overflow(n, d, &n)) return -1;  // UBSan found the unchecked product overflowing int64
   return n;
 }
 
@@ -48,21 +48,21 @@ std::string NpyArray::shape_str() const { return shape_repr(shape); }
 NpyArray parse_npy(const std::vector<uint8_t>& b, const std::string& what) {
   const std::string fix = "save it with numpy.save (a C-order, little-endian array)";
   if (b.size() < 10 || std::memcmp(b.data(), kMagic, kMagicLen) != 0)
-    throw InputError(what + " is not a NumPy .npy file (bad magic)", fix);
+    throw NpyError(contract::rule::kNpyMagic, what + " is not a NumPy .npy file (bad magic)", fix);
   const int major = b[6];
   size_t hlen = 0, hstart = 0;
   if (major == 1) {
     hlen = static_cast<size_t>(b[8]) | (static_cast<size_t>(b[9]) << 8);
     hstart = 10;
   } else if (major == 2 || major == 3) {
-    if (b.size() < 12) throw InputError(what + " has a truncated .npy header", fix);
+    if (b.size() < 12) throw NpyError(contract::rule::kNpyHeader, what + " has a truncated .npy header", fix);
     hlen = static_cast<size_t>(b[8]) | (static_cast<size_t>(b[9]) << 8) | (static_cast<size_t>(b[10]) << 16) |
            (static_cast<size_t>(b[11]) << 24);
     hstart = 12;
   } else {
-    throw InputError(what + " has unsupported .npy format version " + std::to_string(major), fix);
+    throw NpyError(contract::rule::kNpyVersion, what + " has unsupported .npy format version " + std::to_string(major), fix);
   }
-  if (hstart + hlen > b.size()) throw InputError(what + " has a truncated .npy header", fix);
+  if (hstart + hlen > b.size()) throw NpyError(contract::rule::kNpyHeader, what + " has a truncated .npy header", fix);
   const std::string header(reinterpret_cast<const char*>(b.data() + hstart), hlen);
 
   NpyArray a;
@@ -70,28 +70,28 @@ NpyArray parse_npy(const std::vector<uint8_t>& b, const std::string& what) {
   auto value_after = [&](const char* key) -> std::string {
     const std::string k = std::string("'") + key + "'";
     auto p = header.find(k);
-    if (p == std::string::npos) throw InputError(what + ": .npy header has no " + k, fix);
+    if (p == std::string::npos) throw NpyError(contract::rule::kNpyHeader, what + ": .npy header has no " + k, fix);
     p = header.find(':', p + k.size());
-    if (p == std::string::npos) throw InputError(what + ": .npy header is malformed near " + k, fix);
+    if (p == std::string::npos) throw NpyError(contract::rule::kNpyHeader, what + ": .npy header is malformed near " + k, fix);
     p = header.find_first_not_of(" \t", p + 1);
-    if (p == std::string::npos) throw InputError(what + ": .npy header is malformed near " + k, fix);
+    if (p == std::string::npos) throw NpyError(contract::rule::kNpyHeader, what + ": .npy header is malformed near " + k, fix);
     size_t end = std::string::npos;
     if (header[p] == '\'') end = header.find('\'', p + 1) + 1;
     else if (header[p] == '(') end = header.find(')', p) + 1;
     else end = header.find_first_of(",}", p);
-    if (end == std::string::npos || end == 0 || end <= p) throw InputError(what + ": .npy header is malformed near " + k, fix);
+    if (end == std::string::npos || end == 0 || end <= p) throw NpyError(contract::rule::kNpyHeader, what + ": .npy header is malformed near " + k, fix);
     return header.substr(p, end - p);
   };
   const std::string descr = value_after("descr");
-  if (descr.size() < 3 || descr.front() != '\'') throw InputError(what + ": .npy 'descr' is not a simple dtype", fix);
+  if (descr.size() < 3 || descr.front() != '\'') throw NpyError(contract::rule::kNpyDtype, what + ": .npy 'descr' is not a simple dtype", fix);
   a.descr = descr.substr(1, descr.size() - 2);
   if (a.descr == "<u1" || a.descr == "<i1" || a.descr == "<b1") a.descr[0] = '|';
   const std::string fortran = value_after("fortran_order");
   if (fortran == "True")
-    throw InputError(what + " is a Fortran-order array", "save np.ascontiguousarray(arr) instead");
-  if (fortran != "False") throw InputError(what + ": .npy 'fortran_order' is '" + fortran + "'", fix);
+    throw NpyError(contract::rule::kNpyFortran, what + " is a Fortran-order array", "save np.ascontiguousarray(arr) instead");
+  if (fortran != "False") throw NpyError(contract::rule::kNpyHeader, what + ": .npy 'fortran_order' is '" + fortran + "'", fix);
   const std::string shape = value_after("shape");
-  if (shape.size() < 2 || shape.front() != '(') throw InputError(what + ": .npy 'shape' is not a tuple", fix);
+  if (shape.size() < 2 || shape.front() != '(') throw NpyError(contract::rule::kNpyShape, what + ": .npy 'shape' is not a tuple", fix);
   const std::string dims = shape.substr(1, shape.size() - 2);
   std::stringstream ss(dims);
   std::string tok;
@@ -106,14 +106,19 @@ NpyArray parse_npy(const std::vector<uint8_t>& b, const std::string& what) {
       if (used != t.size() || v < 0) throw std::invalid_argument(t);
       a.shape.push_back(v);
     } catch (const std::exception&) {
-      throw InputError(what + ": .npy header has a bad shape '(" + dims + ")'", fix);
+      throw NpyError(contract::rule::kNpyShape, what + ": .npy header has a bad shape '(" + dims + ")'", fix);
     }
   }
   const size_t isz = npy_item_size(a.descr);
-  const size_t nbytes = static_cast<size_t>(a.count()) * isz;
+  const int64_t count = a.count();
+  size_t nbytes = 0;
   const size_t off = hstart + hlen;
+  if (count < 0 || __builtin_mul_overflow(static_cast<size_t>(count), isz, &nbytes))
+    throw NpyError(contract::rule::kNpySize, what + ": .npy header " + a.descr + " " + shape_repr(a.shape) +
+                       " needs more bytes than fit in memory, the file holds " + std::to_string(b.size() - off),
+                   "the file is truncated or corrupt: " + fix);
   if (b.size() - off != nbytes)
-    throw InputError(what + " holds " + std::to_string(b.size() - off) + " data bytes, its header " + a.descr + " " +
+    throw NpyError(contract::rule::kNpySize, what + " holds " + std::to_string(b.size() - off) + " data bytes, its header " + a.descr + " " +
                          shape_repr(a.shape) + " needs " + std::to_string(nbytes),
                      "the file is truncated or corrupt: " + fix);
   a.data.assign(b.begin() + static_cast<std::ptrdiff_t>(off), b.end());

@@ -8,12 +8,16 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cctype>
+#include <cstdlib>
+#include <optional>
 #include <cstring>
 #include <mutex>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <tuple>
 
+#include "edgekit/contract_generated.hpp"
 #include "edgekit/error.hpp"
 #include "edgekit/fs_util.hpp"
 
@@ -116,7 +120,105 @@ cv::Mat resize_to(const cv::Mat& x, int nh, int nw, int interp) {
 }
 }  // namespace
 
+// -- decode size limit (Python: edgekit/preprocess/image_header.py, the same formats and rules) ----------
+int64_t max_image_pixels() {
+  const char* raw = std::getenv(contract::kMaxImagePixelsEnv);
+  if (!raw || !*raw) return contract::kMaxImagePixelsDefault;
+  const std::string s(raw);
+  int64_t v = 0;
+  bool ok = s.size() <= 18;
+  for (char c : s) {
+    ok = ok && c >= '0' && c <= '9';
+    if (ok) v = v * 10 + (c - '0');
+  }
+  if (!ok || v <= 0)
+    throw InputError(std::string(contract::kMaxImagePixelsEnv) + "='" + s + "' is not a positive integer",
+                     std::string("set it to a pixel count, e.g. ") + contract::kMaxImagePixelsEnv + "=100000000, or unset it");
+  return v;
+}
+
+std::optional<std::pair<int64_t, int64_t>> image_header_size(const std::vector<uint8_t>& b) {
+  auto be32 = [&](size_t i) { return (int64_t{b[i]} << 24) | (int64_t{b[i + 1]} << 16) | (int64_t{b[i + 2]} << 8) | b[i + 3]; };
+  auto le32 = [&](size_t i) { return static_cast<int32_t>(uint32_t{b[i]} | (uint32_t{b[i + 1]} << 8) | (uint32_t{b[i + 2]} << 16) | (uint32_t{b[i + 3]} << 24)); };
+  static const uint8_t kPng[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+  if (b.size() >= 24 && std::memcmp(b.data(), kPng, 8) == 0 && std::memcmp(b.data() + 12, "IHDR", 4) == 0)
+    return std::make_pair(be32(16), be32(20));
+  if (b.size() >= 2 && b[0] == 0xFF && b[1] == 0xD8) {
+    size_t i = 2;
+    while (i + 1 < b.size()) {
+      if (b[i] != 0xFF) return std::nullopt;
+      const uint8_t m = b[i + 1];
+      if (m == 0xFF) {
+        i += 1;
+        continue;
+      }
+      if (m == 0xD8 || m == 0x01 || (m >= 0xD0 && m <= 0xD7)) {
+        i += 2;
+        continue;
+      }
+      if (i + 4 > b.size()) return std::nullopt;
+      const size_t seg = (size_t{b[i + 2]} << 8) | b[i + 3];
+      const bool sof = m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC;
+      if (sof) {
+        if (i + 9 > b.size()) return std::nullopt;
+        const int64_t h = (int64_t{b[i + 5]} << 8) | b[i + 6];
+        const int64_t w = (int64_t{b[i + 7]} << 8) | b[i + 8];
+        return std::make_pair(w, h);
+      }
+      if (m == 0xDA || m == 0xD9 || seg < 2) return std::nullopt;
+      i += 2 + seg;
+    }
+    return std::nullopt;
+  }
+  if (b.size() >= 26 && b[0] == 'B' && b[1] == 'M') {
+    const int32_t dib = le32(14);
+    if (dib == 12) return std::make_pair(int64_t{b[18]} | (int64_t{b[19]} << 8), int64_t{b[20]} | (int64_t{b[21]} << 8));
+    return std::make_pair(std::abs(int64_t{le32(18)}), std::abs(int64_t{le32(22)}));
+  }
+  if (b.size() >= 2 && b[0] == 'P' && b[1] >= '1' && b[1] <= '6') {
+    std::vector<std::string> toks;
+    size_t i = 2;
+    while (toks.size() < 2 && i < b.size() && i < 4096) {
+      const char c = static_cast<char>(b[i]);
+      if (c == '#') {
+        while (i < b.size() && b[i] != '\n' && b[i] != '\r') ++i;
+      } else if (std::isspace(static_cast<unsigned char>(c))) {
+        ++i;
+      } else {
+        size_t j = i;
+        while (j < b.size() && b[j] >= '0' && b[j] <= '9') ++j;
+        if (j == i) return std::nullopt;
+        toks.emplace_back(reinterpret_cast<const char*>(b.data() + i), j - i);
+        i = j;
+      }
+    }
+    if (toks.size() == 2) {
+      auto num = [](const std::string& t) {  // saturate: any 19+ digit size is far over every limit
+        return t.size() > 18 ? INT64_MAX / 4 : std::stoll(t);
+      };
+      return std::make_pair(static_cast<int64_t>(num(toks[0])), static_cast<int64_t>(num(toks[1])));
+    }
+  }
+  return std::nullopt;
+}
+
+void check_image_pixels(int64_t w, int64_t h, const std::string& what) {
+  const int64_t limit = max_image_pixels();
+  int64_t px = 0;
+  if (__builtin_mul_overflow(w, h, &px) || px > limit) {
+    char buf[160];
+    std::snprintf(buf, sizeof buf, "%lldx%lld = %.1f megapixels, more than the limit of %g megapixels",
+                  static_cast<long long>(w), static_cast<long long>(h), static_cast<double>(w) * static_cast<double>(h) / 1e6,
+                  static_cast<double>(limit) / 1e6);
+    throw InputError(what + " is " + buf + " [image.too_large]",
+                     std::string("downscale the image, or raise the limit with ") + contract::kMaxImagePixelsEnv + "=" +
+                         std::to_string(static_cast<long long>(static_cast<double>(w) * static_cast<double>(h))));
+  }
+}
+
 cv::Mat decode_image(const Step& decode, const std::vector<uint8_t>& bytes, const std::string& what) {
+  // Before decoding: a small file can declare gigabytes of pixels (OpenCV's own limit is 2^30).
+  if (const auto wh = image_header_size(bytes)) check_image_pixels(wh->first, wh->second, what);
   // Always decode in colour; "gray" converts with cvtColor(BGR2GRAY) below. IMREAD_GRAYSCALE would let libpng
   // apply gamma in its own rgb_to_gray (builds differ by up to 20 levels) and libjpeg return its Y channel.
   // EXIF orientation: "apply" is OpenCV's default; "ignore" keeps the stored pixel order (same flag as Python).
@@ -141,6 +243,7 @@ cv::Mat decode_image(const Step& decode, const std::vector<uint8_t>& bytes, cons
   if (img.empty() || img.depth() != CV_8U)
     throw InputError("cannot decode " + what + ": not a readable image" + (why.empty() ? "" : " (" + why + ")"),
                      "pass a PNG/JPEG/BMP file");
+  check_image_pixels(img.cols, img.rows, what);  // formats whose header is not read above
   if (decode.color == "gray") {
     cv::Mat gray;
     cv::cvtColor(img, gray, cv::COLOR_BGR2GRAY);

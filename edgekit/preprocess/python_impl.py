@@ -16,6 +16,7 @@ import numpy as np
 
 from edgekit.errors import InputError
 from edgekit.preprocess import geometry
+from edgekit.preprocess.image_header import check_header, check_pixels
 from edgekit.preprocess.spec import (
     CenterCrop,
     CvtColor,
@@ -75,9 +76,11 @@ def decode(step: Decode, source: str | Path | bytes, what: str = "image") -> np.
         what = str(source)
     else:
         data = source
+    check_header(data, what)  # before decoding: a small file can declare gigabytes of pixels
     img = cv2.imdecode(np.frombuffer(data, np.uint8), decode_flags(step))
     if img is None:
         raise InputError(f"cannot decode {what}: not a readable image", "pass a PNG/JPEG/BMP file")
+    check_pixels(img.shape[1], img.shape[0], what)  # formats whose header is not read above
     if step.color == "gray":
         # Not IMREAD_GRAYSCALE: libpng applies gamma in its own rgb_to_gray (builds differ by up to 20
         # levels) and libjpeg returns its Y channel. Colour decode + OpenCV's fixed-point BGR2GRAY is the

@@ -15,12 +15,14 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from edgekit.contract import MAX_SIDE, RuleViolation, Side, Std, model_rules
+
 Interp = Literal["linear", "area", "nearest", "linear_exact"]
 ColorCode = Literal["BGR2RGB", "RGB2BGR", "BGR2GRAY", "RGB2GRAY", "GRAY2BGR", "GRAY2RGB"]
 
 
 class _Step(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Decode(_Step):
@@ -47,45 +49,45 @@ class Resize(_Step):
 
     op: Literal["resize"] = "resize"
     mode: Literal["stretch", "shorter_side", "letterbox"] = "stretch"
-    size: list[int] = Field(min_length=1, max_length=2)
+    size: list[Side] = Field(min_length=1, max_length=2, description=f"pixels, 1..{MAX_SIDE}")
     interpolation: Interp = "linear"
     pad_value: int = Field(0, ge=0, le=255)
+    model_config = ConfigDict(json_schema_extra=model_rules("spec.resize_size_arity"))
 
     @model_validator(mode="after")
     def _sizes(self) -> Resize:
         want = 1 if self.mode == "shorter_side" else 2
         if len(self.size) != want:
-            raise ValueError(f"resize mode '{self.mode}' takes size with {want} element(s)")
-        if any(s <= 0 for s in self.size):
-            raise ValueError("resize sizes must be positive")
+            raise RuleViolation(
+                "spec.resize_size_arity", f"resize mode '{self.mode}' takes size with {want} element(s)"
+            )
         return self
 
 
 class CenterCrop(_Step):
     op: Literal["center_crop"] = "center_crop"
-    size: list[int] = Field(min_length=2, max_length=2)
+    size: list[Side] = Field(min_length=2, max_length=2)
 
 
 class ToFloat(_Step):
     """uint8 -> float32, ``x * float32(scale)`` (the C++ side: ``convertTo(CV_32F, scale)``)."""
 
     op: Literal["to_float"] = "to_float"
-    scale: float = 1.0 / 255.0
+    scale: float = Field(1.0 / 255.0, gt=0)
 
 
 class Normalize(_Step):
     """float32 per channel: ``(x - float32(mean[c])) / float32(std[c])``."""
 
     op: Literal["normalize"] = "normalize"
-    mean: list[float] = Field(min_length=1)
-    std: list[float] = Field(min_length=1)
+    mean: list[float] = Field(min_length=1, max_length=4)
+    std: list[Std] = Field(min_length=1, max_length=4)
+    model_config = ConfigDict(json_schema_extra=model_rules("spec.normalize_lengths"))
 
     @model_validator(mode="after")
     def _lengths(self) -> Normalize:
         if len(self.mean) != len(self.std):
-            raise ValueError("normalize needs as many std values as mean values")
-        if any(s == 0 for s in self.std):
-            raise ValueError("normalize std must not be zero")
+            raise RuleViolation("spec.normalize_lengths", "normalize needs as many std values as mean values")
         return self
 
 
@@ -102,24 +104,40 @@ Step = Annotated[
 
 
 class PreprocessSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    steps: list[Step] = Field(min_length=2)
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        allow_inf_nan=False,
+        json_schema_extra=model_rules(
+            "spec.first_decode",
+            "spec.last_layout",
+            "spec.one_to_float",
+            "spec.geometry_before_float",
+            "spec.normalize_after_float",
+        ),
+    )
+    steps: list[Step] = Field(min_length=2, max_length=64)
 
     @model_validator(mode="after")
     def _order(self) -> PreprocessSpec:
         ops = [s.op for s in self.steps]
         if ops[0] != "decode" or ops.count("decode") != 1:
-            raise ValueError("the first step must be 'decode', and only the first")
+            raise RuleViolation("spec.first_decode", "the first step must be 'decode', and only the first")
         if ops[-1] != "layout" or ops.count("layout") != 1:
-            raise ValueError("the last step must be 'layout', and only the last")
+            raise RuleViolation("spec.last_layout", "the last step must be 'layout', and only the last")
         if ops.count("to_float") != 1:
-            raise ValueError("exactly one 'to_float' step is needed")
+            raise RuleViolation("spec.one_to_float", "exactly one 'to_float' step is needed")
         i_float = ops.index("to_float")
         for i, op in enumerate(ops):
             if op in ("resize", "center_crop", "cvt_color") and i > i_float:
-                raise ValueError(f"step {i} '{op}' must come before 'to_float' (geometry stays in uint8)")
+                raise RuleViolation(
+                    "spec.geometry_before_float",
+                    f"step {i} '{op}' must come before 'to_float' (geometry stays in uint8)",
+                )
             if op == "normalize" and i < i_float:
-                raise ValueError(f"step {i} 'normalize' must come after 'to_float'")
+                raise RuleViolation(
+                    "spec.normalize_after_float", f"step {i} 'normalize' must come after 'to_float'"
+                )
         return self
 
     # -- derived facts -------------------------------------------------------------------------

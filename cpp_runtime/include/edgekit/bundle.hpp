@@ -14,7 +14,11 @@ class Bundle {
 
   const std::string& root() const { return root_; }
   const Manifest& manifest() const { return manifest_; }
+  /// ``root``/``rel``; throws ContractError unless it stays inside the bundle, symlinks resolved
+  /// (rules path.relative, bundle.path_inside).
   std::string path(const std::string& rel) const;
+  /// Rule bundle.label_count: a labels file, when present, has one line per class of the first output.
+  void check_labels() const;
   /// Path of the model file of ``model_id`` (empty = default). Throws if the file is missing.
   std::string model_path(const std::string& model_id = "") const;
   /// The labels file, one label per line (empty when the bundle has none).

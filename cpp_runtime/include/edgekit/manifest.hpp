@@ -6,9 +6,11 @@
 #include <string>
 #include <vector>
 
+#include "edgekit/contract_generated.hpp"
+
 namespace edgekit {
 
-constexpr int kSchemaVersion = 1;
+constexpr int kSchemaVersion = contract::kSchemaVersion;
 
 /// One preprocessing step; which fields matter depends on ``op`` (see edgekit/preprocess/spec.py).
 struct Step {
@@ -92,7 +94,8 @@ struct Manifest {
 };
 
 /// Parse and validate manifest text; ``where`` (the file path) is named in every error.
-/// Unknown keys are ignored (forward compatible); a schema_version newer than 1 is refused.
+/// Validated against the schema generated from the pydantic models (contract_generated.hpp) and the named
+/// rules (contract.hpp); throws ContractError (a BundleError) with the broken rule's id.
 Manifest parse_manifest(const std::string& text, const std::string& where);
 /// Parse a preprocessing spec object ({"steps": [...]}, as PreprocessSpec.to_json_obj() writes it) and validate it.
 PreprocessSpec parse_spec(const std::string& text, const std::string& where);

@@ -6,7 +6,21 @@
 #include <string>
 #include <vector>
 
+#include "edgekit/error.hpp"
+
 namespace edgekit {
+
+/// A malformed or unsupported .npy file; rule() is its contract rule id (npy.magic, npy.size, ...),
+/// the same as edgekit.contract.npy.check_npy reports.
+class NpyError : public InputError {
+ public:
+  NpyError(std::string rule, const std::string& message, const std::string& fix)
+      : InputError(message, fix), rule_(std::move(rule)) {}
+  const std::string& rule() const noexcept { return rule_; }
+
+ private:
+  std::string rule_;
+};
 
 struct NpyArray {
   std::string descr;            ///< NumPy dtype string, e.g. "<f4", "|u1", "<i8"
@@ -14,7 +28,7 @@ struct NpyArray {
   std::vector<uint8_t> data;    ///< raw bytes, C order
 
   size_t item_size() const;
-  int64_t count() const;        ///< number of elements (product of shape)
+  int64_t count() const;        ///< number of elements (product of shape); -1 when it overflows int64
   std::string shape_str() const;  ///< "(1, 3, 224, 224)" as NumPy prints it
 };
 

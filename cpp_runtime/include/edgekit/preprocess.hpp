@@ -1,7 +1,9 @@
 // The C++ interpretation of the declarative preprocessing spec (edgekit/preprocess/python_impl.py),
 // bit-identical to it: uint8 geometry with OpenCV, float math in explicit float32 loops.
 #pragma once
+#include <cstdint>
 #include <opencv2/core.hpp>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -25,7 +27,15 @@ std::tuple<int, int, int, int> letterbox(int h, int w, int th, int tw);        /
 std::pair<int, int> center_crop(int h, int w, int ch, int cw);                 ///< (top, left)
 }  // namespace geometry
 
-/// Decode encoded image bytes as the spec's decode step does (cv::imdecode with the same flags).
+/// The decode limit in pixels: $EDGEKIT_MAX_IMAGE_PIXELS (a positive integer) or 64 megapixels (the contract's
+/// kMaxImagePixelsDefault). Throws InputError on a malformed value.
+int64_t max_image_pixels();
+/// (width, height) from a PNG/JPEG/BMP/PNM header, without decoding; nullopt for other formats.
+std::optional<std::pair<int64_t, int64_t>> image_header_size(const std::vector<uint8_t>& bytes);
+/// Throws InputError naming ``what`` when w*h exceeds max_image_pixels().
+void check_image_pixels(int64_t w, int64_t h, const std::string& what);
+
+/// Decode encoded image bytes (the header's size is checked against max_image_pixels() first) as the spec's decode step does (cv::imdecode with the same flags).
 cv::Mat decode_image(const Step& decode, const std::vector<uint8_t>& bytes, const std::string& what);
 /// Apply one non-decode step to an HxWxC image (CV_8UC* before to_float, CV_32FC* after).
 cv::Mat apply_step(const Step& step, const cv::Mat& x);
