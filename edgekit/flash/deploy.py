@@ -256,7 +256,8 @@ def _post(remote: Remote, layout: RemoteLayout, bundle: B.Bundle, bid: str, back
                                            engine.precision if engine is not None else None)
             ok = rep.parity.get("passed")
             what = (f"TensorRT engine {engine.engine}: " if engine is not None else
-                    "ONNX Runtime (no TensorRT engine on the device): " if backend == "tensorrt" else "")
+                    "ONNX Runtime (no TensorRT engine on the device): "
+                    if backend == "tensorrt" and not opts.dry_run else "")
             rep.step("parity", "planned" if opts.dry_run else ("ok" if ok else "failed"),
                      what + str(rep.parity.get("summary", "")), time.perf_counter() - t0)
         except EdgekitError as exc:

@@ -313,8 +313,10 @@ def translate(
 
 
 def model_tensors(m: onnx.ModelProto) -> set[str]:
-    """Activation tensors a calibration cache may name: graph inputs and node outputs."""
-    return {i.name for i in m.graph.input} | {o for n in m.graph.node for o in n.output if o}
+    """Tensors a calibration cache may name: graph inputs, node outputs and initializers (a cache that names
+    a weight is odd but names a tensor the model has)."""
+    return ({i.name for i in m.graph.input} | {o for n in m.graph.node for o in n.output if o}
+            | {i.name for i in m.graph.initializer})
 
 
 def fake_quant_model(noqdq: onnx.ModelProto, cache: CalibCache) -> onnx.ModelProto:
