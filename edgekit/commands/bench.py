@@ -145,6 +145,8 @@ def register(app: typer.Typer) -> None:
         )
         cfg.validate()
         b = B.load(bundle)
+        if report:  # report.html/report.md go into the bundle: fail before the measurements
+            check_output_file(b.root / "report.md", "--report")
         console = Console(stderr=json_out == "-")
         with Progress(
             TextColumn("[bold]bench[/] {task.description}"),
