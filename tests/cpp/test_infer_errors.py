@@ -64,7 +64,7 @@ def test_invalid_manifest_field(tiny_bundle: Path, infer_bin: Path, tmp_path: Pa
     m["preprocess"]["steps"][1]["interpolation"] = "cubic"
     (b / "manifest.json").write_text(json.dumps(m))
     r = run_bin(infer_bin, "--bundle", b, "--input", b / "golden" / "000.png")
-    _one_error(r, "'preprocess.steps.1.interpolation': 'cubic' is not one of")
+    _one_error(r, "'preprocess.steps.1.interpolation' [schema.enum]: \"cubic\" is not one of")
 
 
 def test_not_a_bundle(infer_bin: Path, tmp_path: Path) -> None:
