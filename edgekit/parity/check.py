@@ -11,7 +11,7 @@ from edgekit import bundle as B
 from edgekit.errors import EdgekitError
 from edgekit.parity import compare, localize, ort_session, static_checks
 from edgekit.parity.executor import Executor, LocalExecutor, remote_executor
-from edgekit.parity.reference import Reference, load_reference
+from edgekit.parity.reference import Reference, host_signature, load_reference
 from edgekit.parity.report import Check, Diagnosis, OutputRow, ParityReport, PostRow, StageRow
 from edgekit.parity.runners import ItemResult, Progress, SideResult, run_cpp_side, run_python_side
 from edgekit.parity.tolerances import OUTPUT_TOL, output_tolerance, step_atol
@@ -149,10 +149,12 @@ def _compare_outputs(
     precision: str,
     diverged: dict[str, int],
     report: ParityReport,
-) -> None:
+) -> tuple[str, int] | None:
     """Output rows (and ``coverage.outputs``): the side's outputs against the recorded ones, on every item
     the side produced outputs for. No reference outputs, or no item with outputs, is "not compared" (never
-    a pass)."""
+    a pass). Returns the metrics (text, item count) on the items whose stages all match when the outputs
+    differ there, else None."""
+    same_input: tuple[str, int] | None = None
     against, ref_out = _ref_outputs(ref, model_id, side.runtime)
     tol = output_tolerance(precision)
     k = int(ref.raw.get("top_k", 5))
@@ -162,7 +164,7 @@ def _compare_outputs(
         report.checks.append(
             Check("outputs", "skip", f"no reference outputs for '{model_id}': {why}", required=True)
         )
-        return
+        return None
     ok_idx = [
         i
         for i, n in enumerate(names)
@@ -173,7 +175,7 @@ def _compare_outputs(
             OutputRow("*", against, precision, float("inf"), 0.0, 0.0, tol.min_cosine, 0.0, tol.min_top1,
                       0.0, tol.min_topk, k, "skip", 0, len(names))
         )  # fmt: skip
-        return
+        return None
     compared = True
     for oname, rarr in ref_out.items():
         got_opt = [side.items[names[i]].outputs.get(oname) for i in ok_idx]
@@ -201,9 +203,10 @@ def _compare_outputs(
                       mt.top1, tol.min_top1, mt.topk, tol.min_topk, mt.k, "pass" if mt.ok else "fail",
                       len(ok_idx), len(names))
         )  # fmt: skip
-        # identical input (all stages matched) but outputs off: the model differs
+        # identical input (all stages matched) but outputs off: evidence for the model hypothesis, decided
+        # with the model file's hash and the model-on-recorded-input check (_model_hypothesis)
         same_in = [i for i in ok_idx if names[i] not in diverged]
-        if not mt.ok and same_in:
+        if not mt.ok and same_in and same_input is None:
             mt2 = compare.output_metrics(
                 rarr[same_in],
                 np.concatenate([side.items[names[i]].outputs[oname].reshape(1, -1) for i in same_in]),
@@ -211,18 +214,15 @@ def _compare_outputs(
                 tol,
             )
             if not mt2.ok:
-                report.diagnoses.append(
-                    Diagnosis(
-                        "model",
-                        "outputs differ with identical input → different model file",
-                        len(same_in),
-                        f"{oname}: max |d| {mt2.max_abs:.3g} (limit {mt2.max_abs_limit:.3g}), cosine "
-                        f"{mt2.min_cosine:.5f}, top-1 {mt2.top1:.0%} on {len(same_in)} items whose "
-                        "stages all match",
-                    )
+                same_input = (
+                    f"{oname}: max |d| {mt2.max_abs:.3g} (limit {mt2.max_abs_limit:.3g}), cosine "
+                    f"{mt2.min_cosine:.5f}, top-1 {mt2.top1:.0%} on {len(same_in)} items whose stages all "
+                    "match",
+                    len(same_in),
                 )
     if compared:
         report.coverage.outputs = len(ok_idx)
+    return same_input
 
 
 SCORE_ATOL, SCORE_RTOL = 1e-6, 1e-5  # the same scores through float32 softmax in C++ and numpy: ~1e-7
@@ -341,7 +341,8 @@ def _compare_postprocess(
     if "labels" in first_bad:
         cause, ev = localize.diagnose_labels(shown, ref.labels, side.labels)
         report.diagnoses.append(Diagnosis("postprocess.labels", cause, len(bad["labels"]), ev))
-    if bad["vs training record"] and not first_bad and not any(d.step == "model" for d in report.diagnoses):
+    explained = any(d.step in localize.MODEL_STEPS for d in report.diagnoses)
+    if bad["vs training record"] and not first_bad and not explained:
         cause = (
             "the reported top-k differs from the training record while the postprocess matches training: "
             "the model outputs differ"
@@ -399,22 +400,25 @@ def _reference_consistency(ref: Reference, report: ParityReport) -> None:
 
 def _model_file_check(
     bundle: B.Bundle, ref: Reference, model_id: str, precision: str, report: ParityReport
-) -> None:
+) -> str:
     """Feed the recorded (training-side) input tensors to the bundle's current model file with ONNX Runtime:
-    tells a changed model apart from changed preprocessing whatever the runtime under test."""
+    tells a changed model apart from changed preprocessing whatever the runtime under test. Returns the
+    check's outcome: "pass", "fail" or "skip". With the same sha256 as the record the file IS the recorded
+    one, so a failure here only says ONNX Runtime on this host computes differently from the one that made
+    the record: the check then warns (the side under test's own outputs decide the verdict)."""
     path = bundle.model_path(model_id)
     o = ref.model_outputs(model_id, "ort")
     if path.suffix != ".onnx" or o is None or not path.is_file():
         why = "not ONNX" if path.suffix != ".onnx" else ("no reference outputs" if o is None else "missing")
         report.checks.append(Check("model file on training input", "skip", f"{path.name}: {why}"))
-        return
+        return "skip"
     last = ref.raw["stage_names"][-1]
     try:
         sess = ort_session.session(path)
         outs = [ort_session.run(sess, ref.stages(it["name"])[last]) for it in ref.items]
     except Exception as exc:  # noqa: BLE001 - e.g. the model wants another input shape
         report.checks.append(Check("model file on training input", "fail", str(exc).splitlines()[0][:200]))
-        return
+        return "fail"
     name = next(iter(o))
     got = (
         np.concatenate([x[name].reshape(1, -1) for x in outs if name in x])
@@ -423,26 +427,63 @@ def _model_file_check(
     )
     if got is None:
         report.checks.append(Check("model file on training input", "fail", f"no output {name}"))
-        return
+        return "fail"
     mt = compare.output_metrics(o[name], got, int(ref.raw.get("top_k", 5)), output_tolerance(precision))
-    report.checks.append(
-        Check(
-            "model file on training input",
-            "pass" if mt.ok else "fail",
-            f"ORT on {path.name} with the recorded input tensors: max |d| {mt.max_abs:.3g}, "
-            f"cosine {mt.min_cosine:.5f}, top-1 {mt.top1:.0%}",
-        )
+    detail = (
+        f"ORT on {path.name} with the recorded input tensors: max |d| {mt.max_abs:.3g}, "
+        f"cosine {mt.min_cosine:.5f}, top-1 {mt.top1:.0%}"
     )
-    if not mt.ok and not any(d.step == "model" for d in report.diagnoses):
-        report.diagnoses.append(
-            Diagnosis(
-                "model",
-                "outputs differ with identical input → different model file",
-                len(ref.items),
-                "the current model file fed the training-side input "
-                "tensors does not reproduce the recorded outputs",
-            )
+    status = "pass" if mt.ok else "fail"
+    if not mt.ok and _sha256_status(report) == "same":
+        status = "warn"
+        detail += (
+            f" — the file is the recorded one (same sha256): ONNX Runtime here ({host_signature()}) computes "
+            f"differently from the one that made the record ({ref.recorded_on or 'not recorded'})"
         )
+    report.checks.append(Check("model file on training input", status, detail))
+    return "pass" if mt.ok else "fail"
+
+
+def _sha256_status(report: ParityReport) -> str:
+    """The model file against the record's hash: "same", "different" or "unknown" (none recorded)."""
+    c = next((c for c in report.checks if c.name == "model file vs training record"), None)
+    if c is None or c.status == "skip":
+        return "unknown"
+    return "same" if c.status == "pass" else "different"
+
+
+def _model_hypothesis(
+    report: ParityReport,
+    ref: Reference,
+    entry: B.ModelEntry,
+    bundle: B.Bundle,
+    same_input: tuple[str, int] | None,
+    on_record: str,
+    infer_args: list[str] | None,
+) -> None:
+    """The one place the model hypothesis is decided (localize.diagnose_model): another model file, or the
+    same file with the same input computed differently by the runtime (kernels, EP, CPU architecture)."""
+    args = list(infer_args or [])
+    backend = args[args.index("--backend") + 1] if "--backend" in args[:-1] else "ort"
+    ev = localize.ModelEvidence(
+        runtime=report.runtime,
+        model_file=bundle.model_path(entry.id).name,
+        sha256=_sha256_status(report),
+        on_record=on_record,
+        same_input=same_input[0] if same_input else None,
+        same_input_items=same_input[1] if same_input else len(ref.items),
+        precision=report.precision,
+        int8_flavour=entry.int8_flavour,
+        backend=backend,
+        recorded_on=ref.recorded_on,
+        here=host_signature() if report.runtime != "cpp" else "",
+    )
+    mc = localize.diagnose_model(ev)
+    if mc is not None:
+        evidence = mc.evidence
+        if report.runtime == "cpp":
+            evidence += f"; the side under test: {report.where}"
+        report.diagnoses.append(Diagnosis(mc.step, mc.cause, mc.items, evidence, mc.fix))
 
 
 def _device_engine_args(ex: Executor, bundle: B.Bundle, model_id: str, report: ParityReport,
@@ -553,9 +594,10 @@ def run_parity(
             if c.name == "preprocessing vs training record" and c.status == "fail":
                 c.status = "warn"
                 c.detail += " (numerically identical on every golden item)"
-    _compare_outputs(ref, side, entry.id, report.precision, diverged, report)
+    same_input = _compare_outputs(ref, side, entry.id, report.precision, diverged, report)
+    on_record = _model_file_check(bundle, ref, entry.id, entry.precision, report)
+    _model_hypothesis(report, ref, entry, bundle, same_input, on_record, infer_args)
     _compare_postprocess(ref, side, entry.id, report.precision, report)
-    _model_file_check(bundle, ref, entry.id, entry.precision, report)
     missing = [n for n in rec_names if n not in side.items]
     if missing:
         errors.update({n: "not run (not in the deployed manifest's golden list)" for n in missing})

@@ -4,6 +4,8 @@ the training side's previous stage) that, if it reproduces the deployed tensor, 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
 
@@ -247,3 +249,132 @@ def diagnose_labels(
     else:
         cause = "labels: label names differ from training"
     return cause, f"class index: training label → label shown: {ex}"
+
+
+# -- the model hypothesis: another model file, or the same file computed differently -------------------------
+
+MODEL_STEPS = ("model", "runtime.kernels")  # the steps a model-output diagnosis is filed under
+
+
+@dataclass(frozen=True)
+class ModelEvidence:
+    """What parity knows about the model behind differing outputs. ``sha256``: "same", "different" or
+    "unknown" (the model file vs the record's hash; unknown when none was recorded). ``on_record``: ONNX
+    Runtime here on the bundle's model file fed the recorded input tensors reproduces the recorded outputs:
+    "pass", "fail" or "skip". ``same_input``: the output metrics on the items whose stages all match, when
+    they fail there (None: the outputs agree where the input agrees, or no item has an identical input)."""
+
+    runtime: str  # the side under test: cpp, ort or torch
+    model_file: str
+    sha256: str
+    on_record: str
+    same_input: str | None
+    same_input_items: int
+    precision: str
+    int8_flavour: str | None = None
+    backend: str = "ort"  # edgekit-infer's backend (cpp only)
+    recorded_on: str = ""  # "x86_64 (avx2), onnxruntime 1.31.1" when the record says
+    here: str = ""  # the same for this host
+
+
+@dataclass(frozen=True)
+class ModelCause:
+    step: str
+    cause: str
+    items: int
+    evidence: str
+    fix: str = ""
+
+
+DIFFERENT_MODEL = "outputs differ with identical input → different model file"
+
+
+def _kernels(ev: ModelEvidence) -> str:
+    if ev.runtime == "cpp" and ev.backend == "trt":
+        return "TensorRT's kernels, precision and tactics differ from the ONNX Runtime CPU run of the record"
+    if ev.precision == "int8" and ev.int8_flavour == "ort_cpu":
+        return (
+            "ONNX Runtime's INT8 integer kernels (QLinearConv, MatMulInteger) differ between CPU "
+            "architectures and ORT builds (x86 AVX2 / AVX-512 VNNI vs ARM NEON)"
+        )
+    if ev.precision == "int8":
+        return (
+            "the Q/DQ graph fused into INT8 integer kernels rounds differently between CPU architectures, "
+            "execution providers and ORT builds (x86 AVX2 / AVX-512 VNNI vs ARM NEON)"
+        )
+    return (
+        f"{ev.precision} kernels differ (execution provider, CPU architecture or ORT build: summation order, "
+        "FMA, vector width)"
+    )
+
+
+def _fix(ev: ModelEvidence) -> str:
+    fix = (
+        "record the reference on the target architecture (build the bundle, or at least its golden "
+        "reference, with the ORT build and CPU that run the model)"
+    )
+    if ev.precision == "int8":
+        fix += (
+            ", or compare the Q/DQ model as written (ONNX Runtime with graph optimizations off: its float "
+            "semantics do not depend on the CPU's integer kernels)"
+        )
+        if ev.int8_flavour == "ort_cpu":
+            fix += " — a QOperator model like this one has no float form: check the bundle's Q/DQ model"
+    return fix + "; the tolerances are not loosened: this is a real difference"
+
+
+def diagnose_model(ev: ModelEvidence) -> ModelCause | None:
+    """Decide the model hypothesis from the evidence. "different model file" only when the hash, or the model
+    file fed the recorded input, shows another model; the same file with the same input computing other
+    outputs is the runtime's kernels (execution provider, CPU architecture, ORT build)."""
+    rec = f"; the record was made on {ev.recorded_on}" if ev.recorded_on else ""
+    here = f"; this host: {ev.here}" if ev.here else ""
+    shown_other = (ev.sha256 == "different" and ev.on_record != "pass") or (
+        ev.sha256 == "unknown" and ev.on_record == "fail"
+    )
+    if shown_other:
+        why = (
+            f"{ev.model_file}: sha256 differs from the record"
+            if ev.sha256 == "different"
+            else f"{ev.model_file}: no sha256 recorded"
+        )
+        if ev.on_record == "fail":
+            why += "; fed the recorded input tensors it does not reproduce the recorded outputs"
+        ev_txt = f"{ev.same_input}; {why}" if ev.same_input else why
+        fix = "rebuild the bundle (edgekit build) so the model and its reference match"
+        return ModelCause("model", DIFFERENT_MODEL, ev.same_input_items, ev_txt, fix)
+    if ev.same_input is None:
+        return None  # the outputs agree wherever the input does (or no item had an identical input)
+    if ev.runtime == "torch":  # the torch side runs reference/<id>.pt2, whose hash is not recorded
+        return ModelCause(
+            "model",
+            f"{DIFFERENT_MODEL} (the PyTorch reference model; no sha256 of it is recorded)",
+            ev.same_input_items,
+            ev.same_input,
+            "rebuild the bundle (edgekit build) so the PyTorch reference model and the record match",
+        )
+    if ev.sha256 == "unknown" and ev.on_record != "pass":
+        return ModelCause(
+            "model",
+            "outputs differ with identical input: another model file or a runtime that computes differently "
+            f"(no sha256 of {ev.model_file} is recorded to tell them apart)",
+            ev.same_input_items,
+            ev.same_input,
+            "rebuild the bundle (edgekit build) to record the model's hash and outputs again",
+        )
+    same = "same model file" if ev.sha256 == "same" else "a model file that computes the recorded outputs"
+    if ev.on_record == "fail":  # same file, but ONNX Runtime here does not reproduce the record either
+        cause = (
+            f"{same} and same input: the runtime computes differently — ONNX Runtime on this host does not "
+            f"reproduce the record either, so the record was made by another ORT build/CPU; {_kernels(ev)}"
+        )
+    else:
+        cause = f"{same} and same input: the runtime computes differently — {_kernels(ev)}"
+    facts = [ev.same_input]
+    if ev.sha256 == "same":
+        facts.append(f"{ev.model_file}: same sha256 as the record")
+    elif ev.sha256 == "different":
+        facts.append(f"{ev.model_file}: sha256 differs, but it reproduces the recorded outputs here")
+    if ev.on_record == "pass":
+        facts.append("ONNX Runtime here reproduces the recorded outputs from the recorded input")
+    return ModelCause("runtime.kernels", cause, ev.same_input_items, "; ".join(facts) + rec + here, _fix(ev))

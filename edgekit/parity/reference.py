@@ -23,6 +23,7 @@ record's postprocessed outputs are derived from its recorded outputs and declara
 from __future__ import annotations
 
 import json
+import platform
 import shutil
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -68,6 +69,11 @@ class Reference:
         if isinstance(block, dict):
             return PostprocessInfo.model_validate(block)
         return PostprocessInfo(apply_softmax=bool(self.raw["apply_softmax"]), top_k=int(self.raw["top_k"]))
+
+    @property
+    def recorded_on(self) -> str:
+        """Where the reference outputs were computed (CPU, ISA flags, ORT version); "" in older records."""
+        return str(self.raw.get("recorded_on") or "")
 
     def stages(self, item: str) -> dict[str, np.ndarray]:
         p = self.root / REF_DIR / "stages" / f"{item}.npz"
@@ -119,6 +125,34 @@ class Reference:
         names = [o["name"] for o in self.outputs if o["name"] in ort]
         first = names[0] if names else next(iter(ort))
         return [classify(row[None], self.postprocess, labels)[0] for row in ort[first]]
+
+
+KERNEL_FLAGS = (
+    ("avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8")  # x86: MLAS kernel selection
+    + ("asimd", "asimddp", "i8mm", "sve")  # ARM
+)
+
+
+def host_signature() -> str:
+    """This host as far as ONNX Runtime's kernel choice goes: CPU architecture, the instruction-set flags that
+    select MLAS kernels, and the ONNX Runtime version. Recorded with the reference (``recorded_on``)."""
+    flags: set[str] = set()
+    try:
+        for ln in Path("/proc/cpuinfo").read_text(errors="replace").splitlines():
+            key, _, val = ln.partition(":")
+            if key.strip() in ("flags", "Features"):
+                flags.update(val.split())
+                break
+    except OSError:
+        pass
+    try:
+        from importlib.metadata import version
+
+        ort = f"onnxruntime {version('onnxruntime')}"
+    except Exception:  # noqa: BLE001 - not installed under that name
+        ort = "onnxruntime ?"
+    isa = [f for f in KERNEL_FLAGS if f in flags]
+    return f"{platform.machine() or '?'} ({', '.join(isa) or 'no listed ISA flags'}), {ort}"
 
 
 def _save_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
@@ -226,6 +260,7 @@ def write_reference(
         "format": FORMAT,
         "version": VERSION,
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "recorded_on": host_signature(),  # the ORT kernels of this host computed the reference outputs
         "preprocess": spec.to_json_obj(),
         "preprocess_sha256": spec.sha256(),
         "stage_names": spec.step_names(),

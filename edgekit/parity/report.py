@@ -109,6 +109,7 @@ class Diagnosis:
     cause: str
     items: int  # how many golden items show it
     evidence: str = ""
+    fix: str = ""  # what to do about it, when parity knows
 
 
 @dataclass
@@ -269,6 +270,8 @@ class ParityReport:
                 f"[red]✗ {d.step}:[/] {d.cause}" + (f"  [dim]({d.evidence})[/]" if d.evidence else ""),
                 highlight=False,
             )
+            if d.fix:
+                console.print(f"  [dim]fix: {d.fix}[/]", highlight=False)
         for n in self.notes:
             console.print(f"[dim]note: {n}[/]", highlight=False)
         for u in self.unverified:

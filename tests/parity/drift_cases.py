@@ -6,6 +6,7 @@ no case can pass without the comparison that it claims to test."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,7 @@ class Case:
     edit: Callable[[Path], None] | None = None  # None: the clean session bundle, unmodified
     runtimes: tuple[str, ...] = ALL
     model: str | None = None
+    binary: Callable[[Path], Path] | None = None  # cpp: wraps edgekit-infer (given a scratch folder)
 
     @property
     def clean(self) -> bool:
@@ -223,6 +225,114 @@ def _model(r: ParityReport) -> None:
     assert all(s.status == "pass" for s in r.stages)  # identical input ...
     where, cause = headline(r)
     assert where == "model" and cause == "outputs differ with identical input → different model file"
+    assert next(c for c in r.checks if c.name == "model file vs training record").status == "fail"
+    assert "sha256 differs" in r.diagnoses[0].evidence
+    assert not any(d.step == "runtime.kernels" for d in r.diagnoses)
+
+
+def _check(r: ParityReport, name: str) -> str:
+    return next(c.status for c in r.checks if c.name == name)
+
+
+def _same_file_other_kernels(r: ParityReport) -> str:
+    """The same model file (same sha256) fed the same input computes other outputs: the runtime's kernels,
+    never "different model file"; still NOT in sync (a real difference). Returns the cause."""
+    out_of_sync(r)
+    assert all(s.status == "pass" for s in r.stages) and r.outputs[0].status == "fail"
+    assert _check(r, "model file vs training record") == "pass"
+    where, cause = headline(r)
+    assert where == "runtime.kernels", (where, cause)
+    assert cause.startswith("same model file and same input: the runtime computes differently")
+    assert "INT8 integer kernels" in cause and "ARM" in cause
+    assert not any("different model file" in d.cause for d in r.diagnoses), r.diagnoses
+    assert "record the reference on the target architecture" in r.diagnoses[0].fix
+    assert "Q/DQ model as written" in r.diagnoses[0].fix
+    return cause
+
+
+def _side_kernels(r: ParityReport) -> None:
+    cause = _same_file_other_kernels(r)
+    assert _check(r, "model file on training input") == "pass" and "record either" not in cause
+
+
+def _record_kernels(r: ParityReport) -> None:
+    cause = _same_file_other_kernels(r)
+    assert "ONNX Runtime on this host does not reproduce the record either" in cause
+    assert _check(r, "model file on training input") == "warn"  # the file is the recorded one
+    assert "the record was made on x86_64 (avx512_vnni), onnxruntime 1.99.0" in r.diagnoses[0].evidence
+
+
+def _perturb(a: np.ndarray, seed: int) -> np.ndarray:
+    """What another CPU's INT8 kernels do to the logits, exaggerated past the INT8 tolerance (5 % of the
+    range): a deterministic ripple of 12 % of max(1, max |logit|)."""
+    k = np.arange(a.size, dtype=np.float64).reshape(a.shape)
+    amp = 0.12 * max(1.0, float(np.abs(a).max()))
+    return (a + amp * np.cos(1.7 * k + seed)).astype(a.dtype)
+
+
+def _record_from_another_cpu(root: Path) -> None:
+    """The reference as another CPU's ONNX Runtime computed it: the same model file (its sha256 in the record
+    is untouched), the recorded outputs and training's top-k as that CPU's kernels gave them."""
+    from edgekit import bundle as B
+    from edgekit.parity.reference import RECORD, REF_DIR
+    from edgekit.postprocess import classify
+
+    b = B.load(root)
+    m = b.manifest
+    out = root / REF_DIR / "outputs"
+    with np.load(out / "student_int8_cpu.ort.npz") as z:
+        ort = {k: _perturb(z[k], 3) for k in z.files}
+    np.savez_compressed(out / "student_int8_cpu.ort.npz", **ort)  # type: ignore[arg-type]
+    tops = classify(ort[m.outputs[0].name], m.postprocess, b.labels())
+    np.savez_compressed(
+        out / "student_int8_cpu.post.npz",
+        index=np.asarray([[t.index for t in row] for row in tops], dtype=np.int64),
+        score=np.asarray([[t.score for t in row] for row in tops], dtype=np.float32),
+    )
+    rec = json.loads((root / RECORD).read_text())
+    rec["recorded_on"] = "x86_64 (avx512_vnni), onnxruntime 1.99.0"
+    (root / RECORD).write_text(json.dumps(rec, indent=2))
+    rehash(root)
+
+
+def _kernel_wrapper(tmp: Path) -> Path:
+    """edgekit-infer as another CPU would run it: the real binary runs, then its output tensors get the
+    other kernels' ripple and its --json top-k is recomputed from them (as that build would report)."""
+    import sys
+
+    repo = Path(__file__).resolve().parents[2]
+    p = tmp / "edgekit-infer-other-cpu"
+    p.write_text(f"""#!{sys.executable}
+import json, subprocess, sys
+from pathlib import Path
+sys.path.insert(0, {str(repo)!r})
+from edgekit import bundle as B
+from edgekit.postprocess import classify
+from tests.parity.drift_cases import _perturb
+args = sys.argv[1:]
+res = subprocess.run([{str(CPP_BINARY)!r}, *args], capture_output=True, text=True)
+sys.stderr.write(res.stderr)
+dump = Path(args[args.index("--dump-stages") + 1])
+b = B.load(args[args.index("--bundle") + 1])
+first = b.manifest.outputs[0].name
+for ln in res.stdout.splitlines():
+    if not ln.startswith("{{"):
+        print(ln)
+        continue
+    rec = json.loads(ln)
+    stem = Path(rec["input"]).stem
+    for f in sorted((dump / stem).glob("output_*.npy")):
+        import numpy as np
+        a = _perturb(np.load(f), len(stem))
+        np.save(f, a)
+        if f.stem == "output_" + first:
+            top = classify(a, b.manifest.postprocess, b.labels())[0]
+            rec["top_k"] = [{{"index": t.index, "label": t.label, "score": t.score}} for t in top]
+    print(json.dumps(rec))
+sys.exit(res.returncode)
+""")
+    p.chmod(0o755)
+    return p
 
 
 def _torch_model(r: ParityReport) -> None:
@@ -316,6 +426,11 @@ CASES = [
     # model
     Case("different_model_file", "tiny", _model, _other_onnx_weights, NO_TORCH),
     Case("different_torch_model", "tiny", _torch_model, _other_torch_model, ("torch",)),
+    # the same model file computed by other kernels (another CPU architecture / ORT build): not another model
+    Case("other_kernels_same_model_file", "tiny", _side_kernels, runtimes=("cpp",), model="student_int8_cpu",
+         binary=_kernel_wrapper),
+    Case("record_from_another_cpu", "tiny", _record_kernels, _record_from_another_cpu, NO_TORCH,
+         model="student_int8_cpu"),
     # postprocess: labels, softmax, top-k (what the device reports)
     Case("label_order_shuffled", "tiny", _label_order, _labels(lambda ls: ls[::-1])),
     Case("label_renamed", "tiny", _label_renamed, _labels(lambda ls: [x.replace("3", "three") for x in ls])),
@@ -340,6 +455,10 @@ def _runtime_param(case: Case, rt: str):  # type: ignore[no-untyped-def]
 def params(runtimes: tuple[str, ...] | None = None):  # type: ignore[no-untyped-def]
     """(case, runtime) pairs: every case on its runtimes (or on those of ``runtimes`` it names)."""
     return [_runtime_param(c, rt) for c in CASES for rt in c.runtimes if runtimes is None or rt in runtimes]
+
+
+def binary_for(case: Case, request: pytest.FixtureRequest) -> Path | None:
+    return None if case.binary is None else case.binary(request.getfixturevalue("tmp_path"))
 
 
 def bundle_for(case: Case, request: pytest.FixtureRequest) -> Path:

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from edgekit.parity import compare, run_parity
-from tests.parity.drift_cases import CASES, Case, bundle_for, params
+from tests.parity.drift_cases import CASES, Case, binary_for, bundle_for, params
 
 
 @pytest.fixture()
@@ -44,7 +44,7 @@ def paranoid(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 def _must_fail(case: Case, runtime: str, request: pytest.FixtureRequest) -> None:
     root = bundle_for(case, request)
     request.getfixturevalue("paranoid" if case.clean else "blind")
-    r = run_parity(root, runtime=runtime, model=case.model)
+    r = run_parity(root, runtime=runtime, model=case.model, binary=binary_for(case, request))
     with pytest.raises(AssertionError):
         case.expect(r)
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 import pytest
 
 from edgekit.parity import run_parity
-from tests.parity.drift_cases import Case, bundle_for, params
+from tests.parity.drift_cases import Case, binary_for, bundle_for, params
 
 
 @pytest.mark.parametrize(("case", "runtime"), params())
 def test_drift(case: Case, runtime: str, request: pytest.FixtureRequest) -> None:
-    r = run_parity(bundle_for(case, request), runtime=runtime, model=case.model)
+    root = bundle_for(case, request)
+    r = run_parity(root, runtime=runtime, model=case.model, binary=binary_for(case, request))
     case.expect(r)

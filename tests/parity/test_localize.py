@@ -116,3 +116,51 @@ def test_gray_conversion_from_the_wrong_channel_order() -> None:
     step = {"op": "cvt_color", "code": "BGR2GRAY"}
     cause = localize.diagnose_pair("01_cvt_color", ref, got, 0.0, bgr, step, "NCHW", None)
     assert cause == "cvt_color: conversion differs (training BGR2GRAY, deployed matches RGB2GRAY)"
+
+
+# -- the model hypothesis: another model file only when the evidence shows another model ---------------------
+
+
+def _ev(**kw: object) -> localize.ModelEvidence:
+    base: dict = dict(runtime="cpp", model_file="m.onnx", sha256="same", on_record="pass",
+                      same_input="logits: max |d| 0.8", same_input_items=32, precision="int8",
+                      int8_flavour="ort_cpu")  # fmt: skip
+    base.update(kw)
+    return localize.ModelEvidence(**base)
+
+
+@pytest.mark.parametrize(
+    ("kw", "step", "says"),
+    [
+        ({}, "runtime.kernels", "same model file and same input: the runtime computes differently"),
+        ({"on_record": "fail"}, "runtime.kernels", "does not reproduce the record either"),
+        ({"sha256": "different", "on_record": "fail"}, "model", localize.DIFFERENT_MODEL),
+        ({"sha256": "different", "on_record": "skip"}, "model", localize.DIFFERENT_MODEL),
+        ({"sha256": "unknown", "on_record": "fail"}, "model", localize.DIFFERENT_MODEL),
+        ({"sha256": "different", "on_record": "fail", "same_input": None}, "model", localize.DIFFERENT_MODEL),
+        ({"sha256": "different"}, "runtime.kernels", "a model file that computes the recorded outputs"),
+        ({"sha256": "unknown", "on_record": "skip"}, "model", "another model file or a runtime"),
+        ({"runtime": "torch"}, "model", "the PyTorch reference model"),
+        ({"precision": "fp32", "int8_flavour": None}, "runtime.kernels", "fp32 kernels differ"),
+        ({"backend": "trt"}, "runtime.kernels", "TensorRT's kernels"),
+    ],
+)
+def test_model_hypothesis(kw: dict, step: str, says: str) -> None:
+    mc = localize.diagnose_model(_ev(**kw))
+    assert mc is not None and mc.step == step and says in mc.cause, mc
+    if step == "runtime.kernels":
+        assert "different model file" not in mc.cause and "record the reference on the target" in mc.fix
+
+
+def test_no_model_diagnosis_when_outputs_agree_on_identical_input() -> None:
+    assert localize.diagnose_model(_ev(same_input=None)) is None
+    assert localize.diagnose_model(_ev(same_input=None, on_record="fail")) is None  # same file: warn only
+
+
+def test_the_record_says_where_it_was_computed(tiny_bundle_session) -> None:  # type: ignore[no-untyped-def]
+    import platform
+
+    from edgekit.parity.reference import load_reference
+
+    rec = load_reference(tiny_bundle_session).recorded_on
+    assert rec.startswith(f"{platform.machine()} (") and "onnxruntime " in rec
