@@ -71,7 +71,8 @@ for v in $VERSIONS; do
     obj="$TMP/$(basename "$(dirname "$src")")_$(basename "$src" .cpp)_$v.o"
     t0=$(now_ms)
     if "$CXX" "${FLAGS[@]}" -isystem "$inc" -c "$src" -o "$obj" 2> "$TMP/err.txt"; then
-      if nm -C "$obj" | grep -q 'createInferRuntime_INTERNAL'; then
+      # nm's whole output first: `nm | grep -q` under pipefail fails at random once grep exits early (SIGPIPE)
+      if nm -C "$obj" > "$TMP/nm.txt" && grep -q 'createInferRuntime_INTERNAL' "$TMP/nm.txt"; then
         res=ok
       else
         res="FAIL (no TensorRT symbol: the stub was compiled, not the backend)"; status=1
