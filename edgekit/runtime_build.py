@@ -23,7 +23,7 @@ from pathlib import Path
 from edgekit import resources
 from edgekit.errors import EdgekitError
 
-CMAKE_MIN = (3, 18)  # cpp_runtime/CMakeLists.txt cmake_minimum_required
+CMAKE_MIN = (3, 16)  # cpp_runtime/CMakeLists.txt cmake_minimum_required (JetPack 5's CMake)
 BINARIES = ("edgekit-infer", "edgekit-bench")
 
 

@@ -25,7 +25,7 @@ import shutil
 import subprocess
 import sys
 
-CMAKE_MIN = (3, 18)
+CMAKE_MIN = (3, 16)
 DISK_MIN_GB = 2.0
 # L4T release (from /etc/nv_tegra_release) -> JetPack release, NVIDIA's published pairs.
 L4T_TO_JETPACK = {

@@ -158,7 +158,7 @@ def search(
         from edgekit.errors import ConfigError
 
         raise ConfigError(
-            f"recipe.prune.target_ms {target_ms} must be > 0", "give the budget in milliseconds"
+            f"recipe.prune_target_ms {target_ms} must be > 0", "give the budget in milliseconds"
         )
     est, u, desc = (
         (estimator, "cpu" if profile.kind == "cpu" else unit or "gpu", "given")

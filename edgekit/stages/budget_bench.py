@@ -46,7 +46,8 @@ def main(argv: list[str] | None = None) -> int:
             return exc.exit_code
         extra = res.manifest.extra
     budget = extra["budget"]
-    stages = {s["stage"]: s for s in extra.get("stages", [])}
+    build = res.manifest.build
+    stages = {s.stage: s.model_dump() for s in build.stages} if build is not None else {}
     t = Table(
         title=f"latency budget {a.budget_ms:g} ms on {a.device} ({budget['estimator']})",
         caption=budget["message"],
