@@ -90,12 +90,22 @@ def _task(ctx: BuildContext) -> Any:
     return getattr(ctx.example, "task", None) or get_task("classification")
 
 
+def eval_batch_size(ctx: BuildContext) -> int:
+    """The batch size of every evaluation stream: the recipe's. Memory is bounded by batch size x workers
+    (x the DataLoader's prefetch factor), so evaluation must not use a larger batch than the one the user
+    sized for training: a fixed 128 (2x the default 64) made the eval streams the build's peak, reached only
+    once the held-out split had enough batches to fill both workers' prefetch — it looked like growth with
+    the dataset's size (issue 12's memory benchmark: 703 MB at 2,000 images, 1,022 MB at 20,000)."""
+    return max(1, int(ctx.recipe.batch_size))
+
+
 def eval_model(ctx: BuildContext, model: nn.Module) -> float:
     """The task's metric of a torch model over the streamed held-out split (edgekit.train.loop.predict)."""
     from edgekit.train.loop import predict
 
     assert ctx.splits is not None
-    out, y = predict(model, ctx.splits.eval, batch_size=128, num_workers=ctx.num_workers, bad=ctx.splits.bad)
+    out, y = predict(model, ctx.splits.eval, batch_size=eval_batch_size(ctx), num_workers=ctx.num_workers,
+                     bad=ctx.splits.bad)
     return float(_task(ctx).metric(out, y))
 
 
@@ -108,7 +118,7 @@ def eval_onnx(ctx: BuildContext, path: Path) -> float:
     sess = ort_session(path)
     name = sess.get_inputs()[0].name
     outs, ys = [], []
-    for x, y in make_loader(ctx.splits.eval, 128, ctx.num_workers, bad=ctx.splits.bad):
+    for x, y in make_loader(ctx.splits.eval, eval_batch_size(ctx), ctx.num_workers, bad=ctx.splits.bad):
         outs.append(torch.from_numpy(sess.run(None, {name: x.numpy()})[0]))
         ys.append(y)
     if not outs:
