@@ -7,9 +7,12 @@ Pydantic models, so the manifest's C++ validation can be generated from them lik
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+# every integer of the manifest is bounded (the contract: edgekit/contract, tests/contract/test_generated.py)
+Count = Annotated[int, Field(ge=0, le=2**53)]
 
 
 class _R(BaseModel):
@@ -22,35 +25,35 @@ class StageRow(_R):
     stage: str
     model_id: str
     accuracy: float | None = None
-    params: int | None = None
-    macs: int | None = None
-    onnx_bytes: int | None = None
+    params: Count | None = None
+    macs: Count | None = None
+    onnx_bytes: Count | None = None
     seconds: float = 0.0
     reused: bool = False  # taken from the stage cache (inputs unchanged), not recomputed
 
 
 class DataCounts(_R):
-    train: int = 0
-    eval: int = 0
-    calib: int = 0
-    golden: int = 0
-    bad_images: int = 0
+    train: Count = 0
+    eval: Count = 0
+    calib: Count = 0
+    golden: Count = 0
+    bad_images: Count = 0
     preprocess_seconds: float = 0.0
 
 
 class RecipeRecord(_R):
-    teacher_epochs: int
-    distill_epochs: int
-    finetune_epochs: int
-    qat_epochs: int
-    batch_size: int
+    teacher_epochs: Count
+    distill_epochs: Count
+    finetune_epochs: Count
+    qat_epochs: Count
+    batch_size: Count
     lr: float
     qat_lr: float
     temperature: float
     alpha: float
     prune_ratio: float
-    max_train: int | None = None
-    calib_images: int
+    max_train: Count | None = None
+    calib_images: Count
     optimizer: str = "adam"
     schedule: str = "onecycle"
     weight_decay: float = 0.0
@@ -62,14 +65,14 @@ class FitRow(_R):
 
     ``resumed_from_epoch``: the completed epochs found in its checkpoint (None: a fresh start)."""
 
-    epochs: int
-    resumed_from_epoch: int | None = None
-    images: int = 0
+    epochs: Count
+    resumed_from_epoch: Count | None = None
+    images: Count = 0
     seconds: float = 0.0
     images_per_s: float = 0.0
     device: str = "cpu"
     amp: bool = False
-    bad_images: int = 0
+    bad_images: Count = 0
 
 
 class BuildRecord(_R):
@@ -78,7 +81,7 @@ class BuildRecord(_R):
     task: Literal["classification"] = "classification"
     metric: str = "top1"
     fast: bool = False
-    seed: int = 0
+    seed: Count = 0
     plan: list[str] = Field(default_factory=list)
     recipe: RecipeRecord | None = None
     labels_sha256: str = ""

@@ -207,11 +207,11 @@ def test_failed_build_keeps_the_previous_bundle(cpu_bundle, tmp_path) -> None:  
 
 def test_out_that_is_not_a_bundle_is_refused(tmp_path) -> None:  # type: ignore[no-untyped-def]
     from edgekit.build import BuildOptions, run_build
-    from edgekit.errors import ConfigError
+    from edgekit.errors import EdgekitError
 
     out = tmp_path / "photos"
     out.mkdir()
     (out / "keep.jpg").write_bytes(b"precious")
-    with pytest.raises(ConfigError, match="not a bundle"):
+    with pytest.raises(EdgekitError, match="not an edgekit bundle"):
         run_build(BuildOptions(device="cpu", fast=True, out=out))
     assert (out / "keep.jpg").read_bytes() == b"precious"
