@@ -1,4 +1,4 @@
-"""The build hook (edgekit/stages/hooks.py ``bench_estimate``): ``estimate(root, manifest, profile)``.
+"""The build hook (edgekit/stages/bench_estimate.py): ``estimate(root, manifest, profile)``.
 
 Writes ``estimate.json`` (the ``edgekit-estimate/1`` document: per-model, per-unit roofline with per-layer
 placement) into the bundle being built, and returns a compact summary for ``manifest.extra["hooks"]``.

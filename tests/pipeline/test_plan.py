@@ -46,10 +46,12 @@ def test_stages_and_default_model_per_profile(
 
 
 def test_trt_hooks_only_for_tensorrt_profiles() -> None:
-    from edgekit.stages import hooks
+    from edgekit.stages.dla_translate import dla_translate
+    from edgekit.stages.trt_check import trt_check
+    from edgekit.stages.trt_plan import trt_plan
 
     ctx = _ctx("cpu")
-    for h in (hooks.trt_check, hooks.dla_translate, hooks.trt_plan):
+    for h in (trt_check, dla_translate, trt_plan):
         h(ctx)
     assert ctx.extra.get("hooks", {}) == {}
 
@@ -67,20 +69,20 @@ def _onnx_with_opset(path: Path, opset: int) -> Path:
 
 def test_trt_check_error_in_a_deployed_model_stops_the_build(tmp_path: Path) -> None:
     from edgekit.errors import ConfigError
-    from edgekit.stages import hooks
+    from edgekit.stages.trt_check import trt_check
 
     ctx = _ctx("jetson-nano")  # TensorRT 8.2 parses opset <= 13
     ctx.onnx = {"teacher_fp32": _onnx_with_opset(tmp_path / "t.onnx", 17)}
     ctx.models = [ModelEntry(id="teacher_fp32", file="models/t.onnx", precision="fp32", role="teacher",
                              opset=17)]
-    hooks.trt_check(ctx)  # a teacher is checked for information only
+    trt_check(ctx)  # a teacher is checked for information only
     assert ctx.extra["hooks"]["trt_check"]["teacher_fp32"]["errors"] >= 1
     ctx.onnx["student_fp32"] = _onnx_with_opset(tmp_path / "s.onnx", 17)
     ctx.models.append(ModelEntry(id="student_fp32", file="models/s.onnx", precision="fp32", role="student",
                                  opset=17))
     with pytest.raises(ConfigError, match="cannot be built for jetson-nano") as e:
-        hooks.trt_check(ctx)
+        trt_check(ctx)
     assert e.value.fix
     ctx.onnx["student_fp32"] = _onnx_with_opset(tmp_path / "s13.onnx", 13)
-    hooks.trt_check(ctx)
+    trt_check(ctx)
     assert ctx.extra["hooks"]["trt_check"]["student_fp32"]["ok"] is True
