@@ -58,13 +58,31 @@ def build_augmenter(cfg: AugmentConfig | None, spec: PreprocessSpec, seed: int =
     if cfg is None or not cfg.steps:
         return None
     import albumentations as A
-    import cv2
 
     hw = spec.output_hw()
     if hw is None:
         raise AugmentError("augment needs a spec with a fixed output size",
                            "end the preprocess geometry with a resize (stretch/letterbox) or center_crop")
     gray = spec.output_channels() == 1
+    ts = transforms(cfg, hw, gray)
+    aug = Augmenter(A.Compose(ts, seed=seed, strict=True), isinstance(cfg.steps[0], RandomResizedCrop), hw)
+    # Check the size rule on a real-sized probe: whatever the spec feeds in, the output is the spec's size.
+    probe = np.zeros((hw[0] + 7, hw[1] + 5, 1 if gray else 3), np.uint8) if aug.replaces_geometry \
+        else np.zeros((hw[0], hw[1], 1 if gray else 3), np.uint8)
+    out = aug(probe)
+    if out.shape[:2] != hw or out.dtype != np.uint8:
+        raise AugmentError(f"augment changes the output to {out.shape[:2]} {out.dtype} "
+                           f"(the spec gives {list(hw)})",
+                           "use size-keeping steps after random_resized_crop")
+    aug.seed(seed)
+    return aug
+
+
+def transforms(cfg: AugmentConfig, hw: tuple[int, int], gray: bool) -> list[Any]:
+    """The albumentations transforms of ``cfg``'s steps (random_resized_crop to ``hw``)."""
+    import albumentations as A
+    import cv2
+
     ts: list[Any] = []
     for i, s in enumerate(cfg.steps):
         if isinstance(s, RandomResizedCrop):
@@ -90,14 +108,4 @@ def build_augmenter(cfg: AugmentConfig | None, spec: PreprocessSpec, seed: int =
                                     hue=(0.0, 0.0) if gray else (-s.hue, s.hue), p=s.p))
         else:  # pragma: no cover - the config's union is closed
             raise AugmentError(f"augment.steps.{i}: unsupported step {s!r}", "use a listed op")
-    aug = Augmenter(A.Compose(ts, seed=seed, strict=True), isinstance(cfg.steps[0], RandomResizedCrop), hw)
-    # Check the size rule on a real-sized probe: whatever the spec feeds in, the output is the spec's size.
-    probe = np.zeros((hw[0] + 7, hw[1] + 5, 1 if gray else 3), np.uint8) if aug.replaces_geometry \
-        else np.zeros((hw[0], hw[1], 1 if gray else 3), np.uint8)
-    out = aug(probe)
-    if out.shape[:2] != hw or out.dtype != np.uint8:
-        raise AugmentError(f"augment changes the output to {out.shape[:2]} {out.dtype} "
-                           f"(the spec gives {list(hw)})",
-                           "use size-keeping steps after random_resized_crop")
-    aug.seed(seed)
-    return aug
+    return ts

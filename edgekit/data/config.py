@@ -82,7 +82,71 @@ class FactorySource(_Model):
         return v
 
 
-Source = Annotated[ImageFolderSource | CsvSource | FactorySource, Field(discriminator="kind")]
+class CocoFiles(_Model):
+    """One COCO split: the annotation JSON and the folder its ``images[].file_name`` are relative to
+    (default: the JSON's folder)."""
+
+    annotations: str
+    images: str | None = None
+
+
+class CocoSource(_Model):
+    """COCO detection JSON (``images``, ``annotations`` with ``bbox`` [x, y, w, h] in image pixels,
+    ``categories``): ``train`` plus ``val`` or a seeded ``val_fraction``; or a ``factory``
+    (``module:callable``, called as ``fn(fast=..., **kwargs)``) that writes/finds the files and returns
+    ``{"train": CocoFiles, "val": CocoFiles}`` (e.g. ``edgekit.data.composite:digits_detection``).
+    Class ids: the categories sorted by id; names: their ``name`` (or ``data.labels``)."""
+
+    kind: Literal["coco"] = "coco"
+    train: CocoFiles | None = None
+    val: CocoFiles | None = None
+    val_fraction: float | None = None
+    seed: int = 0
+    factory: str | None = None
+    kwargs: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("val_fraction")
+    @classmethod
+    def _frac(cls, v: float | None) -> float | None:
+        return _check_fraction(v)
+
+    @field_validator("factory")
+    @classmethod
+    def _spec(cls, v: str | None) -> str | None:
+        return v if v is None else FactorySource._spec(v)
+
+    @model_validator(mode="after")
+    def _shape(self) -> CocoSource:
+        if self.factory is not None:
+            if self.train is not None or self.val is not None or self.val_fraction is not None:
+                raise ValueError("give coco 'factory' or 'train'/'val' files, not both")
+            return self
+        if self.train is None:
+            raise ValueError("coco needs 'train: {annotations: file.json, images: folder}' (or 'factory')")
+        if self.val is not None and self.val_fraction is not None:
+            raise ValueError("give coco 'val' or 'val_fraction', not both")
+        return self
+
+
+class YoloSource(_Model):
+    """YOLO txt: ``root/images/<split>/*`` and ``root/labels/<split>/<stem>.txt`` (one ``class cx cy w h``
+    line per box, normalized to [0, 1]; an empty or absent file is an image with no objects), splits
+    ``train`` and ``val`` (or a seeded ``val_fraction`` of ``train``). Class names: ``data.labels``, else
+    ``root/classes.txt``, else ``names`` in ``root/data.yaml``."""
+
+    kind: Literal["yolo"] = "yolo"
+    root: str
+    val_fraction: float | None = None
+    seed: int = 0
+
+    @field_validator("val_fraction")
+    @classmethod
+    def _frac(cls, v: float | None) -> float | None:
+        return _check_fraction(v)
+
+
+Source = Annotated[ImageFolderSource | CsvSource | FactorySource | CocoSource | YoloSource,
+                   Field(discriminator="kind")]
 
 
 class SplitDraw(_Model):
@@ -101,6 +165,7 @@ class DataConfig(_Model):
     max_bad_fraction: float = Field(0.01, ge=0.0, le=1.0)
     cache: Literal["off", "disk"] = "off"
     cache_max_images: int = Field(20000, ge=1)
+    max_boxes: int = Field(50, ge=1, le=10000)  # detection: target rows per image
 
     @field_validator("splits")
     @classmethod

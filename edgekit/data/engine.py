@@ -23,7 +23,9 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from edgekit.data.augment import Augmenter, build_augmenter
-from edgekit.data.config import AugmentConfig, DataConfig
+from edgekit.data.box_augment import BoxAugmenter, build_box_augmenter
+from edgekit.data.config import AugmentConfig, CocoSource, DataConfig, YoloSource
+from edgekit.data.detection import BoxSkips, DetectionSplit
 from edgekit.data.sources import DataError, FactorySplit, FileSplit, ResolvedSource, Split, resolve_source
 from edgekit.errors import InputError
 from edgekit.preprocess import python_impl
@@ -93,11 +95,13 @@ class DecodedCache:
 
 
 class StreamDataset(Dataset):  # type: ignore[type-arg]
-    """A map-style dataset over one split: item i -> (float32 tensor, int64 label, index). A file that
-    does not decode gives label ``BAD``; ``make_loader`` drops it and counts it."""
+    """A map-style dataset over one split: item i -> (float32 tensor, int64 label, index); for a
+    ``DetectionSplit`` the label is the float32 [max_boxes, 5] target (edgekit/data/detection_items.py).
+    A file that does not decode gives label ``BAD``; ``make_loader`` drops it and counts it."""
 
-    def __init__(self, name: str, split: Split, spec: PreprocessSpec, augment: Augmenter | None = None,
-                 cache: DecodedCache | None = None, indices: np.ndarray | None = None) -> None:
+    def __init__(self, name: str, split: Split, spec: PreprocessSpec,
+                 augment: Augmenter | BoxAugmenter | None = None, cache: DecodedCache | None = None,
+                 indices: np.ndarray | None = None, max_boxes: int = 50) -> None:
         if isinstance(split, FactorySplit) and not split.sequence:
             raise DataError(f"split '{name}': the factory gives an iterable without len/indexing",
                             "return a sequence (len + [i]) for splits that are trained or evaluated on")
@@ -107,6 +111,9 @@ class StreamDataset(Dataset):  # type: ignore[type-arg]
         self.augment = augment
         self.cache = cache
         self.indices = indices  # a subset of the split (calibration/golden draws, --fast)
+        self.max_boxes = max_boxes
+        if isinstance(augment, BoxAugmenter) != (isinstance(split, DetectionSplit) and augment is not None):
+            raise TypeError("a detection split takes a BoxAugmenter, a classification split an Augmenter")
         first = spec.steps[0]
         assert isinstance(first, Decode)
         self.decode_step = first
@@ -119,29 +126,38 @@ class StreamDataset(Dataset):  # type: ignore[type-arg]
 
     def name_of(self, i: int) -> str:
         j = self.source_index(i)
-        return self.split.path(j) if isinstance(self.split, FileSplit) else f"{self.name}[{j}]"
+        return self.split.path(j) if isinstance(self.split, FileSplit | DetectionSplit) \
+            else f"{self.name}[{j}]"
 
     def decoded(self, i: int) -> tuple[np.ndarray, int]:
         """(decoded uint8 HxWxC, label); InputError for a file that does not decode."""
         j = self.source_index(i)
-        if isinstance(self.split, FileSplit):
+        if isinstance(self.split, FileSplit | DetectionSplit):
             path = self.split.path(j)
             img = self.cache.get(path) if self.cache is not None else None
             if img is None:
                 img = python_impl.decode(self.decode_step, path)
                 if self.cache is not None:
                     self.cache.put(path, img)
-            return img, int(self.split.labels[j])
+            return img, (int(self.split.labels[j]) if isinstance(self.split, FileSplit) else -2)
         item = self.split.items[j]
         img, label = item
         return _check_decoded(img, self.decode_step, f"split '{self.name}' item {j}"), \
             (-2 if label is None else int(label))
 
-    def __getitem__(self, i: int) -> tuple[torch.Tensor, int, int]:
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, Any, int]:
         try:
             img, label = self.decoded(i)
         except InputError:
             return torch.zeros(0), BAD, int(i)
+        if isinstance(self.split, DetectionSplit):
+            from edgekit.data.detection_items import detection_item
+
+            boxes, classes = self.split.targets(self.source_index(i), img.shape[0], img.shape[1])
+            aug = self.augment if isinstance(self.augment, BoxAugmenter) else None
+            xd, target = detection_item(self.spec, img, boxes, classes, aug, self.max_boxes)
+            return torch.from_numpy(np.ascontiguousarray(xd)), torch.from_numpy(target), int(i)
+        assert not isinstance(self.augment, BoxAugmenter)
         x = preprocess_decoded(self.spec, img, self.augment)
         return torch.from_numpy(np.ascontiguousarray(x)), label, int(i)
 
@@ -173,13 +189,17 @@ class BadImages:
         return {"count": self.count, "names": {k: sorted(v) for k, v in self.names.items()}}
 
 
-def _collate(batch: list[tuple[torch.Tensor, int, int]]) -> tuple[torch.Tensor, torch.Tensor, list[int]]:
+def _is_bad(b: tuple[torch.Tensor, Any, int]) -> bool:
+    return isinstance(b[1], int) and b[1] == BAD  # a detection item's label is its target tensor
+
+
+def _collate(batch: list[tuple[torch.Tensor, Any, int]]) -> tuple[torch.Tensor, torch.Tensor, list[int]]:
     """torch's default_collate over the decodable items (in a worker it stacks straight into shared
     memory, saving a copy), plus the indices of the undecodable ones."""
     from torch.utils.data import default_collate
 
-    good = [(b[0], b[1]) for b in batch if b[1] != BAD]
-    bad = [b[2] for b in batch if b[1] == BAD]
+    good = [(b[0], b[1]) for b in batch if not _is_bad(b)]
+    bad = [b[2] for b in batch if _is_bad(b)]
     if not good:
         return torch.zeros(0), torch.zeros(0, dtype=torch.int64), bad
     x, y = default_collate(good)
@@ -260,6 +280,23 @@ class Splits:
     counts: dict[str, int]
     source: ResolvedSource
 
+    def box_skips(self) -> dict[str, dict[str, Any]]:
+        """Detection: what the readers clipped or skipped and why, per split ({} for classification)."""
+        return {name: sp.skipped.as_dict() for name, sp in self.source.splits.items()
+                if isinstance(sp, DetectionSplit) and sp.skipped.counts}
+
+    def box_skip_lines(self) -> list[str]:
+        """One line per split and reason; a val_fraction split shares its source's counts (said once)."""
+        seen: dict[int, list[str]] = {}
+        for name, sp in self.source.splits.items():
+            if isinstance(sp, DetectionSplit) and sp.skipped.counts:
+                seen.setdefault(id(sp.skipped), []).append(name)
+        out: list[str] = []
+        for names in seen.values():
+            sk: BoxSkips = self.source.splits[names[0]].skipped  # type: ignore[union-attr]
+            out += [f"{'/'.join(names)}: {ln}" for ln in sk.lines()]
+        return out
+
 
 def draw(split: Split, count: int, seed: int, labels: np.ndarray | None = None) -> np.ndarray:
     """``count`` indices of a split, seeded, interleaved over the classes when labels are known."""
@@ -277,6 +314,8 @@ def draw(split: Split, count: int, seed: int, labels: np.ndarray | None = None) 
 
 
 def _labels_of(split: Split) -> np.ndarray | None:
+    if isinstance(split, DetectionSplit):
+        return None
     return split.labels if isinstance(split, FileSplit) else split.labels_hint
 
 
@@ -287,7 +326,7 @@ def _golden(split: Split, idx: np.ndarray, spec: PreprocessSpec, name: str) -> l
 
     out: list[Any] = []
     for j in idx:
-        if isinstance(split, FileSplit):
+        if isinstance(split, FileSplit | DetectionSplit):
             p = Path(split.path(int(j)))
             try:
                 first = spec.steps[0]
@@ -295,7 +334,8 @@ def _golden(split: Split, idx: np.ndarray, spec: PreprocessSpec, name: str) -> l
                 python_impl.decode(first, p)
             except InputError:
                 continue  # an undecodable golden candidate: skipped (counted by the eval stream)
-            out.append(GoldenSample(f"{name}_{int(j):06d}_{p.stem}", p, int(split.labels[int(j)]), p.suffix))
+            label = int(split.labels[int(j)]) if isinstance(split, FileSplit) else None  # detection: None
+            out.append(GoldenSample(f"{name}_{int(j):06d}_{p.stem}", p, label, p.suffix))
         else:
             img, label = split.items[int(j)]
             ok, enc = cv2.imencode(".png", np.asarray(img))
@@ -310,21 +350,24 @@ def build_splits(data: DataConfig, base: Path, spec: PreprocessSpec, augment: Au
                  seed: int = 0, fast: bool = False, cache_dir: Path | None = None,
                  fast_count: int = 256) -> Splits:
     """Resolve the source and wrap every split in a StreamDataset (the training one with the augment)."""
-    res = resolve_source(data, base)
+    res = resolve_source(data, base, fast)
     first = spec.steps[0]
     assert isinstance(first, Decode)
-    n_files = sum(len(s) for s in res.splits.values() if isinstance(s, FileSplit))
+    n_files = sum(len(s) for s in res.splits.values() if isinstance(s, FileSplit | DetectionSplit))
     cache = None
     if data.cache == "disk" and cache_dir is not None and n_files <= data.cache_max_images:
         cache = DecodedCache(cache_dir / "decoded", first)
-    aug = build_augmenter(augment, spec, seed)
+    detection = isinstance(data.source, CocoSource | YoloSource)
+    aug = build_box_augmenter(augment, spec, seed) if detection else build_augmenter(augment, spec, seed)
+    mb = data.max_boxes
 
-    def ds(name: str, augmenter: Augmenter | None = None, idx: np.ndarray | None = None) -> StreamDataset:
+    def ds(name: str, augmenter: Augmenter | BoxAugmenter | None = None,
+           idx: np.ndarray | None = None) -> StreamDataset:
         sp = res.splits[name]
-        if fast and idx is None and isinstance(sp, FileSplit | FactorySplit) and (
+        if fast and idx is None and isinstance(sp, FileSplit | FactorySplit | DetectionSplit) and (
                 not isinstance(sp, FactorySplit) or sp.sequence):
             idx = draw(sp, fast_count, seed, _labels_of(sp)) if len(sp) > fast_count else None
-        return StreamDataset(name, sp, spec, augmenter, cache, idx)
+        return StreamDataset(name, sp, spec, augmenter, cache, idx, mb)
 
     train = ds("train", aug) if "train" in res.splits else None
     ev = ds("val")
@@ -339,7 +382,7 @@ def build_splits(data: DataConfig, base: Path, spec: PreprocessSpec, augment: Au
         cal = StreamDataset(data.calibration.split, cal_split, spec, None, cache)
     else:
         cal = StreamDataset(data.calibration.split, cal_split, spec, None, cache,
-                            draw(cal_split, data.calibration.count, seed + 1, _labels_of(cal_split)))
+                            draw(cal_split, data.calibration.count, seed + 1, _labels_of(cal_split)), mb)
     g_split = res.splits[data.golden.split]
     if isinstance(g_split, FactorySplit) and not g_split.sequence:
         raise DataError(f"data.golden.split '{data.golden.split}' is an iterable factory",
@@ -360,7 +403,7 @@ def calib_array(splits: Splits, n: int | None = None, batch_size: int = 32,
     ds = splits.calib
     if n is not None and n < len(ds):
         ds = StreamDataset(ds.name, ds.split, ds.spec, None, ds.cache,
-                           np.asarray([ds.source_index(i) for i in range(n)]))
+                           np.asarray([ds.source_index(i) for i in range(n)]), ds.max_boxes)
     xs = [x.numpy() for x, _ in make_loader(ds, batch_size, num_workers, bad=splits.bad)]
     if not xs:
         raise DataError(f"calibration split '{ds.name}' gave no decodable image", "give it real images")

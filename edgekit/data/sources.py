@@ -17,12 +17,22 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Union
 
 import numpy as np
 
-from edgekit.data.config import CsvSource, DataConfig, FactorySource, ImageFolderSource
+from edgekit.data.config import (
+    CocoSource,
+    CsvSource,
+    DataConfig,
+    FactorySource,
+    ImageFolderSource,
+    YoloSource,
+)
 from edgekit.errors import ConfigError
+
+if TYPE_CHECKING:
+    from edgekit.data.detection import DetectionSplit
 
 IMAGE_EXTS = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff", ".pgm", ".ppm", ".pbm"})
 
@@ -79,7 +89,7 @@ class FactorySplit:
         return len(self.items)
 
 
-Split = FileSplit | FactorySplit
+Split = Union[FileSplit, FactorySplit, "DetectionSplit"]  # noqa: UP007 (a forward reference: detection.py)
 
 
 @dataclass
@@ -336,10 +346,15 @@ def _factory(src: FactorySource, data: DataConfig, base: Path, key: str) -> Reso
     return ResolvedSource(names, splits)
 
 
-def resolve_source(data: DataConfig, base: Path) -> ResolvedSource:
-    """The class names and the splits (``train``, ``val`` and ``data.splits``), checked."""
+def resolve_source(data: DataConfig, base: Path, fast: bool = False) -> ResolvedSource:
+    """The class names and the splits (``train``, ``val`` and ``data.splits``), checked. ``fast``: a
+    coco source's factory is asked for its small variant."""
     src = data.source
-    if isinstance(src, ImageFolderSource):
+    if isinstance(src, CocoSource | YoloSource):
+        from edgekit.data.detection import resolve_detection
+
+        res = resolve_detection(src, data, base, "data.source", fast)
+    elif isinstance(src, ImageFolderSource):
         res = _image_folder(src, data, base, "data.source")
     elif isinstance(src, CsvSource):
         res = _csv(src, data, base, "data.source")
@@ -347,6 +362,9 @@ def resolve_source(data: DataConfig, base: Path) -> ResolvedSource:
         res = _factory(src, data, base, "data.source")
     for name, extra in data.splits.items():
         key = f"data.splits.{name}"
+        if isinstance(extra, CocoSource | YoloSource) or isinstance(src, CocoSource | YoloSource):
+            raise DataError(f"{key}: extra splits of a detection dataset are not supported yet",
+                            "use data.source's train/val; calibration and golden draw from them")
         if isinstance(extra, FactorySource):
             sp, _ = _factory_split(extra, base, key, name)
             if sp is None:
