@@ -78,8 +78,10 @@ def build_augmenter(cfg: AugmentConfig | None, spec: PreprocessSpec, seed: int =
     return aug
 
 
-def transforms(cfg: AugmentConfig, hw: tuple[int, int], gray: bool) -> list[Any]:
-    """The albumentations transforms of ``cfg``'s steps (random_resized_crop to ``hw``)."""
+def transforms(cfg: AugmentConfig, hw: tuple[int, int], gray: bool,
+               border_mode: int | None = None) -> list[Any]:
+    """The albumentations transforms of ``cfg``'s steps (random_resized_crop to ``hw``); ``border_mode``:
+    the affine's border (default: the edge pixels replicated)."""
     import albumentations as A
     import cv2
 
@@ -100,7 +102,8 @@ def transforms(cfg: AugmentConfig, hw: tuple[int, int], gray: bool) -> list[Any]
             ts.append(A.VerticalFlip(p=s.p))
         elif isinstance(s, Affine):
             ts.append(A.Affine(rotate=(-s.rotate, s.rotate), translate_percent=(-s.translate, s.translate),
-                               scale=s.scale, fit_output=False, border_mode=cv2.BORDER_REPLICATE, p=s.p))
+                               scale=s.scale, fit_output=False, p=s.p,
+                               border_mode=cv2.BORDER_REPLICATE if border_mode is None else border_mode))
         elif isinstance(s, ColorJitter):
             b, c = s.brightness, s.contrast
             ts.append(A.ColorJitter(brightness=(1 - b, 1 + b), contrast=(1 - c, 1 + c),

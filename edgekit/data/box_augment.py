@@ -1,6 +1,7 @@
 """Box-aware training augmentation for detection: the same ``augment`` section as classification
 (edgekit/data/augment.py), built into an albumentations 2.0.8 pipeline with ``bbox_params`` in
-``pascal_voc`` (x1, y1, x2, y2 pixels), so every geometric step moves the boxes with the pixels.
+``pascal_voc`` (x1, y1, x2, y2 pixels), so every geometric step moves the boxes with the pixels. The
+affine's border is constant black here (replicated edges would copy an object's pixels outside its box).
 
 It runs on the decoded image (original pixels, before the spec's geometry); the boxes then go through the
 spec's geometry (``input_affine``) like the pixels go through ``edgekit.preprocess``. A leading
@@ -70,7 +71,10 @@ def build_box_augmenter(cfg: AugmentConfig | None, spec: PreprocessSpec,
     if hw is None:
         raise AugmentError("augment needs a spec with a fixed output size",
                            "end the preprocess geometry with a resize (stretch/letterbox) or center_crop")
-    ts = transforms(cfg, hw, spec.output_channels() == 1)
+    import cv2
+
+    # a constant (black) border: replicated edge pixels would smear objects at the edge outside their box
+    ts = transforms(cfg, hw, spec.output_channels() == 1, border_mode=cv2.BORDER_CONSTANT)
     check_carries_boxes(ts, [s.op for s in cfg.steps])
     bp = A.BboxParams(format="pascal_voc", label_fields=["class_ids"], clip=True,
                       min_visibility=MIN_VISIBILITY, min_area=MIN_AREA)
