@@ -48,11 +48,8 @@ def detection_item(spec: PreprocessSpec, img: np.ndarray, boxes: np.ndarray, cla
         oh, ow = augment.out_hw
     else:
         h, w = img.shape[:2]
-        b = input_affine(spec, h, w).forward_boxes(boxes)
+        aff = input_affine(spec, h, w)
+        b = aff.forward_boxes(boxes)
         x, _ = python_impl.run(spec, img)
-        hw = spec.output_hw()
-        oh, ow = hw if hw is not None else (h, w)
-        if hw is None:  # no fixed size: the geometry's own output size
-            corner = input_affine(spec, h, w).forward_boxes(np.asarray([[0, 0, w, h]], np.float64))[0]
-            oh, ow = int(round(corner[3])), int(round(corner[2]))
+        oh, ow = aff.out_hw  # the geometry's output size (the input, when fixed)
     return np.asarray(x[0]), target_rows(b, classes, max_boxes, oh, ow)
