@@ -380,8 +380,10 @@ def resolve_source(data: DataConfig, base: Path, fast: bool = False) -> Resolved
 
 
 def resolve_labels(data: DataConfig, base: Path) -> list[str]:
-    """Class names, index = class id (natural sort, or the labels file)."""
-    return resolve_source(data, base).labels
+    """Class names, index = class id (natural sort, or the labels file). A coco factory is asked for its
+    fast variant here (it must have the same categories): names need no full dataset written."""
+    fast = isinstance(data.source, CocoSource) and data.source.factory is not None
+    return resolve_source(data, base, fast).labels
 
 
 def load_example_data(data: DataConfig, base: Path, spec: Any, fast: bool = False) -> Any:

@@ -38,6 +38,8 @@ def load_data(ctx: BuildContext) -> BuildContext:
                           f"(steps {list(proj.plan)})",
                           "give data a train split, or use pretrained: true with recipe.steps [ptq]")
     ctx.splits = splits
+    for line in splits.box_skip_lines():  # detection: what the readers clipped or skipped, and why
+        ctx.reporter.log(f"data: {line}")
     if len(splits.eval) == 0:
         raise ConfigError(f"project '{proj.name}' has no evaluation images", "give data a val split")
     t = ctx.reporter.task("preprocess (spec): calibration", 1)
