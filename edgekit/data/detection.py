@@ -15,6 +15,9 @@ few places, so the build can report what it dropped and why.
 
 from __future__ import annotations
 
+import hashlib
+import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -89,6 +92,23 @@ class DetectionSplit:
         np.clip(bx[:, 0::2], 0, w, out=bx[:, 0::2])
         np.clip(bx[:, 1::2], 0, h, out=bx[:, 1::2])
         return bx, self.classes[a:b].copy()
+
+    def fingerprint(self, idx: Iterable[int]) -> str:
+        """sha256 of images ``idx`` as they are now (path, size, mtime) and their boxes and classes: any
+        edited image or annotation changes it (edgekit/project/reuse.py keys trained models on it)."""
+        h = hashlib.sha256()
+        for i in idx:
+            p = self.path(int(i))
+            try:
+                st = os.stat(p)
+                h.update(f"{p}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+            except OSError:
+                h.update(f"{p}\0missing\n".encode())
+            a, b = int(self.offsets[i]), int(self.offsets[i + 1])
+            h.update(self.boxes[a:b].tobytes())
+            h.update(self.classes[a:b].tobytes())
+        h.update(b"normalized" if self.normalized else b"pixels")
+        return h.hexdigest()
 
     def n_boxes(self) -> int:
         return int(self.offsets[-1])

@@ -80,6 +80,8 @@ def files_key(ctx: BuildContext) -> str:
                     h.update(f"{p}\0{int(sp.labels[j])}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
                 except OSError:
                     h.update(f"{p}\0missing\n".encode())
+        elif hasattr(sp, "fingerprint"):  # a detection split: its images and boxes (data/detection.py)
+            h.update(sp.fingerprint(ds.source_index(i) for i in range(len(ds))).encode())
         else:
             fn = getattr(sp, "factory_source", None)
             h.update(str(fn).encode())

@@ -264,3 +264,24 @@ def test_yolo_layout_errors(tmp_path: Path) -> None:
     assert len(res.splits["train"]) == 1 and len(res.splits["val"]) == 1
     with pytest.raises(DataError, match=r"has no images/ folder"):
         resolve_source(yolo_cfg(source={"root": "nowhere"}), f)
+
+
+def test_fingerprint_follows_annotation_edits(tmp_path: Path) -> None:
+    """A trained model is reused only while the data is the same: an edited label changes the key."""
+    from types import SimpleNamespace
+
+    from edgekit.data.engine import StreamDataset
+    from edgekit.preprocess.spec import imagenet_spec
+    from edgekit.project.reuse import files_key
+
+    f = copy_fixture(tmp_path)
+
+    def key() -> str:
+        res = resolve_source(yolo_cfg(), f)
+        sp = {n: StreamDataset(n, res.splits[n], imagenet_spec()) for n in ("train", "val")}
+        return files_key(SimpleNamespace(splits=SimpleNamespace(train=sp["train"], eval=sp["val"])))  # type: ignore[arg-type]
+
+    k0 = key()
+    assert k0 == key() and len(k0) == 64
+    (f / "yolo" / "labels" / "train" / "b.txt").write_text("1 0.5 0.5 0.2 0.2\n")
+    assert key() != k0
