@@ -23,7 +23,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -178,6 +180,16 @@ def datasets_dir() -> Path:
     return (Path(env) if env else Path.home() / ".cache" / "edgekit") / "datasets"
 
 
+def _progress(it: range, what: str) -> Iterable[int]:
+    """A rich progress bar on a terminal (stderr); silent otherwise."""
+    if not sys.stderr.isatty():
+        return it
+    from rich.console import Console
+    from rich.progress import track
+
+    return track(it, description=what, console=Console(stderr=True), transient=True)
+
+
 def write(dest: Path, seed: int, n_train: int, n_val: int, size: int, max_digits: int, ext: str) -> None:
     """Write the two splits (``train.json`` + ``train/``, ``val.json`` + ``val/``) into ``dest``."""
     from edgekit.data.mnist import load_mnist_subset, split
@@ -188,7 +200,7 @@ def write(dest: Path, seed: int, n_train: int, n_val: int, size: int, max_digits
     for name, n, pool, salt in (("train", n_train, tr, 0), ("val", n_val, ev, 1_000_003)):
         (dest / name).mkdir(parents=True)
         items = []
-        for i in range(n):
+        for i in _progress(range(n), f"composing digits-detection {name} ({n} images, once)"):
             c = compose(seed + salt, i, mn[pool], labels[pool], size, max_digits)
             fn = f"{i:06d}{ext}"
             ok, buf = cv2.imencode(ext, c.image, params)
