@@ -132,6 +132,8 @@ def _ann(d: dict[str, Any], **kw: Any) -> None:
             "a.png (annotation id 99)",
         ),  # wholly outside 64x48
         (lambda d: _ann(d, bbox=[-10, 10, 5, 5]), "outside", "a.png (annotation id 99)"),
+        (lambda d: _ann(d, bbox=[-5, 10, 5, 5]), "outside", "a.png (annotation id 99)"),  # ends at x = 0
+        (lambda d: _ann(d, bbox=[30, 48, 5, 5]), "outside", "a.png (annotation id 99)"),  # starts at y = h
         (lambda d: _ann(d, bbox=[5, 5, 0, 10]), "zero_area", "a.png (annotation id 99)"),
         (lambda d: _ann(d, iscrowd=1), "crowd", "a.png (annotation id 99)"),
     ],
