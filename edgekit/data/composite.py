@@ -212,9 +212,13 @@ def write(dest: Path, seed: int, n_train: int, n_val: int, size: int, max_digits
 
 def digits_detection(fast: bool = False, seed: int = 0, n_train: int | None = None, n_val: int | None = None,
                      size: int = 160, max_digits: int = 4, ext: str = ".jpg",
-                     root: str | None = None) -> dict[str, CocoFiles]:
+                     root: str | None = None, split: str | None = None) -> dict[str, CocoFiles]:
     """The ``kind: coco`` factory: the composite's COCO files, written on first use (a few seconds) and
-    reused after. ``fast`` gives the small variant (300 / 100 images)."""
+    reused after. ``fast`` gives the small variant (300 / 100 images). ``split`` is refused: it means the
+    factory was named by a ``kind: factory`` source, which would bypass the COCO reader."""
+    if split is not None:
+        raise ValueError("digits_detection is a COCO-source factory: write data.source: {kind: coco, "
+                         "factory: edgekit.data.composite:digits_detection}, not kind: factory")
     if ext not in (".jpg", ".png"):
         raise ValueError(f"ext must be .jpg or .png, got {ext!r}")
     nt, nv = SIZES[bool(fast)]

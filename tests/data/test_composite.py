@@ -94,3 +94,17 @@ def test_written_dataset_is_reproducible_and_read_by_the_coco_reader(tmp_path: P
 
 def test_fast_variant_sizes() -> None:
     assert composite.SIZES[True] == (300, 100) and composite.SIZES[False] == (2000, 400)
+
+
+def test_named_by_a_factory_source_is_a_clear_error(tmp_path: Path) -> None:
+    import pytest
+
+    from edgekit.data.sources import DataError
+
+    cfg = DataConfig.model_validate(
+        {"source": {"kind": "factory", "factory": "edgekit.data.composite:digits_detection"}}
+    )
+    with pytest.raises(
+        DataError, match=r"digits_detection is a COCO-source factory: write data.source: \{kind: coco"
+    ):
+        resolve_source(cfg, tmp_path)
