@@ -156,13 +156,13 @@ def compose(seed: int, index: int, digits: np.ndarray, digit_labels: np.ndarray,
                     np.asarray(classes, np.int64))
 
 
-def _coco(split: str, items: list[tuple[str, Composed]]) -> dict[str, object]:
+def _coco(split: str, items: list[tuple[str, np.ndarray, np.ndarray]], size: int) -> dict[str, object]:
+    """The COCO JSON of a split: ``items`` are (file name, boxes xyxy, classes)."""
     images: list[dict[str, object]] = []
     anns: list[dict[str, object]] = []
-    for i, (fn, c) in enumerate(items, start=1):
-        h, w = c.image.shape[:2]
-        images.append({"id": i, "file_name": fn, "width": w, "height": h})
-        for b, k in zip(c.boxes, c.classes, strict=True):
+    for i, (fn, boxes, classes) in enumerate(items, start=1):
+        images.append({"id": i, "file_name": fn, "width": size, "height": size})
+        for b, k in zip(boxes, classes, strict=True):
             bw, bh = float(b[2] - b[0]), float(b[3] - b[1])
             anns.append({"id": len(anns) + 1, "image_id": i, "category_id": int(k) + 1,
                          "bbox": [float(b[0]), float(b[1]), bw, bh], "area": bw * bh, "iscrowd": 0})
@@ -199,15 +199,15 @@ def write(dest: Path, seed: int, n_train: int, n_val: int, size: int, max_digits
     params = [int(cv2.IMWRITE_JPEG_QUALITY), 95] if ext == ".jpg" else []
     for name, n, pool, salt in (("train", n_train, tr, 0), ("val", n_val, ev, 1_000_003)):
         (dest / name).mkdir(parents=True)
-        items = []
+        items: list[tuple[str, np.ndarray, np.ndarray]] = []
         for i in _progress(range(n), f"composing digits-detection {name} ({n} images, once)"):
             c = compose(seed + salt, i, mn[pool], labels[pool], size, max_digits)
             fn = f"{i:06d}{ext}"
             ok, buf = cv2.imencode(ext, c.image, params)
             assert ok
             (dest / name / fn).write_bytes(buf.tobytes())
-            items.append((fn, c))
-        (dest / f"{name}.json").write_text(json.dumps(_coco(name, items)), encoding="utf-8")
+            items.append((fn, c.boxes, c.classes))  # not the pixels: memory stays flat
+        (dest / f"{name}.json").write_text(json.dumps(_coco(name, items, size)), encoding="utf-8")
 
 
 def digits_detection(fast: bool = False, seed: int = 0, n_train: int | None = None, n_val: int | None = None,
