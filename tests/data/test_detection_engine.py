@@ -262,3 +262,25 @@ def test_exif_rule_gives_the_boxes_frame(tmp_path: Path) -> None:
     _, y2 = next(iter(make_loader(s2.eval, 1)))
     want = input_affine(ignore, 40, 60).forward_boxes(np.asarray([[4, 30, 20, 40]]))[0]  # clipped to 60x40
     np.testing.assert_allclose(y2[0, 0, 1:].numpy(), want, atol=1e-4)
+
+
+def test_worker_processes_augment_boxes_seeded() -> None:
+    """Two DataLoader worker processes: each seeds its box augmenter from the epoch's generator, so an epoch
+    repeats exactly; a.png's cat box is the plain or the mirrored one, in input pixels."""
+    spec = letterbox_spec(64, 64)
+    aug = AugmentConfig.model_validate({"steps": [{"op": "horizontal_flip", "p": 0.5}]})
+    s = build_splits(coco_cfg(**_draw()), FIX, spec, augment=aug, seed=2)
+    assert s.train is not None
+    st = make_loader(s.train, 1, num_workers=2, seed=5)
+    first = [(x.clone(), y.clone()) for x, y in st.epoch(1)]
+    again = [(x.clone(), y.clone()) for x, y in st.epoch(1)]
+    assert len(first) == 2
+    for (x, y), (x2, y2) in zip(first, again, strict=True):
+        assert torch.equal(x, x2) and torch.equal(y, y2)
+    _, y = first[0]  # a.png (no shuffle): row 0 is its cat
+    assert y[0, 0, 0] == 0
+    aff = input_affine(spec, 48, 64)
+    plain = aff.forward_boxes(np.asarray([[10, 5, 30, 35]]))[0]
+    flipped = aff.forward_boxes(np.asarray([[34, 5, 54, 35]]))[0]
+    got = y[0, 0, 1:].numpy()
+    assert np.allclose(got, plain, atol=1e-4) or np.allclose(got, flipped, atol=1e-4)
