@@ -401,7 +401,7 @@ class DetItem:
     got: list[Detection]
 
 
-NMS_GRID = (0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 1.0)
+NMS_GRID = tuple(round(0.05 * k, 2) for k in range(2, 21))  # 0.1 .. 1.0
 
 
 def _field_cause(f: str, t: object, d: object, spec: PreprocessSpec) -> str:

@@ -21,7 +21,6 @@ import sys
 from pathlib import Path
 
 import cv2
-import numpy as np
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
@@ -82,7 +81,11 @@ def make_det_bundle(out: Path) -> Path:
         golden = []
         for name in PHOTOS:
             img = getattr(skimage.data, name)()
-            bgr = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR) if img.ndim == 2 else cv2.cvtColor(img, cv2.COLOR_RGB2BGR)
+            bgr = (
+                cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
+                if img.ndim == 2
+                else cv2.cvtColor(img, cv2.COLOR_RGB2BGR)
+            )
             cv2.imwrite(str(root / "golden" / f"{name}.jpg"), bgr, [cv2.IMWRITE_JPEG_QUALITY, 90])
             golden.append(B.GoldenItem(name=name, input=f"golden/{name}.jpg"))
         x = torch.from_numpy(run_batch(spec, [root / g.input for g in golden]))
@@ -99,8 +102,15 @@ def make_det_bundle(out: Path) -> Path:
             input=B.InputInfo(name="input", shape=[-1, 3, 64, 64], layout="NCHW"),
             outputs=[B.TensorInfo(name="raw", shape=[-1, 4 + len(LABELS), 8, 8])],
             preprocess=spec,
-            models=[B.ModelEntry(id="student_fp32", file="models/student_fp32.onnx", precision="fp32",
-                                 role="student", opset=13)],  # fmt: skip
+            models=[
+                B.ModelEntry(
+                    id="student_fp32",
+                    file="models/student_fp32.onnx",
+                    precision="fp32",
+                    role="student",
+                    opset=13,
+                )
+            ],  # fmt: skip
             default_model="student_fp32",
             golden=golden,
             postprocess=B.DetectionPostprocess(stride=8, score_threshold=0.3, nms_iou=0.5, score_margin=0.05),

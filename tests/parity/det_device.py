@@ -23,7 +23,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 
-SCRIPT = '''#!{python}
+SCRIPT = """#!{python}
 import json, sys
 sys.path.insert(0, {repo!r})
 from pathlib import Path
@@ -70,7 +70,7 @@ for f in files:
             r["label"] = labels[r["class_id"]] if r["class_id"] < len(labels) else ""
     print(json.dumps({{"input": str(f), "model": entry.id, "nonfinite": 0, "image_size": hw,
                       "detections": rows}}))
-'''
+"""
 
 
 def det_device(folder: Path, bug: str = "none") -> Path:
