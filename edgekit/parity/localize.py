@@ -471,7 +471,7 @@ def diagnose_detections(
     for f in (k for k in t_d if k not in ("labels_file", "score_margin", "type") and t_d[k] != d_d.get(k)):
         if rerun(train.model_copy(update={f: d_d[f]})):
             return f"postprocess.{f}", _field_cause(f, t_d[f], d_d[f], spec)
-    xyxy = {
+    xyxy: dict[str, Callable[[Detection], Detection]] = {
         "xywh": lambda g: replace(g, box=(g.box[0], g.box[1], g.box[0] + g.box[2], g.box[1] + g.box[3])),
         "cxcywh": lambda g: replace(
             g,
@@ -483,8 +483,8 @@ def diagnose_detections(
             ),
         ),
     }
-    for fmt, f in xyxy.items():
-        if reread(f):
+    for fmt, conv in xyxy.items():
+        if reread(conv):
             return (
                 "postprocess.box_format",
                 f"box format mismatch: the deployed side reports boxes as "
@@ -517,6 +517,18 @@ def diagnose_detections(
         return "postprocess.background_class", _field_cause(
             "background_class", train.background_class, not train.background_class, spec
         )
+    n_max = max((len(it.got) for it in items), default=0)
+    capped = all(len(it.got) == n_max < len(it.expected) for it in items)  # a cap's signature: one count
+    if (
+        capped
+        and 0 < n_max < train.max_detections
+        and rerun(train.model_copy(update={"max_detections": n_max}))
+    ):
+        return (
+            "postprocess.max_detections",
+            f"max_detections differs: the deployed side keeps at most {n_max} "
+            f"(training {train.max_detections})",
+        )
     scores = [g.score for it in items for g in it.got if np.isfinite(g.score)]
     cands = [min(scores)] if scores else []
     exp_scores = [e.score for it in items for e in it.expected]
@@ -539,13 +551,6 @@ def diagnose_detections(
             "postprocess.nms_iou",
             f"NMS IoU threshold differs: the deployed detections are reproduced "
             f"with nms_iou in [{min(hits):g}, {max(hits):g}] (training {train.nms_iou})",
-        )
-    n_max = max((len(it.got) for it in items), default=0)
-    if 0 < n_max < train.max_detections and rerun(train.model_copy(update={"max_detections": n_max})):
-        return (
-            "postprocess.max_detections",
-            f"max_detections differs: the deployed side keeps at most {n_max} "
-            f"(training {train.max_detections})",
         )
     d = [compare.detections(it.expected, it.got, tol, thr, margin) for it in items]
     ious = [x.worst_iou for x in d if x.worst_iou is not None]

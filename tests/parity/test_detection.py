@@ -8,16 +8,20 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from edgekit import bundle as B
-from edgekit.detect.postprocess import Detection
+from edgekit.bundle import DetectionPostprocess
+from edgekit.detect.postprocess import Detection, detect
 from edgekit.errors import BundleError
-from edgekit.parity import compare, run_parity
+from edgekit.parity import compare, localize, run_parity
 from edgekit.parity.reference import REF_DIR, load_reference
 from edgekit.parity.runners import ItemResult, _apply_json, parse_detections
 from edgekit.parity.tolerances import DET_SAME_OUTPUT
+from edgekit.preprocess.spec import PreprocessSpec
 from tests.parity.conftest import CPP_BINARY
+from tests.parity.det_bundle import SPEC
 from tests.parity.drift_cases import _det_in_sync
 from tests.parity.test_cli import _cli
 
@@ -204,3 +208,48 @@ def test_built_edgekit_infer_on_a_detection_bundle_is_never_a_blind_pass(det_bun
 def test_manifest_labels_count_class_channels(det_bundle_session: Path) -> None:
     b = B.load(det_bundle_session)
     assert b.manifest.task == "detection" and len(b.labels()) == b.manifest.outputs[0].shape[1] - 4
+
+
+# -- localization on an anchor-free grid (the Ultralytics layout), without a bundle -------------------------
+
+
+def _grid_row() -> np.ndarray:
+    """[1, 4 + 2, 6]: six cxcywh boxes in input pixels with raw (already sigmoided) class scores."""
+    a = np.zeros((1, 6, 6), np.float32)
+    for k in range(6):
+        a[0, :4, k] = [10 + 20 * k, 12 + 9 * k, 8 + k, 6 + 2 * k]
+        a[0, 4 + k % 2, k] = 0.9 - 0.05 * k
+    return a
+
+
+def _item(row: np.ndarray, train: DetectionPostprocess, device: DetectionPostprocess) -> localize.DetItem:
+    exp = detect(row, train, ["a", "b"])[0]
+    got = detect(row, device, ["a", "b"])[0]
+    assert not compare.detections(exp, got, DET_SAME_OUTPUT, train.score_threshold, train.score_margin).ok
+    return localize.DetItem("x", row, (64, 64), exp, got)
+
+
+GRID = DetectionPostprocess(encoding="anchor_free_grid", box_format="cxcywh", score_activation="none",
+                            coordinates="input")  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("device", "step", "phrase"),
+    [
+        (
+            {"box_format": "xyxy"},
+            "postprocess.box_format",
+            "as cxcywh",
+        ),
+        ({"max_detections": 2}, "postprocess.max_detections", "keeps at most 2 (training 100)"),
+        ({"class_agnostic": True, "nms_iou": 0.01}, "postprocess.detections", "not explained"),
+    ],
+)
+def test_grid_device_defects_are_named(device: dict, step: str, phrase: str) -> None:
+    row = _grid_row()
+    if device.get("class_agnostic"):  # overlapping boxes of two classes: only class-agnostic NMS drops one
+        row[0, :4, 1] = row[0, :4, 0]
+    it = _item(row, GRID, GRID.model_copy(update=device))
+    where, cause = localize.diagnose_detections([it], GRID, GRID, PreprocessSpec.model_validate(SPEC),
+                                                ["a", "b"], DET_SAME_OUTPUT)  # fmt: skip
+    assert where == step and phrase in cause, (where, cause)
