@@ -410,7 +410,7 @@ def _compare_detections(
     at build time (``vs training record``, within the precision's tolerance). Also the labels shown and the
     decoded image size. Detections within ``score_margin`` of the threshold that only one side reports are
     excused and counted. No detection above the margin over the whole golden set is "not verified"."""
-    report.coverage.postprocess_kind = "detections"
+    report.task = "detection"
     train = ref.detection()
     dep = bundle.manifest.postprocess  # another task altogether is the static check's failure
     deployed = dep if isinstance(dep, B.DetectionPostprocess) else train
@@ -746,6 +746,7 @@ def run_parity(
         where="",
         model=entry.id,
         precision=precision or entry.precision,
+        task=ref.task,
     )
     report.checks += static_checks.manifest_vs_model(bundle, entry.id)
     report.checks += static_checks.manifest_vs_record(bundle, ref, entry.id)

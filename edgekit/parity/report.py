@@ -118,9 +118,8 @@ class Coverage:
     stages: int = 0  # items whose stage tensors were compared
     outputs: int = 0  # items whose outputs were compared
     postprocess: int = 0  # items whose reported top-k (a detector: detections) was compared
-    postprocess_kind: str = "reported top-k"  # "detections" for a detector
 
-    def gaps(self, runtime: str) -> list[str]:
+    def gaps(self, runtime: str, reported: str = "reported top-k") -> list[str]:
         if self.items == 0:
             return ["the training record has zero golden items: nothing was compared"]
         out = []
@@ -129,7 +128,7 @@ class Coverage:
         compared = (
             ("stages", self.stages),
             ("outputs", self.outputs),
-            (self.postprocess_kind, self.postprocess),
+            (reported, self.postprocess),
         )
         for what, n in compared:
             if n < self.items:
@@ -170,6 +169,12 @@ class ParityReport:
     drift: bool = False  # some comparison or check measured a difference (set by decide)
     unverified: list[str] = field(default_factory=list)  # what was not compared (set by decide)
     in_sync: bool = False  # only decide() sets it, from the evidence
+    task: str = "classification"  # the training record's: "detection" compares detections box by box
+
+    @property
+    def reported_kind(self) -> str:
+        """What the side reports after the postprocess, in the coverage lines."""
+        return "detections" if self.task == "detection" else "reported top-k"
 
     def decide(self) -> None:
         """The verdict, from the rows and the coverage only (see the module docstring)."""
@@ -179,7 +184,7 @@ class ParityReport:
             or any(o.status == "fail" for o in self.outputs)
             or any(p.status == "fail" for p in self.postprocess)
         )
-        gaps = self.coverage.gaps(self.runtime)
+        gaps = self.coverage.gaps(self.runtime, self.reported_kind)
         if self.stage_source:
             gaps.append(f"the stage rows come from {self.stage_source}, not from {self.runtime}")
         if not self.stages:
@@ -188,8 +193,8 @@ class ParityReport:
             gaps.append("no model output was compared")
         if not self.postprocess:
             gaps.append(
-                f"the {self.coverage.postprocess_kind} were not compared"
-                if self.coverage.postprocess_kind == "detections"
+                "the detections were not compared"
+                if self.task == "detection"
                 else "the reported top-k was not compared"
             )
         gaps += [f"{c.name} skipped: {c.detail}" for c in self.checks if c.status == "skip" and c.required]
@@ -215,7 +220,7 @@ class ParityReport:
             return f"parity error: {self.error}"
         if self.in_sync:
             c = self.coverage
-            what = "detections box by box" if c.postprocess_kind == "detections" else "reported top-k"
+            what = "detections box by box" if self.task == "detection" else "reported top-k"
             return (
                 f"in sync: {self.runtime} ({self.model}) matches the training reference on all {c.items} "
                 f"golden items (stages, outputs, {what})"
@@ -355,7 +360,7 @@ class ParityReport:
         cov = self.coverage
         console.print(
             f"compared on {self.runtime}: {cov.ran}/{cov.items} items ran, stages {cov.stages}, "
-            f"outputs {cov.outputs}, {cov.postprocess_kind} {cov.postprocess}",
+            f"outputs {cov.outputs}, {self.reported_kind} {cov.postprocess}",
             highlight=False,
         )
         color = "red" if not self.in_sync or self.error else "green"

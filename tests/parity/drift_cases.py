@@ -412,7 +412,7 @@ def _record_without_softmax(root: Path) -> None:
 
 def _det_in_sync(r: ParityReport) -> None:
     in_sync(r)
-    assert r.coverage.postprocess_kind == "detections"
+    assert r.task == "detection" and r.reported_kind == "detections"
     d = r.detection
     assert d is not None and d.status == "pass" and d.items == r.coverage.items, d
     assert d.count_agreement == 1.0 and d.worst_iou is not None and d.worst_iou >= 0.99 and d.decisive > 0, d

@@ -174,9 +174,7 @@ def test_cli_json_has_the_detection_benchmark(det_bundle_session: Path, tmp_path
     b = rep["detection_benchmark"]
     assert rep["verdict"] == "in sync" and b["items"] == 5 and b["count_agreement"] == 1.0
     assert b["worst_iou"] >= 0.99 and b["worst_score_diff"] <= 1e-5 and b["excused_near_threshold"] == 0
-    assert (
-        rep["detection_vs_record"]["status"] == "pass" and rep["coverage"]["postprocess_kind"] == "detections"
-    )
+    assert rep["detection_vs_record"]["status"] == "pass" and rep["task"] == "detection"
 
 
 # -- the built C++ runtime on a detection bundle -------------------------------------------------------------
