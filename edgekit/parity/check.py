@@ -3,18 +3,36 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from edgekit import bundle as B
+from edgekit.detect.postprocess import detect
 from edgekit.errors import EdgekitError
 from edgekit.parity import compare, localize, ort_session, static_checks
 from edgekit.parity.executor import Executor, LocalExecutor, remote_executor
 from edgekit.parity.reference import Reference, host_signature, load_reference
-from edgekit.parity.report import Check, Diagnosis, OutputRow, ParityReport, PostRow, StageRow
+from edgekit.parity.report import (
+    Check,
+    DetectionSummary,
+    Diagnosis,
+    OutputRow,
+    ParityReport,
+    PostRow,
+    StageRow,
+)
 from edgekit.parity.runners import ItemResult, Progress, SideResult, run_cpp_side, run_python_side
-from edgekit.parity.tolerances import OUTPUT_TOL, output_tolerance, step_atol
+from edgekit.parity.tolerances import (
+    DET_SAME_OUTPUT,
+    OUTPUT_TOL,
+    DetectionTolerance,
+    OutputTolerance,
+    detection_tolerance_vs_record,
+    output_tolerance,
+    step_atol,
+)
 from edgekit.postprocess import TopK, classify
 
 RUNTIMES = ("cpp", "ort", "torch")
@@ -28,6 +46,15 @@ CHECK_STEP = {  # failed static check -> the step named in the headline when no 
     "golden": "golden",
     "reference torch vs ORT": "int8",
 }
+
+
+def _raw_tol(ref: Reference, precision: str) -> OutputTolerance:
+    """The output tolerance; for a detector's raw map top-1/top-k do not apply (its boxes are compared box by
+    box after the postprocess), so only max |d| and cosine decide."""
+    tol = output_tolerance(precision)
+    if ref.task == "detection":
+        return replace(tol, min_top1=0.0, min_topk=0.0)
+    return tol
 
 
 def _norm_params(ref: Reference) -> tuple[list[float], list[float]] | None:
@@ -156,7 +183,7 @@ def _compare_outputs(
     differ there, else None."""
     same_input: tuple[str, int] | None = None
     against, ref_out = _ref_outputs(ref, model_id, side.runtime)
-    tol = output_tolerance(precision)
+    tol = _raw_tol(ref, precision)
     k = int(ref.raw.get("top_k", 5))
     names = [it["name"] for it in ref.items]
     if not ref_out:
@@ -242,7 +269,7 @@ def _compare_postprocess(
     the side's own outputs — this isolates the postprocess step — and (b) what training reported for the
     same item (the record's ``.post.npz``), within the precision's output tolerance. Fills the postprocess
     rows, their diagnoses and ``coverage.postprocess``."""
-    train = ref.postprocess
+    train = ref.classification()
     recorded = ref.model_post(model_id)
     if recorded is not None and ref.model_outputs(model_id, "post") is None:
         report.notes.append(
@@ -351,6 +378,181 @@ def _compare_postprocess(
         report.diagnoses.append(Diagnosis("outputs", cause, len(its), f"items {its[:5]}"))
 
 
+def _summary(
+    against: str,
+    diffs: list[compare.DetectionDiff],
+    total: int,
+    tol: DetectionTolerance,
+    train: B.DetectionPostprocess,
+    bad: int,
+) -> DetectionSummary:
+    ious = [d.worst_iou for d in diffs if d.worst_iou is not None]
+    scs = [d.worst_score for d in diffs if d.worst_score is not None]
+    n = len(diffs)
+    return DetectionSummary(
+        against=against, items=n, items_total=total, items_bad=bad,
+        count_agreement=sum(1 for d in diffs if d.n_expected == d.n_got) / n if n else 0.0,
+        worst_iou=min(ious) if ious else None, worst_score_diff=max(scs) if scs else None,
+        excused_near_threshold=sum(d.excused for d in diffs), expected=sum(d.n_expected for d in diffs),
+        reported=sum(d.n_got for d in diffs), matched=sum(len(d.pairs) for d in diffs),
+        decisive=sum(d.decisive for d in diffs), min_iou=tol.min_iou, score_atol=tol.score_atol,
+        score_rtol=tol.score_rtol, score_threshold=train.score_threshold, score_margin=train.score_margin,
+        status="skip" if n == 0 else ("fail" if bad else "pass"),
+    )  # fmt: skip
+
+
+def _compare_detections(
+    ref: Reference, bundle: B.Bundle, side: SideResult, model_id: str, precision: str, report: ParityReport
+) -> None:
+    """A detector's reported detections, box by box: (a) against the TRAINING postprocess applied in Python
+    to the side's own raw outputs (given the same raw output, C++ and Python must agree: this isolates the
+    postprocess; the report's ``detection``, the issue's benchmark), and (b) against the detections recorded
+    at build time (``vs training record``, within the precision's tolerance). Also the labels shown and the
+    decoded image size. Detections within ``score_margin`` of the threshold that only one side reports are
+    excused and counted. No detection above the margin over the whole golden set is "not verified"."""
+    report.task = "detection"
+    train = ref.detection()
+    dep = bundle.manifest.postprocess  # another task altogether is the static check's failure
+    deployed = dep if isinstance(dep, B.DetectionPostprocess) else train
+    thr, margin = train.score_threshold, train.score_margin
+    recorded = ref.model_detections(model_id)
+    ref_ort = ref.model_outputs(model_id, "ort")
+    absmax = max((float(np.abs(v).max()) for v in (ref_ort or {}).values() if v.size), default=1.0)
+    rec_tol = detection_tolerance_vs_record(precision, output_tolerance(precision).max_abs_limit(absmax),
+                                            train.score_activation == "sigmoid")  # fmt: skip
+    same: list[compare.DetectionDiff] = []
+    vs_rec: list[compare.DetectionDiff] = []
+    bad: dict[str, list[str]] = {a: [] for a in ("detections", "labels", "image size", "vs training record")}
+    failing: list[localize.DetItem] = []
+    shown: dict[int, str] = {}
+    n = 0
+    for j, it in enumerate(ref.items):
+        name = it["name"]
+        r = side.items.get(name)
+        if r is None or r.error or r.detections is None:
+            continue
+        row = _first_output(ref, r)
+        if row is None:
+            continue
+        rec_hw = ref.image_size(it)
+        hw = r.image_size or rec_hw
+        if hw is None:
+            continue
+        n += 1
+        if rec_hw is not None and tuple(hw) != tuple(rec_hw):
+            bad["image size"].append(name)
+        try:
+            expected = detect(row, train, ref.labels, ref.spec, [hw])[0]
+        except ValueError as exc:
+            report.checks.append(Check("detections", "fail", f"the training postprocess cannot decode "
+                                       f"{side.runtime}'s output of {name}: {exc}"))  # fmt: skip
+            bad["detections"].append(name)
+            continue
+        d = compare.detections(expected, r.detections, DET_SAME_OUTPUT, thr, margin)
+        same.append(d)
+        for g in r.detections:
+            shown.setdefault(g.class_id, g.label)
+        if not (d.boxes_ok and d.scores_ok and d.count_ok):
+            bad["detections"].append(name)
+            failing.append(localize.DetItem(name, row, (int(hw[0]), int(hw[1])), expected, r.detections))
+        if not d.labels_ok:
+            bad["labels"].append(name)
+        if recorded is not None:
+            d2 = compare.detections(recorded[j], r.detections, rec_tol, thr, margin)
+            vs_rec.append(d2)
+            if not d2.ok:
+                bad["vs training record"].append(name)
+    total = len(ref.items)
+    if n == 0:
+        report.postprocess.append(
+            PostRow("*", 0, 0, "skip", f"{side.runtime} reported no detections for any golden item")
+        )
+        return
+    s_same = _summary("same raw output", same, total, DET_SAME_OUTPUT, train, len(bad["detections"]))
+    report.detection = s_same
+    report.postprocess.append(PostRow(
+        "detections", len(bad["detections"]), n, "fail" if bad["detections"] else "pass",
+        f"the training postprocess applied to the side's own raw outputs: count agreement "
+        f"{s_same.count_agreement:.1%}, worst IoU {_f(s_same.worst_iou)} (≥{DET_SAME_OUTPUT.min_iou:g}), "
+        f"worst |d score| {_f(s_same.worst_score_diff)}, {s_same.excused_near_threshold} excused within "
+        f"±{margin:g} of the threshold {thr:g}"))  # fmt: skip
+    report.postprocess.append(
+        PostRow(
+            "labels",
+            len(bad["labels"]),
+            n,
+            "fail" if bad["labels"] else "pass",
+            f"the training label for each class id ({len(ref.labels)} labels)",
+        )
+    )
+    report.postprocess.append(
+        PostRow(
+            "image size",
+            len(bad["image size"]),
+            n,
+            "fail" if bad["image size"] else "pass",
+            "the decoded image size the boxes map back to, vs the record",
+        )
+    )
+    if recorded is None:
+        report.postprocess.append(
+            PostRow("vs training record", 0, 0, "skip", "the record holds no detections for this model")
+        )
+    else:
+        s_rec = _summary("training record", vs_rec, total, rec_tol, train, len(bad["vs training record"]))
+        report.detection_vs_record = s_rec
+        report.postprocess.append(PostRow(
+            "vs training record", s_rec.items_bad, s_rec.items, s_rec.status,
+            f"the recorded Python detections ({precision}): count agreement {s_rec.count_agreement:.1%}, "
+            f"worst IoU {_f(s_rec.worst_iou)} (≥{rec_tol.min_iou:g}), "
+            f"worst |d score| {_f(s_rec.worst_score_diff)} (≤{rec_tol.score_atol:.3g})"))  # fmt: skip
+        if s_rec.items == n:
+            report.coverage.postprocess = n
+    rows_ok = all(p.status == "pass" for p in report.postprocess)
+    if rows_ok and s_same.decisive == 0:  # all excused, or nothing detected anywhere: proves nothing
+        report.checks.append(Check(
+            "detections above the score margin", "skip",
+            f"no detection scored above {thr:g} + {margin:g} on any of the {n} golden items "
+            f"({s_same.excused_near_threshold} excused near the threshold, {s_same.matched} matched): the "
+            "golden set must show objects the model detects clearly", required=True))  # fmt: skip
+    if failing:
+        step, cause = localize.diagnose_detections(failing, train, deployed, ref.spec, ref.labels,
+                                                   DET_SAME_OUTPUT)  # fmt: skip
+        ex = failing[0]
+        ev = (f"item {ex.name}: training postprocess {len(ex.expected)} detections, {side.runtime} reported "
+              f"{len(ex.got)}")  # fmt: skip
+        if ex.got:
+            g = ex.got[0]
+            ev += (
+                f"; first reported {g.label or g.class_id} {[round(v, 1) for v in g.box]} score {g.score:.3f}"
+            )
+        report.diagnoses.append(Diagnosis(step, cause, len(failing), ev))
+    if bad["labels"]:
+        cause, ev = localize.diagnose_labels(shown, ref.labels, side.labels)
+        report.diagnoses.append(Diagnosis("postprocess.labels", cause, len(bad["labels"]), ev))
+    if bad["image size"]:
+        its = bad["image size"]
+        report.diagnoses.append(
+            Diagnosis(
+                "decode",
+                "the decoded image size differs from the record's, so the "
+                "boxes map back to another image size",
+                len(its),
+                f"items {its[:5]}",
+            )
+        )
+    explained = any(d.step in localize.MODEL_STEPS for d in report.diagnoses)
+    if bad["vs training record"] and not failing and not bad["labels"] and not explained:
+        its = bad["vs training record"]
+        report.diagnoses.append(Diagnosis(
+            "outputs", "the reported detections differ from the training record while the postprocess "
+            "matches training: the model outputs differ", len(its), f"items {its[:5]}"))  # fmt: skip
+
+
+def _f(x: float | None) -> str:
+    return "-" if x is None else f"{x:.6g}"
+
+
 def _reference_consistency(ref: Reference, report: ParityReport) -> None:
     """The INT8 check (and its FP32 twin): PyTorch (fake-quant) vs ONNX Runtime inside the training record.
     It decides the verdict for the model under test; for the bundle's other models it is a warning."""
@@ -364,7 +566,7 @@ def _reference_consistency(ref: Reference, report: ParityReport) -> None:
                     "reference was recorded"
                 )
             continue
-        tol = output_tolerance(info.get("precision", "fp32"))
+        tol = _raw_tol(ref, info.get("precision", "fp32"))
         k = int(ref.raw.get("top_k", 5))
         name = next(iter(o), None)
         if name is None:
@@ -380,7 +582,7 @@ def _reference_consistency(ref: Reference, report: ParityReport) -> None:
         exact = ref.model_outputs(mid, "ort_exact")
         basis = exact if exact is not None and name in exact else o
         mt = compare.output_metrics(basis[name], t[name], k, tol)
-        top1_ok = mt.top1 >= tol.min_top1
+        top1_ok = mt.top1 >= tol.min_top1 if ref.task == "classification" else mt.min_cosine >= tol.min_cosine
         status = "pass" if (top1_ok if info.get("precision") == "int8" else mt.ok) else "fail"
         if status == "fail" and mid != report.model:
             status = "warn"  # shown, but it is another model's problem, not this runtime's
@@ -388,6 +590,11 @@ def _reference_consistency(ref: Reference, report: ParityReport) -> None:
             f"top-1 agreement {mt.top1:.1%} (≥{tol.min_top1:.0%}), max |d| {mt.max_abs:.3g}, "
             f"cosine {mt.min_cosine:.5f} on {mt.n} golden items"
         )
+        if ref.task == "detection":  # no top-1 in a raw detection map: its boxes are compared after decoding
+            detail = (
+                f"max |d| {mt.max_abs:.3g} (≤{mt.max_abs_limit:.3g}), cosine {mt.min_cosine:.5f} "
+                f"(≥{tol.min_cosine:g}) on {mt.n} golden items (raw detection map)"
+            )
         if basis is exact:
             fused = compare.output_metrics(o[name], t[name], k, tol)
             detail += (
@@ -428,7 +635,7 @@ def _model_file_check(
     if got is None:
         report.checks.append(Check("model file on training input", "fail", f"no output {name}"))
         return "fail"
-    mt = compare.output_metrics(o[name], got, int(ref.raw.get("top_k", 5)), output_tolerance(precision))
+    mt = compare.output_metrics(o[name], got, int(ref.raw.get("top_k", 5)), _raw_tol(ref, precision))
     detail = (
         f"ORT on {path.name} with the recorded input tensors: max |d| {mt.max_abs:.3g}, "
         f"cosine {mt.min_cosine:.5f}, top-1 {mt.top1:.0%}"
@@ -486,8 +693,9 @@ def _model_hypothesis(
         report.diagnoses.append(Diagnosis(mc.step, mc.cause, mc.items, evidence, mc.fix))
 
 
-def _device_engine_args(ex: Executor, bundle: B.Bundle, model_id: str, report: ParityReport,
-                        precision: str | None) -> list[str] | None:
+def _device_engine_args(
+    ex: Executor, bundle: B.Bundle, model_id: str, report: ParityReport, precision: str | None
+) -> list[str] | None:
     """``--backend trt`` when the device holds this model's TensorRT engine (built by ``edgekit flash``):
     parity then checks the engine the device runs, not ONNX Runtime."""
     from edgekit.flash.tensorrt import device_engine
@@ -538,6 +746,7 @@ def run_parity(
         where="",
         model=entry.id,
         precision=precision or entry.precision,
+        task=ref.task,
     )
     report.checks += static_checks.manifest_vs_model(bundle, entry.id)
     report.checks += static_checks.manifest_vs_record(bundle, ref, entry.id)
@@ -597,7 +806,10 @@ def run_parity(
     same_input = _compare_outputs(ref, side, entry.id, report.precision, diverged, report)
     on_record = _model_file_check(bundle, ref, entry.id, entry.precision, report)
     _model_hypothesis(report, ref, entry, bundle, same_input, on_record, infer_args)
-    _compare_postprocess(ref, side, entry.id, report.precision, report)
+    if ref.task == "detection":
+        _compare_detections(ref, bundle, side, entry.id, report.precision, report)
+    else:
+        _compare_postprocess(ref, side, entry.id, report.precision, report)
     missing = [n for n in rec_names if n not in side.items]
     if missing:
         errors.update({n: "not run (not in the deployed manifest's golden list)" for n in missing})

@@ -1,8 +1,10 @@
 """The comparison core: stage tensors, model outputs and reported top-k, and nothing else decides "equal".
 
 Every numeric verdict of parity goes through ``diff`` (stage tensors), ``close`` (localization hypotheses),
-``output_metrics`` (model outputs) and ``reported`` (the postprocessed top-k a side reports). It knows nothing
-of backends. Fail-closed: an empty tensor, zero items or a non-finite value never compare as equal."""
+``output_metrics`` (model outputs), ``reported`` (the postprocessed top-k a side reports) and ``detections``
+(the boxes a detector reports, box by box). It knows nothing of backends. Fail-closed: an empty tensor, zero
+items or a non-finite value never compare as equal; two empty detection lists agree for one item (an image
+with no object), and the caller requires detections above the score margin over the golden set."""
 
 from __future__ import annotations
 
@@ -11,7 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from edgekit.parity.tolerances import OutputTolerance
+from edgekit.detect.postprocess import Detection, iou
+from edgekit.parity.tolerances import DetectionTolerance, OutputTolerance
 from edgekit.postprocess import TopK
 
 
@@ -162,3 +165,77 @@ def reported(expected: list[TopK], got: list[TopK], atol: float, rtol: float = 0
         scores_ok,
         same_k and same and labels_ok and scores_ok,
     )
+
+
+@dataclass
+class DetectionDiff:
+    """One item's reported detections against the expected ones. Boxes are matched one-to-one, same class,
+    greedily by expected score (best first; ties: the earlier detection), each to the unmatched reported box
+    of its class with the highest IoU, when that IoU is at least ``tol.pair_iou``. An unmatched detection on
+    either side whose score lies within ``margin`` of ``threshold`` is *excused* (the two sides may differ in
+    count there) and counted; any other unmatched detection is a difference."""
+
+    n_expected: int
+    n_got: int
+    pairs: list[tuple[int, int, float, float]]  # (expected index, reported index, IoU, |score difference|)
+    missing: list[int]  # expected detections with no match (not excused)
+    extra: list[int]  # reported detections with no match (not excused)
+    excused: int  # unmatched detections near the threshold, both sides
+    decisive: int  # matched pairs whose expected score is above threshold + margin
+    worst_iou: float | None  # over the pairs; None when there is none
+    worst_score: float | None  # over the pairs (inf when a score is not finite)
+    boxes_ok: bool
+    scores_ok: bool
+    count_ok: bool  # no unexcused unmatched detection
+    labels_ok: bool  # every matched pair shows the same label
+    ok: bool
+
+
+def detections(
+    expected: list[Detection],
+    got: list[Detection],
+    tol: DetectionTolerance,
+    threshold: float,
+    margin: float,
+) -> DetectionDiff:
+    """Compare what a side reports with what is expected, box by box (see :class:`DetectionDiff`)."""
+    order = sorted(range(len(expected)), key=lambda i: (-float(expected[i].score), i))
+    free = set(range(len(got)))
+    pairs: list[tuple[int, int, float, float]] = []
+    unmatched_e: list[int] = []
+    for i in order:
+        e = expected[i]
+        best, best_iou = -1, -1.0
+        for j in sorted(free):
+            g = got[j]
+            if g.class_id != e.class_id:
+                continue
+            v = iou(e.box, g.box)
+            if not np.isfinite(v):
+                continue
+            if v > best_iou:
+                best, best_iou = j, v
+        if best >= 0 and best_iou >= tol.pair_iou:
+            free.discard(best)
+            d = abs(float(got[best].score) - float(e.score))
+            pairs.append((i, best, best_iou, d if np.isfinite(d) else float("inf")))
+        else:
+            unmatched_e.append(i)
+
+    def near(s: float) -> bool:
+        return bool(np.isfinite(s)) and abs(float(s) - threshold) <= margin
+
+    missing = [i for i in unmatched_e if not near(expected[i].score)]
+    extra = [j for j in sorted(free) if not near(got[j].score)]
+    excused = (len(unmatched_e) - len(missing)) + (len(free) - len(extra))
+    finite_boxes = all(np.isfinite(v) for d in got for v in d.box)
+    worst_iou = min((p[2] for p in pairs), default=None)
+    worst_score = max((p[3] for p in pairs), default=None)
+    boxes_ok = finite_boxes and all(p[2] >= tol.min_iou for p in pairs)
+    scores_ok = all(p[3] <= tol.score_atol + tol.score_rtol * abs(float(expected[p[0]].score)) for p in pairs)
+    decisive = sum(1 for p in pairs if float(expected[p[0]].score) > threshold + margin)
+    count_ok = not missing and not extra
+    labels_ok = all(got[p[1]].label == expected[p[0]].label for p in pairs)
+    return DetectionDiff(len(expected), len(got), pairs, missing, extra, excused, decisive, worst_iou,
+                         worst_score, boxes_ok, scores_ok, count_ok, labels_ok,
+                         boxes_ok and scores_ok and count_ok and labels_ok)  # fmt: skip

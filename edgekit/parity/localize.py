@@ -4,14 +4,19 @@ the training side's previous stage) that, if it reproduces the deployed tensor, 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
 
+from edgekit.bundle import DetectionPostprocess
+from edgekit.detect.postprocess import Detection, detect
 from edgekit.parity import compare
 from edgekit.parity.compare import op_of
+from edgekit.parity.tolerances import DetectionTolerance
 from edgekit.postprocess import TopK, softmax
+from edgekit.preprocess.spec import PreprocessSpec
 
 INTERPS = {
     "linear": cv2.INTER_LINEAR,
@@ -378,3 +383,185 @@ def diagnose_model(ev: ModelEvidence) -> ModelCause | None:
     if ev.on_record == "pass":
         facts.append("ONNX Runtime here reproduces the recorded outputs from the recorded input")
     return ModelCause("runtime.kernels", cause, ev.same_input_items, "; ".join(facts) + rec + here, _fix(ev))
+
+
+# -- detections: which postprocess step makes the reported boxes differ --------------------------------------
+
+
+@dataclass(frozen=True)
+class DetItem:
+    """One golden item whose reported detections differ from the training postprocess of the same raw output:
+    the side's raw output (batch first), the decoded image size its boxes map back to, what the training
+    postprocess gives for that output (``expected``) and what the side reported (``got``)."""
+
+    name: str
+    row: np.ndarray
+    image_size: tuple[int, int]
+    expected: list[Detection]
+    got: list[Detection]
+
+
+NMS_GRID = tuple(round(0.05 * k, 2) for k in range(2, 21))  # 0.1 .. 1.0
+
+
+def _field_cause(f: str, t: object, d: object, spec: PreprocessSpec) -> str:
+    if f == "score_threshold":
+        return f"score threshold changed: the deployed side keeps detections scored ≥ {d} (training {t})"
+    if f == "nms_iou":
+        return (
+            f"NMS IoU threshold changed: the deployed side suppresses overlaps above IoU {d} (training {t})"
+        )
+    if f == "box_format":
+        return f"box encoding mismatch: the deployed side decodes the box channels as {d} (training {t})"
+    if f == "coordinates":
+        return _coords_cause(spec, str(t))
+    if f == "background_class":
+        return f"class index offset: background_class {t} → {d} (the deployed side " + (
+            "drops class 0 as the background)"
+            if d
+            else "reports class 0, training skips it as the background)"
+        )
+    return f"{f} changed: training {t} → deployed {d}"
+
+
+def _coords_cause(spec: PreprocessSpec, train_coords: str) -> str:
+    geo = (
+        "letterbox"
+        if any(s.op == "resize" and getattr(s, "mode", "") == "letterbox" for s in spec.steps)
+        else ("preprocessing geometry")
+    )
+    if train_coords == "original":
+        return (
+            f"{geo} inverse not applied: the deployed boxes are in network-input pixels, training maps them "
+            "back to the original image (coordinates: original)"
+        )
+    return (
+        f"the deployed side maps the boxes back through the {geo} inverse; training reports network-input "
+        "pixels (coordinates: input)"
+    )
+
+
+def diagnose_detections(
+    items: list[DetItem],
+    train: DetectionPostprocess,
+    deployed: DetectionPostprocess,
+    spec: PreprocessSpec,
+    labels: list[str],
+    tol: DetectionTolerance,
+) -> tuple[str, str]:
+    """Name the postprocess step that explains every differing item: returns (step, cause). Each hypothesis
+    re-runs the Python postprocess with one thing changed (a field of the deployed declaration, the
+    coordinates, the box format, the class index, the score or NMS threshold, max_detections), or reads the
+    reported boxes another way, and must reproduce what the side reported on every differing item."""
+    thr, margin = train.score_threshold, train.score_margin
+
+    def same(alt: list[Detection], got: list[Detection]) -> bool:
+        return compare.detections(alt, got, tol, thr, margin).ok
+
+    def rerun(post: DetectionPostprocess) -> bool:
+        try:
+            return all(same(detect(it.row, post, labels, spec, [it.image_size])[0], it.got) for it in items)
+        except ValueError:
+            return False
+
+    def reread(f: Callable[[Detection], Detection]) -> bool:
+        return all(same(it.expected, [f(g) for g in it.got]) for it in items)
+
+    t_d, d_d = train.model_dump(), deployed.model_dump()
+    for f in (k for k in t_d if k not in ("labels_file", "score_margin", "type") and t_d[k] != d_d.get(k)):
+        if rerun(train.model_copy(update={f: d_d[f]})):
+            return f"postprocess.{f}", _field_cause(f, t_d[f], d_d[f], spec)
+    xyxy: dict[str, Callable[[Detection], Detection]] = {
+        "xywh": lambda g: replace(g, box=(g.box[0], g.box[1], g.box[0] + g.box[2], g.box[1] + g.box[3])),
+        "cxcywh": lambda g: replace(
+            g,
+            box=(
+                g.box[0] - g.box[2] / 2,
+                g.box[1] - g.box[3] / 2,
+                g.box[0] + g.box[2] / 2,
+                g.box[1] + g.box[3] / 2,
+            ),
+        ),
+    }
+    for fmt, conv in xyxy.items():
+        if reread(conv):
+            return (
+                "postprocess.box_format",
+                f"box format mismatch: the deployed side reports boxes as "
+                f"{fmt} ([{', '.join(fmt_fields(fmt))}]), training reports xyxy ([x1, y1, x2, y2])",
+            )
+    if train.encoding == "anchor_free_grid":
+        other = "xyxy" if train.box_format == "cxcywh" else "cxcywh"
+        if rerun(train.model_copy(update={"box_format": other})):
+            return (
+                "postprocess.box_format",
+                f"box encoding mismatch: the deployed side decodes the box "
+                f"channels as {other}, training as {train.box_format}",
+            )
+    other_c = "input" if train.coordinates == "original" else "original"
+    if rerun(train.model_copy(update={"coordinates": other_c})):
+        return "postprocess.coordinates", _coords_cause(spec, train.coordinates)
+    for k in (1, -1, 2, -2):
+
+        def shift(g: Detection, k: int = k) -> Detection:
+            c = g.class_id - k
+            return replace(g, class_id=c, label=labels[c] if 0 <= c < len(labels) else g.label)
+
+        if reread(shift):
+            return (
+                "postprocess.class_id",
+                f"class index offset: the deployed class ids are training's "
+                f"{k:+d} (off by {abs(k)}; label list or background_class mismatch)",
+            )
+    if rerun(train.model_copy(update={"background_class": not train.background_class})):
+        return "postprocess.background_class", _field_cause(
+            "background_class", train.background_class, not train.background_class, spec
+        )
+    n_max = max((len(it.got) for it in items), default=0)
+    capped = all(len(it.got) == n_max < len(it.expected) for it in items)  # a cap's signature: one count
+    if (
+        capped
+        and 0 < n_max < train.max_detections
+        and rerun(train.model_copy(update={"max_detections": n_max}))
+    ):
+        return (
+            "postprocess.max_detections",
+            f"max_detections differs: the deployed side keeps at most {n_max} "
+            f"(training {train.max_detections})",
+        )
+    scores = [g.score for it in items for g in it.got if np.isfinite(g.score)]
+    cands = [min(scores)] if scores else []
+    exp_scores = [e.score for it in items for e in it.expected]
+    if not scores and exp_scores:
+        cands.append(float(np.nextafter(np.float32(max(exp_scores)), np.float32(2.0))))
+    for t in cands:
+        if 0.0 <= t <= 1.0 and abs(t - thr) > 1e-9 and rerun(train.model_copy(update={"score_threshold": t})):
+            return (
+                "postprocess.score_threshold",
+                f"score threshold differs: the deployed detections are "
+                f"reproduced with score_threshold {'≈' if scores else '>'} {t:.4g} (training {thr})",
+            )
+    hits = [
+        v
+        for v in NMS_GRID
+        if abs(v - train.nms_iou) > 1e-9 and rerun(train.model_copy(update={"nms_iou": v}))
+    ]
+    if hits:
+        return (
+            "postprocess.nms_iou",
+            f"NMS IoU threshold differs: the deployed detections are reproduced "
+            f"with nms_iou in [{min(hits):g}, {max(hits):g}] (training {train.nms_iou})",
+        )
+    d = [compare.detections(it.expected, it.got, tol, thr, margin) for it in items]
+    ious = [x.worst_iou for x in d if x.worst_iou is not None]
+    return (
+        "postprocess.detections",
+        f"the reported detections differ from the training postprocess of the "
+        f"same raw outputs ({sum(len(x.missing) for x in d)} missing, {sum(len(x.extra) for x in d)} extra, "
+        f"worst IoU {min(ious) if ious else float('nan'):.3g}); not explained by a threshold, NMS, box "
+        "format, coordinates or class index change",
+    )
+
+
+def fmt_fields(fmt: str) -> list[str]:
+    return ["x", "y", "w", "h"] if fmt == "xywh" else ["cx", "cy", "w", "h"]

@@ -15,9 +15,16 @@ Layout inside the bundle (all hashed by ``write_manifest`` like any other file):
         the INT8 check compares fake-quant torch with it
     golden/reference/outputs/<model>.post.npz   the training postprocess of the ORT outputs (what training
         reports): ``index`` and ``score``, N x k, best first; labels are the record's label list
+        (classification bundles)
+    golden/reference/outputs/<model>.det.json   detection bundles: the Python detections
+        (edgekit.detect.postprocess.detect with the training postprocess and spec) of the ORT outputs, per
+        golden item: ``{"items": {name: [{"box", "score", "class_id", "label"}, ...]}}``; each item of
+        training.json also records ``image_size`` [h, w], the decoded image the boxes map back to
 
-Version 2 adds ``postprocess`` (the training-time manifest block) and the ``.post.npz`` files; a version 1
-record's postprocessed outputs are derived from its recorded outputs and declaration when loaded.
+Version 2 adds ``postprocess`` (the training-time manifest block, for a detector every field of it: a changed
+threshold is detectable) and the ``.post.npz`` files; a version 1 record's postprocessed outputs are derived
+from its recorded outputs and declaration when loaded. Detection records (``task: detection``) add the
+``.det.json`` files and ``image_size``.
 """
 
 from __future__ import annotations
@@ -32,7 +39,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from edgekit.bundle import Manifest, PostprocessInfo, sha256_file
+from edgekit.bundle import DetectionPostprocess, Manifest, PostprocessInfo, sha256_file
+from edgekit.detect.postprocess import Detection, detect
 from edgekit.errors import BundleError
 from edgekit.io import atomic_write_json, atomic_write_with
 from edgekit.parity import ort_session
@@ -63,12 +71,59 @@ class Reference:
     raw: dict[str, Any] = field(repr=False)
 
     @property
-    def postprocess(self) -> PostprocessInfo:
+    def postprocess(self) -> PostprocessInfo | DetectionPostprocess:
         """The training-time postprocess declaration (the record's, never the bundle's current manifest)."""
         block = self.raw.get("postprocess")
         if isinstance(block, dict):
+            if block.get("type") == "detection":
+                return DetectionPostprocess.model_validate(block)
             return PostprocessInfo.model_validate(block)
         return PostprocessInfo(apply_softmax=bool(self.raw["apply_softmax"]), top_k=int(self.raw["top_k"]))
+
+    @property
+    def task(self) -> str:
+        """ "classification" or "detection": the training record's task."""
+        return "detection" if isinstance(self.postprocess, DetectionPostprocess) else "classification"
+
+    def classification(self) -> PostprocessInfo:
+        post = self.postprocess
+        if not isinstance(post, PostprocessInfo):
+            raise BundleError("the training record is a detector's, not a classifier's",
+                              "compare it with the detection path")  # fmt: skip
+        return post
+
+    def detection(self) -> DetectionPostprocess:
+        post = self.postprocess
+        if not isinstance(post, DetectionPostprocess):
+            raise BundleError("the training record is a classifier's, not a detector's",
+                              "compare it with the classification path")  # fmt: skip
+        return post
+
+    def image_size(self, item: dict[str, Any]) -> tuple[int, int] | None:
+        """The decoded image size (h, w) recorded for a golden item (None in records without it)."""
+        v = item.get("image_size")
+        if isinstance(v, list) and len(v) == 2 and all(isinstance(x, int) for x in v):
+            return int(v[0]), int(v[1])
+        return None
+
+    def model_detections(self, model_id: str) -> list[list[Detection]] | None:
+        """Training's detections per golden item (in the record's item order) for a detection record; None
+        when not recorded. A file that does not cover every golden item is an error."""
+        p = self.root / REF_DIR / "outputs" / f"{model_id}.det.json"
+        if not p.is_file():
+            return None
+        try:
+            raw = json.loads(p.read_text())["items"]
+            out = [[Detection((float(d["box"][0]), float(d["box"][1]), float(d["box"][2]),
+                               float(d["box"][3])),
+                              float(d["score"]), int(d["class_id"]), str(d.get("label") or ""))
+                    for d in raw[it["name"]]] for it in self.items]  # fmt: skip
+        except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
+            raise BundleError(
+                f"the parity reference {p} is unreadable or does not cover every golden item: {exc}",
+                "rebuild the bundle (edgekit build) to record the reference again",
+            ) from exc
+        return out
 
     @property
     def recorded_on(self) -> str:
@@ -124,7 +179,7 @@ class Reference:
             return None
         names = [o["name"] for o in self.outputs if o["name"] in ort]
         first = names[0] if names else next(iter(ort))
-        return [classify(row[None], self.postprocess, labels)[0] for row in ort[first]]
+        return [classify(row[None], self.classification(), labels)[0] for row in ort[first]]
 
 
 KERNEL_FLAGS = (
@@ -186,14 +241,19 @@ def write_reference(
     spec = manifest.preprocess
     labels_path = root / manifest.postprocess.labels_file
     labels = labels_path.read_text().splitlines() if labels_path.is_file() else []
+    post = manifest.postprocess
     items: list[dict[str, Any]] = []
     finals: list[np.ndarray] = []
+    sizes: list[tuple[int, int]] = []
     for g in manifest.golden:
         src = root / g.input
         final, stages = run_preprocess(spec, src, collect=True)
         _save_npz(root / REF_DIR / "stages" / f"{g.name}.npz", {s.name: s.tensor for s in stages})
         finals.append(final)
-        items.append({"name": g.name, "input": g.input, "input_sha256": sha256_file(src), "label": g.label})
+        hw = (int(stages[0].tensor.shape[0]), int(stages[0].tensor.shape[1]))  # the decoded image
+        sizes.append(hw)
+        items.append({"name": g.name, "input": g.input, "input_sha256": sha256_file(src), "label": g.label,
+                      "image_size": list(hw)})  # fmt: skip
     out_names = [o.name for o in manifest.outputs]
     models: dict[str, dict[str, Any]] = {}
     for m in manifest.models:
@@ -224,14 +284,31 @@ def write_reference(
             )
             entry["output_names"] = list(per)
             first = out_names[0] if out_names and out_names[0] in per else next(iter(per))
-            tops = [classify(v, manifest.classification(), labels)[0] for v in per[first]]
-            _save_npz(
-                root / REF_DIR / "outputs" / f"{m.id}.post.npz",
-                {
-                    "index": np.asarray([[t.index for t in row] for row in tops], dtype=np.int64),
-                    "score": np.asarray([[t.score for t in row] for row in tops], dtype=np.float32),
-                },
-            )
+            if isinstance(post, DetectionPostprocess):
+                dets = [
+                    detect(v, post, labels, spec, [hw])[0] for v, hw in zip(per[first], sizes, strict=True)
+                ]
+                atomic_write_json(
+                    root / REF_DIR / "outputs" / f"{m.id}.det.json",
+                    {
+                        "items": {
+                            it["name"]: [d.as_dict() for d in ds] for it, ds in zip(items, dets, strict=True)
+                        }
+                    },
+                )
+                entry["detections"] = sum(len(ds) for ds in dets)
+                entry["detections_above_margin"] = sum(
+                    1 for ds in dets for d in ds if d.score > post.score_threshold + post.score_margin
+                )
+            else:
+                tops = [classify(v, post, labels)[0] for v in per[first]]
+                _save_npz(
+                    root / REF_DIR / "outputs" / f"{m.id}.post.npz",
+                    {
+                        "index": np.asarray([[t.index for t in row] for row in tops], dtype=np.int64),
+                        "score": np.asarray([[t.score for t in row] for row in tops], dtype=np.float32),
+                    },
+                )
             if m.int8_flavour == "trt_qdq":
                 exact = ort_session.session(mpath, optimize=False)
                 eper: dict[str, list[np.ndarray]] = {}
@@ -267,9 +344,13 @@ def write_reference(
         "input": manifest.input.model_dump(),
         "outputs": [o.model_dump() for o in manifest.outputs],
         "labels": labels,
-        "top_k": manifest.classification().top_k,
-        "apply_softmax": manifest.classification().apply_softmax,
-        "postprocess": manifest.postprocess.model_dump(),
+        "task": manifest.task,
+        **(
+            {"top_k": post.top_k, "apply_softmax": post.apply_softmax}
+            if isinstance(post, PostprocessInfo)
+            else {}
+        ),
+        "postprocess": post.model_dump(),
         "models": models,
         "items": items,
     }

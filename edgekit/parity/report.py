@@ -81,6 +81,35 @@ class PostRow:
 
 
 @dataclass
+class DetectionSummary:
+    """A detector's reported detections against the expected ones on the golden items, box by box
+    (edgekit.parity.compare.detections). ``against``: "same raw output" (the training postprocess applied
+    in Python to the side's own raw outputs: C++ vs Python detections) or "training record" (the Python
+    detections recorded at build time). The benchmark figures: ``count_agreement``, ``worst_iou`` and
+    ``worst_score_diff``; ``excused_near_threshold`` counts detections within ``score_margin`` of the
+    threshold that only one side reports (allowed, shown, never silent)."""
+
+    against: str
+    items: int  # golden items compared
+    items_total: int
+    items_bad: int  # items with an unexcused difference
+    count_agreement: float  # fraction of the compared items whose detection counts are equal
+    worst_iou: float | None  # over the matched boxes (None: no box matched)
+    worst_score_diff: float | None
+    excused_near_threshold: int
+    expected: int  # detections expected over all items
+    reported: int
+    matched: int
+    decisive: int  # matched detections scored above threshold + margin: what makes the comparison count
+    min_iou: float
+    score_atol: float
+    score_rtol: float
+    score_threshold: float
+    score_margin: float
+    status: str  # pass / fail / skip
+
+
+@dataclass
 class Coverage:
     """How many golden items each required comparison covered, on the side under test itself."""
 
@@ -88,15 +117,19 @@ class Coverage:
     ran: int = 0  # items the side under test produced a result for (no error)
     stages: int = 0  # items whose stage tensors were compared
     outputs: int = 0  # items whose outputs were compared
-    postprocess: int = 0  # items whose reported top-k was compared
+    postprocess: int = 0  # items whose reported top-k (a detector: detections) was compared
 
-    def gaps(self, runtime: str) -> list[str]:
+    def gaps(self, runtime: str, reported: str = "reported top-k") -> list[str]:
         if self.items == 0:
             return ["the training record has zero golden items: nothing was compared"]
         out = []
         if self.ran < self.items:
             out.append(f"{runtime} produced no result for {self.items - self.ran}/{self.items} golden items")
-        compared = (("stages", self.stages), ("outputs", self.outputs), ("reported top-k", self.postprocess))
+        compared = (
+            ("stages", self.stages),
+            ("outputs", self.outputs),
+            (reported, self.postprocess),
+        )
         for what, n in compared:
             if n < self.items:
                 out.append(f"{what} of {runtime} compared on {n}/{self.items} golden items")
@@ -128,10 +161,20 @@ class ParityReport:
     checks: list[Check] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     coverage: Coverage = field(default_factory=Coverage)
+    detection: DetectionSummary | None = (
+        None  # a detector: its detections vs the same raw output's (benchmark)
+    )
+    detection_vs_record: DetectionSummary | None = None  # a detector: its detections vs the training record
     stage_source: str = ""  # the side whose stage tensors the stage rows compare ("" = the side under test)
     drift: bool = False  # some comparison or check measured a difference (set by decide)
     unverified: list[str] = field(default_factory=list)  # what was not compared (set by decide)
     in_sync: bool = False  # only decide() sets it, from the evidence
+    task: str = "classification"  # the training record's: "detection" compares detections box by box
+
+    @property
+    def reported_kind(self) -> str:
+        """What the side reports after the postprocess, in the coverage lines."""
+        return "detections" if self.task == "detection" else "reported top-k"
 
     def decide(self) -> None:
         """The verdict, from the rows and the coverage only (see the module docstring)."""
@@ -141,7 +184,7 @@ class ParityReport:
             or any(o.status == "fail" for o in self.outputs)
             or any(p.status == "fail" for p in self.postprocess)
         )
-        gaps = self.coverage.gaps(self.runtime)
+        gaps = self.coverage.gaps(self.runtime, self.reported_kind)
         if self.stage_source:
             gaps.append(f"the stage rows come from {self.stage_source}, not from {self.runtime}")
         if not self.stages:
@@ -149,7 +192,11 @@ class ParityReport:
         if not self.outputs:
             gaps.append("no model output was compared")
         if not self.postprocess:
-            gaps.append("the reported top-k was not compared")
+            gaps.append(
+                "the detections were not compared"
+                if self.task == "detection"
+                else "the reported top-k was not compared"
+            )
         gaps += [f"{c.name} skipped: {c.detail}" for c in self.checks if c.status == "skip" and c.required]
         self.unverified = list(dict.fromkeys(gaps))
         self.in_sync = self.error is None and not self.drift and not self.unverified
@@ -173,9 +220,10 @@ class ParityReport:
             return f"parity error: {self.error}"
         if self.in_sync:
             c = self.coverage
+            what = "detections box by box" if self.task == "detection" else "reported top-k"
             return (
                 f"in sync: {self.runtime} ({self.model}) matches the training reference on all {c.items} "
-                "golden items (stages, outputs, reported top-k)"
+                f"golden items (stages, outputs, {what})"
             )
         if self.exit_code == EXIT_NOT_VERIFIED:
             rt = next((d for d in self.diagnoses if d.step == "runtime"), None)
@@ -198,6 +246,13 @@ class ParityReport:
         d = asdict(self)
         d.update(verdict=self.verdict, exit_code=self.exit_code, summary=self.summary())
         d["verified_items"] = self.coverage.items if self.in_sync else 0
+        if self.detection is not None:  # the issue's benchmark: C++ (the side) vs Python detections
+            ds = self.detection
+            d["detection_benchmark"] = {
+                "items": ds.items, "count_agreement": ds.count_agreement, "worst_iou": ds.worst_iou,
+                "worst_score_diff": ds.worst_score_diff, "excused_near_threshold": ds.excused_near_threshold,
+                "matched": ds.matched, "decisive": ds.decisive, "status": ds.status,
+            }  # fmt: skip
         return clean(d)
 
     def write_json(self, path: Path) -> None:
@@ -257,6 +312,32 @@ class ParityReport:
             for prow in self.postprocess:
                 pt.add_row(prow.aspect, f"{prow.items_bad}/{prow.items}", st(prow.status), prow.detail)
             console.print(pt)
+        dets = [x for x in (self.detection, self.detection_vs_record) if x is not None]
+        if dets:
+            dt = Table(title="detections, box by box (one-to-one, same class, greedy by score)")
+            for heading in (
+                "vs",
+                "items off",
+                "count agreement",
+                "worst IoU (limit)",
+                "worst |d score| (limit)",
+                "excused near threshold",
+                "matched / expected / reported",
+                "status",
+            ):
+                dt.add_column(heading)
+            for ds in dets:
+                dt.add_row(
+                    ds.against,
+                    f"{ds.items_bad}/{ds.items}",
+                    f"{ds.count_agreement:.1%}",
+                    f"{num(ds.worst_iou)} (≥{ds.min_iou:g})",
+                    f"{num(ds.worst_score_diff)} (≤{ds.score_atol:.3g} + {ds.score_rtol:g}·|s|)",
+                    f"{ds.excused_near_threshold} (±{ds.score_margin:g} of {ds.score_threshold:g})",
+                    f"{ds.matched} / {ds.expected} / {ds.reported}",
+                    st(ds.status),
+                )
+            console.print(dt)
         if self.checks:
             ct = Table(title="checks")
             ct.add_column("check")
@@ -279,7 +360,7 @@ class ParityReport:
         cov = self.coverage
         console.print(
             f"compared on {self.runtime}: {cov.ran}/{cov.items} items ran, stages {cov.stages}, "
-            f"outputs {cov.outputs}, reported top-k {cov.postprocess}",
+            f"outputs {cov.outputs}, {self.reported_kind} {cov.postprocess}",
             highlight=False,
         )
         color = "red" if not self.in_sync or self.error else "green"

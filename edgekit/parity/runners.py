@@ -4,6 +4,11 @@
 - ``ort``: the Python preprocessing + ONNX Runtime in Python on the manifest's model file.
 - ``torch``: the Python preprocessing + the bundle's PyTorch reference model (reference/<id>.pt2 or .ts).
 - ``cpp``: ``edgekit-infer --dump-stages`` through an :class:`~edgekit.parity.executor.Executor`.
+
+A detection bundle's side reports detections instead of a top-k: the Python sides apply the deployed
+manifest's detection postprocess (edgekit.detect.postprocess.detect) to their own outputs; the C++ side's
+``--json`` lines (the same lines as ``--output DIR/results.jsonl``) are ``{"input", "model", "nonfinite",
+"image_size": [h, w], "detections": [{"box": [x1, y1, x2, y2], "score", "class_id", "label"}]}``.
 """
 
 from __future__ import annotations
@@ -17,7 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from edgekit.bundle import Bundle
+from edgekit.bundle import Bundle, DetectionPostprocess
+from edgekit.detect.postprocess import Detection, detect
 from edgekit.errors import EdgekitError
 from edgekit.parity import ort_session
 from edgekit.parity.executor import Executor
@@ -33,6 +39,8 @@ class ItemResult:
     outputs: dict[str, np.ndarray] = field(default_factory=dict)  # output name -> 1 x ...
     top: list[TopK] | None = None  # what the side reports for its first output: top-k classes, best first
     score_kind: str | None = None  # what the side says its scores are ("softmax" or "raw"), when it says
+    detections: list[Detection] | None = None  # a detector's reported detections ([] = none found)
+    image_size: tuple[int, int] | None = None  # the decoded image (h, w) the side's boxes map back to
     error: str | None = None  # the side failed on this item: it was not compared
 
 
@@ -130,6 +138,14 @@ def run_python_side(
             continue
         first = r.outputs.get(m.outputs[0].name) if m.outputs else None
         first = next(iter(r.outputs.values())) if first is None else first
+        if isinstance(m.postprocess, DetectionPostprocess):  # the deployed detection postprocess
+            dec = stages[0].tensor
+            r.image_size = (int(dec.shape[0]), int(dec.shape[1]))
+            try:
+                r.detections = detect(first, m.postprocess, labels, m.preprocess, [r.image_size])[0]
+            except ValueError as exc:
+                r.error = f"detection postprocess failed: {exc}"
+            continue
         try:  # the deployed manifest's postprocess, as the device applies it
             r.top = classify(first, m.classification(), labels)[0]
             r.score_kind = "softmax" if m.classification().apply_softmax else "raw"
@@ -159,8 +175,40 @@ def _score(v: object) -> float:
     return float(v) if isinstance(v, int | float) else float("nan")  # JSON null: NaN/Inf in C++
 
 
-def _apply_json(res_stdout: str, by_stem: dict[str, ItemResult], model_id: str) -> set[str]:
-    """Fill the reported top-k / NaN flags from ``--json`` lines; return the stems that got a usable line."""
+def parse_detections(rec: dict) -> tuple[list[Detection], tuple[int, int]]:
+    """A detection result line's ``detections`` and ``image_size``; ValueError names what is malformed."""
+    dets = rec.get("detections")
+    size = rec.get("image_size")
+    if not isinstance(dets, list):
+        raise ValueError("no 'detections' list")
+    if not (isinstance(size, list) and len(size) == 2 and all(isinstance(v, int) and v > 0 for v in size)):
+        raise ValueError(f"image_size {size!r} is not [h, w]")
+    out = []
+    for d in dets:
+        if not isinstance(d, dict):
+            raise ValueError(f"a detection is not an object: {d!r}")
+        box = d.get("box")
+        if not (isinstance(box, list) and len(box) == 4):
+            raise ValueError(f"box {box!r} is not [x1, y1, x2, y2]")
+        cid = d.get("class_id")
+        if not isinstance(cid, int) or isinstance(cid, bool):
+            raise ValueError(f"class_id {cid!r} is not an integer")
+        out.append(Detection((_score(box[0]), _score(box[1]), _score(box[2]), _score(box[3])),
+                             _score(d.get("score")), cid, str(d.get("label") or "")))  # fmt: skip
+    return out, (int(size[0]), int(size[1]))
+
+
+NO_DETECTIONS = (
+    "edgekit-infer printed a result line without usable detections for a detection bundle "
+    "(this edgekit-infer does not interpret postprocess type detection)"
+)
+
+
+def _apply_json(
+    res_stdout: str, by_stem: dict[str, ItemResult], model_id: str, detection: bool = False
+) -> set[str]:
+    """Fill the reported top-k (a detector: the detections and image size) and NaN flags from ``--json``
+    lines; return the stems that got a usable line."""
     seen = set()
     for ln in res_stdout.splitlines():
         if not ln.strip().startswith("{"):
@@ -174,6 +222,16 @@ def _apply_json(res_stdout: str, by_stem: dict[str, ItemResult], model_id: str) 
         stem = Path(posixpath.basename(str(rec.get("input", "")))).stem
         r = by_stem.get(stem)
         if r is None or rec.get("model", model_id) != model_id:  # another input's or another model's line
+            continue
+        if detection:
+            try:
+                r.detections, r.image_size = parse_detections(rec)
+            except ValueError as exc:
+                r.error = f"{NO_DETECTIONS}: {exc}: {ln.strip()[:120]}"
+                continue
+            seen.add(stem)
+            if rec.get("nonfinite"):
+                r.error = "edgekit-infer reported NaN/Inf outputs"
             continue
         tk = rec.get("top_k")
         try:
@@ -208,6 +266,7 @@ def run_cpp_side(
     ``extra_args`` are appended (e.g. ``["--backend", "trt"]`` on a Jetson)."""
     m = bundle.manifest
     entry = m.model(model_id)
+    det = m.task == "detection"
     rb = executor.bundle_path(bundle.root)
     binary = executor.binary()
     dump = executor.mkdtemp()
@@ -227,7 +286,7 @@ def run_cpp_side(
             if progress:
                 progress(f"{folder}/ ({len(names)} images)")
             res = executor.run(argv(folder), timeout)
-            seen = _apply_json(res.stdout, by_stem, entry.id)
+            seen = _apply_json(res.stdout, by_stem, entry.id, det)
             if res.returncode in (0, 3) and seen == set(by_stem):
                 continue
             for n in names:  # the folder run failed: one call per file tells which ones and why
@@ -235,7 +294,7 @@ def run_cpp_side(
                 if progress:
                     progress(n)
                 one = executor.run(argv(g.input), timeout)
-                _apply_json(one.stdout, {stems[n]: items[n]}, entry.id)
+                _apply_json(one.stdout, {stems[n]: items[n]}, entry.id, det)
                 if one.returncode not in (0, 3):
                     items[n].error = _fail_msg(one.returncode, one.stderr)
                 elif one.returncode == 3:
@@ -249,7 +308,9 @@ def run_cpp_side(
                     r.error = str(exc)
                 if r.error is None and not r.outputs:  # exit 0 is not a result: the files are
                     r.error = "edgekit-infer wrote no output tensors for it (--dump-stages)"
-                elif r.error is None and not r.top:
+                elif r.error is None and det and r.detections is None:
+                    r.error = f"{NO_DETECTIONS}: no result line for it"
+                elif r.error is None and not det and not r.top:
                     r.error = "edgekit-infer printed no result line (--json top_k) for it"
     finally:
         executor.cleanup(dump)

@@ -58,7 +58,11 @@ def manifest_vs_model(bundle: Bundle, model_id: str) -> list[Check]:
     if names != want:
         problems.append(f"output names {want} but the model has {names}")
     labels = bundle.labels()
-    if g.output and labels:
+    if g.output and labels and m.task == "detection":  # [N, 4 + C, ...]: C class channels, one label each
+        d1 = _dims(g.output[0])[1:2]
+        if d1 and d1[0] > 0 and d1[0] - 4 != len(labels):
+            problems.append(f"{len(labels)} labels but the detector has {d1[0] - 4} class channels")
+    elif g.output and labels:
         last = _dims(g.output[0])[-1:]
         if last and last[0] > 0 and last[0] != len(labels):
             problems.append(f"{len(labels)} labels but the model has {last[0]} outputs")
@@ -187,10 +191,20 @@ def manifest_vs_record(bundle: Bundle, ref: Reference, model_id: str) -> list[Ch
 
 
 def postprocess_vs_record(bundle: Bundle, ref: Reference) -> Check:
-    """The deployed postprocess declaration against training's: softmax, top-k and the task (the labels'
-    content has its own check; the labels file's name does not matter)."""
+    """The deployed postprocess declaration against training's: softmax, top-k and the task; for a detector
+    every field (encoding, thresholds, NMS, background class, coordinates, margin). The labels' content has
+    its own check; the labels file's name does not matter."""
     train = ref.postprocess.model_dump()
     dep = bundle.manifest.postprocess.model_dump()
+    if train.get("type") == "detection" or dep.get("type") == "detection":
+        keys = [k for k in dict.fromkeys([*train, *dep]) if k != "labels_file" and train.get(k) != dep.get(k)]
+        shown = ("encoding", "score_threshold", "nms_iou", "max_detections")
+        return Check(
+            "postprocess vs training record",
+            "fail" if keys else "pass",
+            ", ".join(f"{k} {train.get(k)} → {dep.get(k)}" for k in keys)
+            or ", ".join(f"{k} {train.get(k)}" for k in shown),
+        )
     keys = [k for k in ("type", "apply_softmax", "top_k") if train.get(k) != dep.get(k)]
     return Check(
         "postprocess vs training record",

@@ -60,3 +60,43 @@ OUTPUT_TOL: dict[str, OutputTolerance] = {
 
 def output_tolerance(precision: str) -> OutputTolerance:
     return OUTPUT_TOL.get(precision, OUTPUT_TOL["int8"])
+
+
+@dataclass(frozen=True)
+class DetectionTolerance:
+    """Box-by-box agreement of two detection lists (edgekit.parity.compare.detections): matched boxes
+    (one-to-one, same class, greedy by score) must overlap with IoU >= ``min_iou`` and their scores agree
+    within ``score_atol + score_rtol * |score|``. ``pair_iou``: the least IoU at which two boxes count as the
+    same object at all (below it they are two unmatched detections)."""
+
+    name: str
+    min_iou: float
+    score_atol: float
+    score_rtol: float = 0.0
+    pair_iou: float = 0.5
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+# Given the SAME raw output, the C++ and the Python postprocess decode the same float32 boxes in the same
+# order (edgekit/detect/postprocess.py, cpp_runtime/src/detect.cpp) and map them with the same float64
+# affine: boxes agree to float32 rounding (IoU ~1 - 1e-6) and scores to float32 sigmoid rounding (~1e-7).
+DET_SAME_OUTPUT = DetectionTolerance("same raw output", min_iou=0.99, score_atol=1e-6, score_rtol=1e-5)
+
+# Against the training record the raw outputs differ within the precision's output tolerance L (max |d|):
+# a sigmoid score moves by at most L/4 (sigmoid is 1/4-Lipschitz), a raw score by L; a box side moves by up
+# to L * stride input pixels, so the IoU limit loosens with the precision.
+DET_VS_RECORD_IOU = {"fp32": 0.99, "fp16": 0.95, "int8": 0.75}
+
+
+def detection_tolerance_vs_record(precision: str, output_limit: float, sigmoid: bool) -> DetectionTolerance:
+    """The tolerance of the side's detections against the training record's, for outputs that agree within
+    ``output_limit`` (the precision's output max |d| limit)."""
+    lip = 0.25 if sigmoid else 1.0
+    return DetectionTolerance(
+        f"vs training record ({precision})",
+        min_iou=DET_VS_RECORD_IOU.get(precision, DET_VS_RECORD_IOU["int8"]),
+        score_atol=lip * output_limit + 1e-6,
+        score_rtol=1e-5,
+    )

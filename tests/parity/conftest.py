@@ -43,6 +43,20 @@ def color_bundle_copy(color_bundle_session: Path, tmp_path: Path) -> Path:
     return dst
 
 
+@pytest.fixture(scope="session")
+def det_bundle_session(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from tests.parity.det_bundle import make_det_bundle
+
+    return make_det_bundle(tmp_path_factory.mktemp("det") / "bundle")
+
+
+@pytest.fixture()
+def det_bundle_copy(det_bundle_session: Path, tmp_path: Path) -> Path:
+    dst = tmp_path / "det"
+    shutil.copytree(det_bundle_session, dst)
+    return dst
+
+
 def edit_manifest(root: Path, edit: Callable[[dict], None]) -> None:
     """Edit manifest.json as a user would, then re-hash so the bundle's checksums pass."""
     raw = json.loads((root / B.MANIFEST).read_text())

@@ -30,10 +30,12 @@ class Case:
     runtimes: tuple[str, ...] = ALL
     model: str | None = None
     binary: Callable[[Path], Path] | None = None  # cpp: wraps edgekit-infer (given a scratch folder)
+    needs_cpp_build: bool = True  # False: ``binary`` is a stand-in that does not run the built edgekit-infer
+    no_drift: bool = False  # no drift injected (a "not verified" case): the meta test is the paranoid one
 
     @property
     def clean(self) -> bool:
-        return self.id.startswith("clean") or self.id.startswith("equivalent")
+        return self.id.startswith("clean") or self.id.startswith("equivalent") or self.no_drift
 
 
 def headline(r: ParityReport) -> tuple[str, str]:
@@ -405,6 +407,147 @@ def _record_without_softmax(root: Path) -> None:
     rehash(root)
 
 
+# -- detection (issue 16, item 4): the det bundle (tests/parity/det_bundle.py) ------------------------------
+
+
+def _det_in_sync(r: ParityReport) -> None:
+    in_sync(r)
+    assert r.task == "detection" and r.reported_kind == "detections"
+    d = r.detection
+    assert d is not None and d.status == "pass" and d.items == r.coverage.items, d
+    assert d.count_agreement == 1.0 and d.worst_iou is not None and d.worst_iou >= 0.99 and d.decisive > 0, d
+    assert d.worst_score_diff is not None and d.worst_score_diff <= 1e-5, d
+    assert r.detection_vs_record is not None and r.detection_vs_record.status == "pass"
+    bench = r.to_dict()["detection_benchmark"]
+    assert bench["count_agreement"] == 1.0 and bench["worst_iou"] >= 0.99 and bench["items"] == c_items(r)
+
+
+def c_items(r: ParityReport) -> int:
+    return r.coverage.items
+
+
+def _det_post_only(r: ParityReport) -> None:
+    """The stages and raw outputs agree; the detections do not."""
+    out_of_sync(r)
+    assert all(s.status == "pass" for s in r.stages) and all(o.status == "pass" for o in r.outputs)
+    assert next(p for p in r.postprocess if p.aspect == "detections").status == "fail"
+    assert r.detection is not None and r.detection.items_bad > 0
+
+
+def _det_cause(step_name: str, *phrases: str, declared: str | None = None) -> Callable[[ParityReport], None]:
+    """Detection drift named: the headline step and phrases of its cause; ``declared``: the deployed manifest
+    changed that field (the static check says so too), else the manifest is untouched (a device defect)."""
+
+    def expect(r: ParityReport) -> None:
+        _det_post_only(r)
+        where, cause = headline(r)
+        assert where == step_name, (where, cause)
+        for ph in phrases:
+            assert ph in cause, cause
+        chk = next(c for c in r.checks if c.name == "postprocess vs training record")
+        if declared is None:
+            assert chk.status == "pass", chk
+        else:
+            assert chk.status == "fail" and declared in chk.detail, chk
+
+    return expect
+
+
+def _det_within_margin(r: ParityReport) -> None:
+    """Threshold 0.3 → 0.33 (inside the 0.05 margin): the boxes that differ are all near the threshold, so the
+    box-by-box comparison excuses them — and counts them — while the declaration check still fails."""
+    out_of_sync(r)
+    d = r.detection
+    assert d is not None and d.status == "pass", d
+    assert d.excused_near_threshold > 0 and d.count_agreement < 1.0, d
+    assert r.to_dict()["detection_benchmark"]["excused_near_threshold"] == d.excused_near_threshold
+    where, cause = headline(r)
+    assert where == "postprocess" and "score_threshold 0.3 → 0.33" in cause, (where, cause)
+
+
+def _det_not_verified(r: ParityReport) -> None:
+    """No detection above threshold + margin anywhere: the comparison proves nothing, so not verified."""
+    assert r.exit_code == 3 and r.verdict == "not verified" and not r.in_sync and not r.drift, r.summary()
+    chk = next(c for c in r.checks if c.name == "detections above the score margin")
+    assert chk.status == "skip" and "golden set must show objects" in chk.detail
+    assert r.detection is not None and r.detection.decisive == 0 and r.detection.status == "pass"
+    assert "detections above the score margin skipped" in r.summary()
+
+
+def _rerecord(root: Path, change: Callable[[dict], None] | None = None) -> None:
+    """Edit the manifest, then record the reference again as a build with that manifest would have."""
+    from edgekit import bundle as B
+    from edgekit.parity.reference import write_reference
+
+    raw = json.loads((root / B.MANIFEST).read_text())
+    if change is not None:
+        change(raw)
+    m = B.Manifest.model_validate(raw)
+    write_reference(root, m)
+    B.write_manifest(root, m)
+
+
+def _blank_golden(root: Path) -> None:
+    """Flat grey golden photos: nothing to detect on either side (recorded again, as a build would)."""
+    import cv2
+
+    for p in (root / "golden").glob("*.jpg"):
+        cv2.imwrite(str(p), np.full((120, 160, 3), 114, np.uint8))
+    _rerecord(root)
+
+
+def _all_near_threshold(root: Path) -> None:
+    """Threshold 0.97 with margin 0.05 in training and deployment: every detection lies within the margin."""
+    _rerecord(root, lambda raw: raw["postprocess"].update(score_threshold=0.97))
+
+
+def _device(bug: str) -> Callable[[Path], Path]:
+    from tests.parity.det_device import det_device
+
+    return lambda tmp: det_device(tmp, bug)
+
+
+DET_CASES = [
+    Case("clean_det", "det", _det_in_sync, runtimes=("ort", "torch")),
+    Case("clean_det_device", "det", _det_in_sync, runtimes=("cpp",), binary=_device("none"),
+         needs_cpp_build=False),
+    # the deployed manifest's detection postprocess changed (the ort side applies it, as a device would)
+    Case("det_score_threshold_changed", "det",
+         _det_cause("postprocess.score_threshold", "score threshold changed", "≥ 0.6 (training 0.3)",
+                    declared="score_threshold 0.3 → 0.6"), _post(score_threshold=0.6), ("ort",)),
+    Case("det_nms_iou_changed", "det",
+         _det_cause("postprocess.nms_iou", "NMS IoU threshold changed", "IoU 0.2 (training 0.5)",
+                    declared="nms_iou 0.5 → 0.2"), _post(nms_iou=0.2), ("ort",)),
+    Case("det_coordinates_input", "det",
+         _det_cause("postprocess.coordinates", "letterbox inverse not applied", "network-input pixels",
+                    declared="coordinates original → input"), _post(coordinates="input"), ("ort",)),
+    Case("det_background_class_mismatch", "det",
+         _det_cause("postprocess.background_class", "class index offset: background_class False → True",
+                    declared="background_class False → True"), _post(background_class=True), ("ort",)),
+    Case("det_threshold_within_margin", "det", _det_within_margin, _post(score_threshold=0.33), ("ort",)),
+    # device defects (the manifest is untouched): the stand-in edgekit-infer of tests/parity/det_device.py
+    Case("det_device_xywh_boxes", "det",
+         _det_cause("postprocess.box_format", "reports boxes as xywh ([x, y, w, h])", "xyxy"),
+         runtimes=("cpp",), binary=_device("xywh"), needs_cpp_build=False),
+    Case("det_device_letterbox_inverse_not_applied", "det",
+         _det_cause("postprocess.coordinates", "letterbox inverse not applied"),
+         runtimes=("cpp",), binary=_device("no_inverse"), needs_cpp_build=False),
+    Case("det_device_class_index_off_by_one", "det",
+         _det_cause("postprocess.class_id", "class index offset", "training's +1"),
+         runtimes=("cpp",), binary=_device("class_plus_1"), needs_cpp_build=False),
+    Case("det_device_score_threshold", "det",
+         _det_cause("postprocess.score_threshold", "score threshold differs", "(training 0.3)"),
+         runtimes=("cpp",), binary=_device("threshold_0.6"), needs_cpp_build=False),
+    Case("det_device_nms_iou", "det",
+         _det_cause("postprocess.nms_iou", "NMS IoU threshold differs", "(training 0.5)"),
+         runtimes=("cpp",), binary=_device("nms_0.2"), needs_cpp_build=False),
+    # nothing decisive to compare: not verified (exit 3), never "in sync"
+    Case("det_nothing_detected", "det", _det_not_verified, _blank_golden, ("ort",), no_drift=True),
+    Case("det_every_detection_near_threshold", "det", _det_not_verified, _all_near_threshold, ("ort",),
+         no_drift=True),
+]  # fmt: skip
+
+
 CASES = [
     Case("clean_tiny", "tiny", _clean_tiny),
     Case("clean_int8_cpu", "tiny", _clean_int8, runtimes=NO_TORCH, model="student_int8_cpu"),
@@ -439,12 +582,13 @@ CASES = [
     Case("softmax_on_where_training_had_none", "tiny", _softmax_on, _record_without_softmax, NO_TORCH),
     Case("top_k_changed", "tiny", _top_k, _post(top_k=3)),
     Case("softmax_off_and_top_k_1", "tiny", _issue_example, _post(apply_softmax=False, top_k=1)),
+    *DET_CASES,
 ]  # fmt: skip
 
 
 def _runtime_param(case: Case, rt: str):  # type: ignore[no-untyped-def]
     marks = []
-    if rt == "cpp":
+    if rt == "cpp" and case.needs_cpp_build:
         marks = [
             pytest.mark.cpp,
             pytest.mark.skipif(CPP_BINARY is None, reason="edgekit-infer is not built (cpp_runtime/build)"),

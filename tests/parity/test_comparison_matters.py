@@ -1,10 +1,11 @@
 """Proof that every drift test depends on the numeric comparison (issue 13, item 13).
 
 For EVERY case of tests/parity/drift_cases.py: with the comparison core (``compare.diff``, ``compare.close``,
-``compare.output_metrics``, ``compare.reported``) made blind — every tensor, output and reported top-k
-declared equal — the drift case's own assertions must fail (its diagnosis disappears). For the clean cases the
-comparison is made to see a difference everywhere, and the in-sync assertions must fail. A case that still
-passes would be a test that cannot fail."""
+``compare.output_metrics``, ``compare.reported``, ``compare.detections``) made blind — every tensor, output,
+reported top-k and reported detection list declared equal — the drift case's own assertions must fail (its
+diagnosis disappears). For the clean cases (and the "not verified" ones) the comparison is made to see a
+difference everywhere, and their assertions must fail. A case that still passes would be a test that cannot
+fail."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
+from edgekit.detect.postprocess import Detection
 from edgekit.parity import compare, run_parity
 from tests.parity.drift_cases import CASES, Case, binary_for, bundle_for, params
 
@@ -25,6 +27,8 @@ def blind(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(compare, "close", lambda ref, got, atol: True)
     monkeypatch.setattr(compare, "output_metrics", lambda ref, got, k, tol: real_metrics(ref, ref, k, tol))
     monkeypatch.setattr(compare, "reported", lambda exp, got, atol, rtol=0.0: real_reported(exp, exp, 0.0))
+    real_det = compare.detections
+    monkeypatch.setattr(compare, "detections", lambda exp, got, tol, thr, m: real_det(exp, exp, tol, thr, m))
     yield
 
 
@@ -38,6 +42,11 @@ def paranoid(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         compare, "output_metrics", lambda ref, got, k, tol: real_metrics(ref, -np.asarray(ref) - 1.0, k, tol)
     )
     monkeypatch.setattr(compare, "reported", lambda exp, got, atol, rtol=0.0: real_reported(exp, [], 0.0))
+    real_det = compare.detections
+    far = Detection((0.0, 0.0, 1.0, 1.0), 0.99, 99, "")  # an extra, confident detection of no class
+    monkeypatch.setattr(
+        compare, "detections", lambda exp, got, tol, thr, m: real_det(exp, [far], tol, thr, m)
+    )
     yield
 
 
