@@ -92,6 +92,22 @@ class DecodedCache:
             pass  # an optimisation only
 
 
+def _target(label: Any) -> Any:
+    """A factory item's label: an int class id (None: unlabeled, -2), or a detection target passed through
+    as a float32 tensor [max_boxes, 5] (class_id, x1, y1, x2, y2 in network-input pixels, class_id -1 =
+    padding; /work/notes/DET.md). det-model: the factory's boxes must already be in network-input pixels (no
+    geometry or augmentation is applied to them here)."""
+    if label is None:
+        return -2
+    if isinstance(label, np.ndarray | torch.Tensor) and np.ndim(label) == 2:
+        return torch.as_tensor(np.asarray(label, dtype=np.float32))
+    return int(label)
+
+
+def _is_bad(label: Any) -> bool:
+    return isinstance(label, int) and label == BAD
+
+
 class StreamDataset(Dataset):  # type: ignore[type-arg]
     """A map-style dataset over one split: item i -> (float32 tensor, int64 label, index). A file that
     does not decode gives label ``BAD``; ``make_loader`` drops it and counts it."""
@@ -121,7 +137,7 @@ class StreamDataset(Dataset):  # type: ignore[type-arg]
         j = self.source_index(i)
         return self.split.path(j) if isinstance(self.split, FileSplit) else f"{self.name}[{j}]"
 
-    def decoded(self, i: int) -> tuple[np.ndarray, int]:
+    def decoded(self, i: int) -> tuple[np.ndarray, Any]:
         """(decoded uint8 HxWxC, label); InputError for a file that does not decode."""
         j = self.source_index(i)
         if isinstance(self.split, FileSplit):
@@ -134,10 +150,9 @@ class StreamDataset(Dataset):  # type: ignore[type-arg]
             return img, int(self.split.labels[j])
         item = self.split.items[j]
         img, label = item
-        return _check_decoded(img, self.decode_step, f"split '{self.name}' item {j}"), \
-            (-2 if label is None else int(label))
+        return _check_decoded(img, self.decode_step, f"split '{self.name}' item {j}"), _target(label)
 
-    def __getitem__(self, i: int) -> tuple[torch.Tensor, int, int]:
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, Any, int]:
         try:
             img, label = self.decoded(i)
         except InputError:
@@ -173,13 +188,13 @@ class BadImages:
         return {"count": self.count, "names": {k: sorted(v) for k, v in self.names.items()}}
 
 
-def _collate(batch: list[tuple[torch.Tensor, int, int]]) -> tuple[torch.Tensor, torch.Tensor, list[int]]:
+def _collate(batch: list[tuple[torch.Tensor, Any, int]]) -> tuple[torch.Tensor, torch.Tensor, list[int]]:
     """torch's default_collate over the decodable items (in a worker it stacks straight into shared
     memory, saving a copy), plus the indices of the undecodable ones."""
     from torch.utils.data import default_collate
 
-    good = [(b[0], b[1]) for b in batch if b[1] != BAD]
-    bad = [b[2] for b in batch if b[1] == BAD]
+    good = [(b[0], b[1]) for b in batch if not _is_bad(b[1])]
+    bad = [b[2] for b in batch if _is_bad(b[1])]
     if not good:
         return torch.zeros(0), torch.zeros(0, dtype=torch.int64), bad
     x, y = default_collate(good)
@@ -301,7 +316,7 @@ def _golden(split: Split, idx: np.ndarray, spec: PreprocessSpec, name: str) -> l
             ok, enc = cv2.imencode(".png", np.asarray(img))
             if not ok:  # pragma: no cover
                 raise DataError(f"split '{name}' item {j} cannot be encoded as PNG", "yield uint8 images")
-            lab = None if label is None else int(label)
+            lab = None if label is None or np.ndim(label) != 0 else int(label)  # detection: no class label
             out.append(GoldenSample(f"{name}_{int(j):06d}", enc.tobytes(), lab))
     return out
 

@@ -81,7 +81,7 @@ class DetectHead(nn.Module):
 
 
 class Detector(nn.Module):
-    """MobileNetV2 backbone at ``stride`` + DetectHead: input [N, in_channels, H, W] -> [N, 4 + C, H/s, W/s]."""
+    """MobileNetV2 backbone at ``stride`` + DetectHead: [N, in_channels, H, W] -> [N, 4 + C, H/s, W/s]."""
 
     def __init__(self, num_classes: int, width: float = 1.0, stride: int = 8, head_channels: int = 64,
                  head_depth: int = 2, in_channels: int = 3) -> None:
@@ -118,7 +118,7 @@ def load_backbone(model: Detector, path: Path | None = None) -> int:
     try:
         state = torch.load(p, map_location="cpu", weights_only=True)
     except Exception as exc:
-        raise ConfigError(f"cannot read the weights file {p}: {exc}", "reinstall the weights package") from exc
+        raise ConfigError(f"cannot read the weights file {p}: {exc}", "reinstall the weights") from exc
     own = model.features.state_dict()
     sub = {k[len("features."):]: v for k, v in state.items() if k.startswith("features.")
            and k[len("features."):] in own}
@@ -140,3 +140,33 @@ def detector(classes: int = 10, width: float = 1.0, stride: int = 8, head_channe
     if pretrained:
         load_backbone(m)
     return m
+
+
+# ops that make TensorRT split a DLA graph (or that have no DLA layer at all): a detector's network must hold
+# none of them; box decoding and NMS belong in the postprocessing
+NOT_ON_DLA = frozenset({"Reshape", "Transpose", "Flatten", "Squeeze", "Unsqueeze", "NonMaxSuppression",
+                        "TopK", "Gather", "GatherND", "GatherElements", "Shape", "Expand", "Tile",
+                        "ScatterND", "Loop", "If", "Where", "NonZero", "ArgMax", "Range"})
+
+
+def dla_problems(model: object) -> list[str]:
+    """What keeps an exported detector (an onnx.ModelProto or a path) from running whole on the DLA, per
+    DET.md: any op of NOT_ON_DLA, a Concat on an axis other than the channel axis (1), and an output whose
+    non-batch dims are not fixed. Empty means clean."""
+    import onnx
+
+    m = onnx.load(str(model)) if isinstance(model, str | Path) else model
+    assert isinstance(m, onnx.ModelProto)
+    out: list[str] = []
+    for n in m.graph.node:
+        if n.op_type in NOT_ON_DLA:
+            out.append(f"node {n.name or n.output[0]}: {n.op_type}")
+        elif n.op_type == "Concat":
+            axis = next((a.i for a in n.attribute if a.name == "axis"), None)
+            if axis != 1:
+                out.append(f"node {n.name or n.output[0]}: Concat on axis {axis}, not the channel axis 1")
+    for o in m.graph.output:
+        dims = o.type.tensor_type.shape.dim[1:]
+        if any(not d.HasField("dim_value") for d in dims):
+            out.append(f"output {o.name}: a dynamic non-batch dimension")
+    return out
