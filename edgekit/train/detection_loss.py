@@ -147,14 +147,23 @@ def detection_loss(raw: torch.Tensor, target: torch.Tensor, stride: int, *,
 
 def kd_detection_loss(student: torch.Tensor, teacher: torch.Tensor, target: torch.Tensor, stride: int,
                       temperature: float, alpha: float, *, background_class: bool = False) -> torch.Tensor:
-    """Distillation of the raw head maps: alpha x (BCE of the student's class logits / T against the
-    teacher's sigmoid(logits / T), x T^2, + L1 of the box distances weighted by the teacher's best class
-    probability) + (1 - alpha) x the task loss against the ground truth."""
+    """Distillation of the raw head maps: alpha x (soft + box) + (1 - alpha) x the task loss against the
+    ground truth, where
+
+    * soft: BCE of the student's class logits / T against the teacher's sigmoid(logits / T), weighted by
+      |sigmoid(s / T) - sigmoid(t / T)|^2 (quality-focal style, so the many easy background cells do not
+      swamp the few objects), summed and divided by the teacher's object count (sum over cells of its best
+      class probability, at least 1), x T^2;
+    * box: L1 of the ltrb distances, weighted per cell by the teacher's best class probability."""
     s_box, s_cls = split_raw(student.float())
     t_box, t_cls = split_raw(teacher.float())
     t = temperature
-    soft = F.binary_cross_entropy_with_logits(s_cls / t, torch.sigmoid(t_cls / t), reduction="mean") * (t * t)
+    p_t = torch.sigmoid(t_cls / t)
+    w = (torch.sigmoid(s_cls / t) - p_t).abs().pow(2).detach()
     wgt = torch.sigmoid(t_cls).amax(-1, keepdim=True)  # [N, P, 1]: where the teacher sees an object
-    box = ((s_box - t_box).abs() * wgt).sum() / wgt.sum().clamp(min=1e-6) / 4
+    objects = wgt.sum().clamp(min=1.0)
+    bce = F.binary_cross_entropy_with_logits(s_cls / t, p_t, reduction="none")
+    soft = (bce * w).sum() / objects * (t * t)
+    box = ((s_box - t_box).abs() * wgt).sum() / objects / 4
     hard = detection_loss(student, target, stride, background_class=background_class)
     return alpha * (soft + box) + (1.0 - alpha) * hard
