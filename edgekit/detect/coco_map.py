@@ -30,7 +30,7 @@ def coco_map(dets: Sequence[Sequence[Detection]], target: np.ndarray, n_classes:
     h, w = image_hw
     first = 1 if skip_class0 else 0
     images = [{"id": i + 1, "width": int(w), "height": int(h)} for i in range(len(t))]
-    anns = []
+    anns: list[dict[str, object]] = []
     for i, rows in enumerate(t):
         for c, x1, y1, x2, y2 in rows:
             if c < first or c >= n_classes or x2 <= x1 or y2 <= y1:

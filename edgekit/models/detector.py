@@ -71,9 +71,9 @@ class DetectHead(nn.Module):
         self.box_act = nn.ReLU()
         self.cls = nn.Conv2d(c, num_classes, 1)
         nn.init.normal_(self.box.weight, 0, 0.01)
-        nn.init.constant_(self.box.bias, 1.0)  # one stride each side: the ReLU starts alive
+        nn.init.constant_(self.box.bias, 1.0)  # type: ignore[arg-type]  # one stride each side: the ReLU starts alive
         nn.init.normal_(self.cls.weight, 0, 0.01)
-        nn.init.constant_(self.cls.bias, -math.log((1 - CLS_PRIOR) / CLS_PRIOR))
+        nn.init.constant_(self.cls.bias, -math.log((1 - CLS_PRIOR) / CLS_PRIOR))  # type: ignore[arg-type]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         f = self.tower(x)
@@ -111,7 +111,8 @@ class Detector(nn.Module):
 def load_backbone(model: Detector, path: Path | None = None) -> int:
     """Seed ``model.features`` with torchvision's ImageNet MobileNetV2 (the offline weights); returns how many
     tensors were loaded. Only width 1.0 with 3 input channels fits those weights."""
-    if model.width != 1.0 or model.features[0][0].in_channels != 3:
+    first = next(m for m in model.features.modules() if isinstance(m, nn.Conv2d))
+    if model.width != 1.0 or first.in_channels != 3:
         raise ConfigError(f"pretrained backbone weights fit width 1.0 and 3 input channels, not width "
                           f"{model.width}", "set pretrained: false, or width: 1.0 with a colour decode")
     p = path or pretrained_weights_path()

@@ -241,7 +241,7 @@ def _output_convs(model: nn.Module) -> list[nn.Module]:
 
         gm = fx.symbolic_trace(model)
     except Exception:
-        convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
+        convs: list[nn.Module] = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
         return convs[-2:]
     found: list[nn.Module] = []
     out = next(n for n in gm.graph.nodes if n.op == "output")
