@@ -18,6 +18,7 @@ from edgekit.errors import ConfigError
 
 class Task(Protocol):
     name: str
+    min_classes: int  # a classifier needs two classes, a detector one
 
     def loss(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor: ...
 
@@ -56,6 +57,7 @@ class Task(Protocol):
 
 class Classification:
     name = "classification"
+    min_classes = 2
 
     def loss(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         return F.cross_entropy(logits, target)
@@ -125,6 +127,7 @@ class Detection:
     network-input pixels, padded with class_id -1), metric COCO mAP@0.5:0.95 by pycocotools."""
 
     name = "detection"
+    min_classes = 1
 
     def __init__(self, post: DetectionPostprocess | None = None,
                  input_hw: tuple[int, int] | None = None) -> None:
