@@ -133,13 +133,45 @@ def load_backbone(model: Detector, path: Path | None = None) -> int:
     return len(sub)
 
 
+def group_depthwise(model: nn.Module, group_channels: int = 4) -> int:
+    """Replace every depth-wise 3x3 convolution (groups == channels) by a grouped one with ``group_channels``
+    input channels per group, seeded so that it computes exactly what the depth-wise one did (each output
+    channel's kernel on its own input channel, zeros elsewhere in its group). For Xavier's DLA v1 in INT8:
+    TensorRT's INT8 grouped-convolution rule wants channels per group in multiples of 4, and edgekit's DLA
+    rules keep INT8 depth-wise convolutions of DLA v1 on the GPU (unconfirmed on the DLA). Returns how many
+    were replaced; more MACs (x group_channels in those layers), same function at the start."""
+    n = 0
+    for parent in list(model.modules()):
+        for name, conv in list(parent.named_children()):
+            if not (isinstance(conv, nn.Conv2d) and conv.groups > 1 and conv.groups == conv.in_channels
+                    == conv.out_channels and conv.in_channels % group_channels == 0):
+                continue
+            c = conv.in_channels
+            new = nn.Conv2d(c, c, conv.kernel_size, conv.stride, conv.padding,  # type: ignore[arg-type]
+                            conv.dilation, groups=c // group_channels, bias=conv.bias is not None)
+            with torch.no_grad():
+                w = torch.zeros_like(new.weight)
+                idx = torch.arange(c)
+                w[idx, idx % group_channels] = conv.weight[:, 0]
+                new.weight.copy_(w)
+                if conv.bias is not None and new.bias is not None:
+                    new.bias.copy_(conv.bias)
+            setattr(parent, name, new)
+            n += 1
+    return n
+
+
 def detector(classes: int = 10, width: float = 1.0, stride: int = 8, head_channels: int = 64,
-             head_depth: int = 2, pretrained: bool = False, in_channels: int = 3) -> Detector:
+             head_depth: int = 2, pretrained: bool = False, in_channels: int = 3,
+             dla_v1_int8: bool = False) -> Detector:
     """The factory users and the built-in example name in ``model.teacher`` / ``model.student``
-    (``edgekit.models.detector:detector``)."""
+    (``edgekit.models.detector:detector``). ``dla_v1_int8``: depth-wise convolutions as groups of 4 channels
+    (``group_depthwise``), so that jetson-xavier's DLA takes every layer in INT8 too."""
     m = Detector(classes, width, stride, head_channels, head_depth, in_channels)
     if pretrained:
         load_backbone(m)
+    if dla_v1_int8:
+        group_depthwise(m)
     return m
 
 
