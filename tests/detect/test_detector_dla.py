@@ -95,3 +95,21 @@ def test_pretrained_backbone_seeds_width_1_only() -> None:
     assert not torch.equal(detector(10, width=1.0).features[0][0].weight, state["features.0.0.weight"])
     with pytest.raises(ConfigError, match="width 1.0"):
         load_backbone(detector(10, width=0.5))
+
+
+def test_dla_v1_int8_variant_is_the_same_function_and_all_dla_on_xavier_int8(tmp_path: Path) -> None:
+    from edgekit.models.detector import group_depthwise
+
+    torch.manual_seed(0)
+    m = detector(3, width=0.5, head_channels=32).eval()
+    g = detector(3, width=0.5, head_channels=32).eval()
+    g.load_state_dict(m.state_dict())
+    assert group_depthwise(g) == 8
+    x = torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        assert torch.allclose(m(x), g(x), atol=1e-6)
+    convs = [c for c in g.modules() if isinstance(c, nn.Conv2d)]
+    assert all(c.groups == 1 or c.in_channels // c.groups == 4 for c in convs)
+    rep = check_model(_export(g, tmp_path / "g.onnx", size=64), "jetson-xavier", "int8", use_dla=True)
+    assert rep.counts()["gpu"] == 0 and rep.transitions == 0 and not rep.errors
+    assert detector(3, width=0.5, dla_v1_int8=True).features[1].conv[0][0].groups == 4  # 16 ch / 4 per group
