@@ -214,27 +214,31 @@ class Detection:
         return _output_convs(model)
 
     def output_agreement(self, ref: np.ndarray, got: np.ndarray, labels: list[str]) -> tuple[float, int]:
-        """Detections of ``ref`` (at the evaluation threshold, in input pixels) matched one to one in ``got``
-        by class and IoU >= 0.5: matched / max(count of ref, count of got), pooled over the batch; the count
-        is the number of ``ref`` detections compared."""
+        """Detections of ``ref`` and ``got`` (at the evaluation threshold, in input pixels) matched one to one
+        by class and IoU >= 0.5, best score first. An unmatched detection whose score lies within
+        ``score_margin`` of the threshold is exempt (near the threshold the two may differ in count, as in
+        parity); agreement = matched / (matched + the other unmatched ones), pooled over the batch. The count
+        is the number of detections compared (matched + counted unmatched)."""
         from edgekit.detect.postprocess import detect, iou
 
         post = self.eval_post()
+        near = post.score_threshold + self.post.score_margin
         a = detect(ref, post, labels)
         b = detect(got, post, labels)
-        matched = total_a = total_b = 0
+        matched = unmatched = 0
         for da, db in zip(a, b, strict=True):
             used: set[int] = set()
             for d in da:
-                for j, e in enumerate(db):
-                    if j not in used and e.class_id == d.class_id and iou(d.box, e.box) >= 0.5:
-                        used.add(j)
-                        matched += 1
-                        break
-            total_a += len(da)
-            total_b += len(db)
-        denom = max(total_a, total_b)
-        return (matched / denom if denom else 0.0), total_a
+                hit = next((j for j, e in enumerate(db) if j not in used and e.class_id == d.class_id
+                            and iou(d.box, e.box) >= 0.5), None)
+                if hit is not None:
+                    used.add(hit)
+                    matched += 1
+                elif d.score >= near:
+                    unmatched += 1
+            unmatched += sum(1 for j, e in enumerate(db) if j not in used and e.score >= near)
+        total = matched + unmatched
+        return (matched / total if total else 0.0), total
 
 
 def _output_convs(model: nn.Module) -> list[nn.Module]:

@@ -176,3 +176,17 @@ def test_prune_ignore_keeps_the_encoding_convs() -> None:
     assert task.check_output(m(torch.zeros(2, 3, 64, 64)), 2, 3) is None
     assert "grid" in (task.check_output(torch.zeros(2, 7, 4, 4), 2, 3) or "")
     assert "not [2, 7, H, W]" in (task.check_output(torch.zeros(2, 7, 64), 2, 3) or "")
+
+
+def test_output_agreement_exempts_only_near_threshold_differences(batch: torch.Tensor) -> None:
+    task = Detection(DetectionPostprocess(stride=STRIDE), input_hw=(64, 64))
+    raw = _perfect_raw(batch, 8, 8, 3).numpy()
+    agree, n = task.output_agreement(raw, raw, ["0", "1", "2"])
+    assert agree == 1.0 and n >= int((batch[..., 0] >= 0).sum())
+    noisy = raw.copy()
+    noisy[0, 4, 0, 0] = -2.5  # one extra candidate at sigmoid 0.076: within the margin of 0.05, exempt
+    assert task.output_agreement(raw, noisy, ["0", "1", "2"])[0] == 1.0
+    moved = np.roll(raw, 2, axis=3)  # every box two cells off
+    assert task.output_agreement(raw, moved, ["0", "1", "2"])[0] < 0.5
+    empty = np.full_like(raw, -9.0)
+    assert task.output_agreement(empty, empty, ["0", "1", "2"]) == (0.0, 0)  # nothing compared: not a pass
