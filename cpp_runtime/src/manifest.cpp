@@ -272,6 +272,14 @@ PreprocessSpec parse_spec(const std::string& text, const std::string& where) {
   return spec;
 }
 
+DetectionPostprocess parse_detection_postprocess(const std::string& text, const std::string& where) {
+  const json j = contract::parse_json(text, where);
+  contract::validate(j, "DetectionPostprocess", where);
+  DetectionPostprocess d = detection_of(j, where);
+  d.labels_file = str(j, "labels_file", where, "postprocess", "labels.txt");
+  return d;
+}
+
 Manifest parse_manifest(const std::string& text, const std::string& where) {
   const json j = contract::parse_json(text, where);
   // Rule manifest.schema_version first (a newer manifest may not match this schema), as edgekit.bundle does.

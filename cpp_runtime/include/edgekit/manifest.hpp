@@ -120,6 +120,9 @@ struct Manifest {
 Manifest parse_manifest(const std::string& text, const std::string& where);
 /// Parse a preprocessing spec object ({"steps": [...]}, as PreprocessSpec.to_json_obj() writes it) and validate it.
 PreprocessSpec parse_spec(const std::string& text, const std::string& where);
+/// Parse a detection postprocess object (``{"type": "detection", ...}``, as the manifest's postprocess block),
+/// validated against the schema's DetectionPostprocess; throws ContractError.
+DetectionPostprocess parse_detection_postprocess(const std::string& text, const std::string& where);
 /// Validate a preprocessing spec's step order and parameters (the rules of spec.py).
 void validate_spec(const PreprocessSpec& spec, const std::string& where);
 
