@@ -102,7 +102,7 @@ def _post_kind(v: Any) -> str:
 # The callable discriminator above, declared in the schema for the C++ validator (contract.cpp): the oneOf
 # branch is the one whose ``type`` const equals the value's ``type``; any other value (no ``type``, an unknown
 # one, not an object) is validated as the default branch, so it fails there as it does in pydantic.
-_POST_TAG = {"x-edgekit-tag": {"property": "type", "default": _POST_KINDS[0]}}
+_POST_TAG: dict[str, Any] = {"x-edgekit-tag": {"property": "type", "default": _POST_KINDS[0]}}
 
 
 Postprocess = Annotated[
