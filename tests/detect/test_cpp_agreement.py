@@ -2,11 +2,11 @@
 raw outputs.
 
 Random raw outputs (several seeds, both encodings, letterbox specs, random image sizes, exact score ties,
-heavy box overlap) are written as .npy; the C++ tool edgekit-detect-check runs the library's detect() over
-all of them in one process. Count, class and order must be identical; boxes and scores equal (the decode is the
-same float32 operations in the same order, the inverse the same float64 ones), except that a sigmoid score
-may differ by a few float32 ulps: NumPy's float32 exp is its own SIMD code, the C++ side's is the C
-library's expf. The worst differences are printed.
+heavy box overlap) are written as .npy; the C++ tool edgekit-detect-check runs the library's detect()
+over all of them in one process. Count, class and order must be identical; boxes and scores equal (the
+decode is the same float32 operations in the same order, the inverse the same float64 ones), except that
+a sigmoid score may differ by a few float32 ulps: NumPy's float32 exp is its own SIMD code, the C++
+side's is the C library's expf. The worst differences are printed.
 """
 
 from __future__ import annotations
