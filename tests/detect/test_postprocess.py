@@ -1,4 +1,5 @@
-"""The Python detection postprocess (edgekit/detect/postprocess.py): decoding, ordering, NMS, inverse geometry."""
+"""The Python detection postprocess (edgekit/detect/postprocess.py): decoding, ordering, NMS, inverse
+geometry."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import numpy as np
 import pytest
 
 from edgekit.bundle import DetectionPostprocess
-from edgekit.detect.postprocess import candidates, decode, detect, iou, nms
+from edgekit.detect.postprocess import candidates, decode, detect, iou
 from edgekit.preprocess.geometry import input_affine
 from edgekit.preprocess.spec import PreprocessSpec
 
