@@ -91,9 +91,18 @@ class DetectionPostprocess(_M):
     labels_file: BundlePath = C.LABELS_FILE
 
 
+_POST_KINDS = ("classification", "detection")
+
+
 def _post_kind(v: Any) -> str:
-    t = v.get("type", "classification") if isinstance(v, dict) else getattr(v, "type", "classification")
-    return t if t in ("classification", "detection") else "classification"
+    t = v.get("type", _POST_KINDS[0]) if isinstance(v, dict) else getattr(v, "type", _POST_KINDS[0])
+    return t if t in _POST_KINDS else _POST_KINDS[0]
+
+
+# The callable discriminator above, declared in the schema for the C++ validator (contract.cpp): the oneOf
+# branch is the one whose ``type`` const equals the value's ``type``; any other value (no ``type``, an unknown
+# one, not an object) is validated as the default branch, so it fails there as it does in pydantic.
+_POST_TAG: dict[str, Any] = {"x-edgekit-tag": {"property": "type", "default": _POST_KINDS[0]}}
 
 
 Postprocess = Annotated[
@@ -149,7 +158,7 @@ class Manifest(_M):
     outputs: list[TensorInfo] = Field(min_length=1)
     preprocess: PreprocessSpec
     preprocess_sha256: str = ""
-    postprocess: Postprocess = PostprocessInfo()
+    postprocess: Postprocess = Field(PostprocessInfo(), json_schema_extra=_POST_TAG)
     models: list[ModelEntry] = Field(min_length=1)
     default_model: str
     golden: list[GoldenItem] = Field(default_factory=list)
@@ -297,7 +306,7 @@ class Bundle:
         shape = self.manifest.outputs[0].shape
         n = shape[-1] if shape else -1
         if isinstance(self.manifest.postprocess, DetectionPostprocess):  # [N, 4 + C, ...]: C class channels
-            n = shape[1] - 4 if len(shape) > 1 and shape[1] != -1 else -1
+            n = shape[1] - 4 if len(shape) > 1 and shape[1] > 0 else -1
         if labels and n > 0 and len(labels) != n:
             raise ContractError(
                 f"{self.manifest.postprocess.labels_file} in {self.root} has {len(labels)} labels, "

@@ -58,7 +58,9 @@ std::string Bundle::path(const std::string& rel) const {
 void Bundle::check_labels() const {
   const auto labels = this->labels();
   const auto& out = manifest_.outputs.at(0);
-  const int64_t n = out.shape.empty() ? -1 : out.shape.back();
+  int64_t n = out.shape.empty() ? -1 : out.shape.back();
+  if (manifest_.is_detection())  // [N, 4 + C, ...]: C class channels
+    n = out.shape.size() > 1 && out.shape[1] > 0 ? out.shape[1] - 4 : -1;
   if (!labels.empty() && n > 0 && static_cast<int64_t>(labels.size()) != n)
     throw ContractError(manifest_.postprocess.labels_file + " in " + root_ + " has " + std::to_string(labels.size()) +
                             " labels, the model's output '" + out.name + "' has " + std::to_string(n) + " classes",

@@ -69,6 +69,29 @@ class Validator {
       run_rules(v, s, at);
       return;
     }
+    if (s.contains("oneOf") && s.contains("x-edgekit-tag")) {
+      // A callable pydantic discriminator (edgekit/bundle.py _post_kind), declared by x-edgekit-tag: the branch
+      // whose `property` const equals the value's; anything else is validated as the default branch.
+      const std::string prop = s["x-edgekit-tag"].at("property").get<std::string>();
+      const std::string def = s["x-edgekit-tag"].at("default").get<std::string>();
+      auto tag_of = [&](const ojson& branch) {
+        const ojson& b = resolve(branch);
+        return b.contains("properties") && b["properties"].contains(prop) && b["properties"][prop].contains("const")
+                   ? b["properties"][prop]["const"].get<std::string>()
+                   : std::string();
+      };
+      std::string want = def;
+      if (v.is_object() && v.contains(prop) && v[prop].is_string())
+        for (const auto& branch : s["oneOf"])
+          if (tag_of(branch) == v[prop].get<std::string>()) want = v[prop].get<std::string>();
+      const ojson* chosen = nullptr;
+      for (const auto& branch : s["oneOf"])
+        if (tag_of(branch) == want) chosen = &branch;
+      if (!chosen) throw std::logic_error("x-edgekit-tag default '" + def + "' names no oneOf branch");
+      check(v, *chosen, at);
+      run_rules(v, s, at);
+      return;
+    }
     if (s.contains("oneOf") && s.contains("discriminator")) {
       if (!v.is_object()) fail("schema.type", at, "expected an object");
       const std::string prop = s["discriminator"]["propertyName"].get<std::string>();
@@ -358,6 +381,24 @@ const std::map<std::string, RuleFn>& rules() {
                                  ": paths stay inside the bundle");
            }
          }
+       }},
+      {"manifest.task_postprocess",
+       [](const json& v, const std::string& at, const Validator& V) {
+         const std::string task = str_or(v, "task", "classification");
+         const std::string type = v.contains("postprocess") ? str_or(v["postprocess"], "type", "classification") : "classification";
+         if (task != type)
+           V.fail("manifest.task_postprocess", at, "task '" + task + "' disagrees with postprocess.type '" + type + "'");
+       }},
+      {"manifest.detection_output",
+       [](const json& v, const std::string& at, const Validator& V) {
+         if (!v.contains("postprocess") || str_or(v["postprocess"], "type", "classification") != "detection") return;
+         const std::string enc = str_or(v["postprocess"], "encoding", "edgekit_ltrb");
+         const size_t want_rank = enc == "edgekit_ltrb" ? 4 : 3;
+         std::vector<int64_t> shape;
+         for (const auto& d : v.at("outputs").at(0).at("shape")) shape.push_back(d.get<int64_t>());
+         if (shape.size() != want_rank || (shape[1] != -1 && shape[1] < 5))
+           V.fail("manifest.detection_output", at, "a " + enc + " detector's first output needs rank " + std::to_string(want_rank) +
+                                                     " with 4 box channels + at least 1 class channel, not shape " + fmt_shape(shape));
        }},
   };
   return table;

@@ -142,6 +142,49 @@ Step step_of(const json& v, const std::string& where, const std::string& at) {
   }
   return s;
 }
+DetectionPostprocess detection_of(const json& p, const std::string& where) {
+  DetectionPostprocess d;
+  const std::string at = "postprocess";
+  auto boolean = [&](const char* key, bool& out) {
+    if (!p.contains(key)) return;
+    if (!p[key].is_boolean()) invalid(where, at + "." + key, "expected true/false");
+    out = p[key].get<bool>();
+  };
+  auto integer_in = [&](const char* key, int& out, int64_t lo, int64_t hi) {
+    if (!p.contains(key)) return;
+    const int64_t v = integer(p[key], where, at + "." + key);
+    if (v < lo || v > hi) invalid(where, at + "." + key, "must be " + std::to_string(lo) + ".." + std::to_string(hi));
+    out = static_cast<int>(v);
+  };
+  auto number_in = [&](const char* key, double& out, double lo, double hi, bool lo_open) {
+    if (!p.contains(key)) return;
+    const double v = number(p[key], where, at + "." + key);
+    if (!(lo_open ? v > lo : v >= lo) || !(v <= hi)) invalid(where, at + "." + key, "is out of range");
+    out = v;
+  };
+  namespace c = contract;
+  d.encoding = str(p, "encoding", where, at, "edgekit_ltrb");
+  one_of<std::string>(d.encoding, {"edgekit_ltrb", "anchor_free_grid"}, where, at + ".encoding");
+  integer_in("stride", d.stride, c::kDetectionPostprocess_StrideMin, c::kDetectionPostprocess_StrideMax);
+  d.box_format = str(p, "box_format", where, at, "cxcywh");
+  one_of<std::string>(d.box_format, {"cxcywh", "xyxy"}, where, at + ".box_format");
+  d.score_activation = str(p, "score_activation", where, at, "sigmoid");
+  one_of<std::string>(d.score_activation, {"sigmoid", "none"}, where, at + ".score_activation");
+  number_in("score_threshold", d.score_threshold, c::kDetectionPostprocess_ScoreThresholdMin,
+            c::kDetectionPostprocess_ScoreThresholdMax, false);
+  number_in("nms_iou", d.nms_iou, c::kDetectionPostprocess_NmsIouGt, c::kDetectionPostprocess_NmsIouMax, true);
+  integer_in("max_detections", d.max_detections, c::kDetectionPostprocess_MaxDetectionsMin,
+             c::kDetectionPostprocess_MaxDetectionsMax);
+  integer_in("pre_nms_top_k", d.pre_nms_top_k, c::kDetectionPostprocess_PreNmsTopKMin,
+             c::kDetectionPostprocess_PreNmsTopKMax);
+  boolean("class_agnostic", d.class_agnostic);
+  boolean("background_class", d.background_class);
+  d.coordinates = str(p, "coordinates", where, at, "original");
+  one_of<std::string>(d.coordinates, {"original", "input"}, where, at + ".coordinates");
+  number_in("score_margin", d.score_margin, c::kDetectionPostprocess_ScoreMarginMin,
+            c::kDetectionPostprocess_ScoreMarginMax, false);
+  return d;
+}
 }  // namespace
 
 // -- PreprocessSpec ---------------------------------------------------------------------------------
@@ -229,6 +272,14 @@ PreprocessSpec parse_spec(const std::string& text, const std::string& where) {
   return spec;
 }
 
+DetectionPostprocess parse_detection_postprocess(const std::string& text, const std::string& where) {
+  const json j = contract::parse_json(text, where);
+  contract::validate(j, "DetectionPostprocess", where);
+  DetectionPostprocess d = detection_of(j, where);
+  d.labels_file = str(j, "labels_file", where, "postprocess", "labels.txt");
+  return d;
+}
+
 Manifest parse_manifest(const std::string& text, const std::string& where) {
   const json j = contract::parse_json(text, where);
   // Rule manifest.schema_version first (a newer manifest may not match this schema), as edgekit.bundle does.
@@ -247,7 +298,7 @@ Manifest parse_manifest(const std::string& text, const std::string& where) {
   m.name = str(j, "name", where, "");
   m.device = str(j, "device", where, "");
   m.task = str(j, "task", where, "", "classification");
-  one_of<std::string>(m.task, {"classification"}, where, "task");
+  one_of<std::string>(m.task, {"classification", "detection"}, where, "task");
   m.created_by = str(j, "created_by", where, "", "");
   m.created_at = str(j, "created_at", where, "", "");
   m.input = tensor_of(need(j, "input", where, ""), where, "input", true);
@@ -267,15 +318,22 @@ Manifest parse_manifest(const std::string& text, const std::string& where) {
     const json& p = j["postprocess"];
     if (!p.is_object()) invalid(where, "postprocess", "expected an object");
     m.postprocess.type = str(p, "type", where, "postprocess", "classification");
-    one_of<std::string>(m.postprocess.type, {"classification"}, where, "postprocess.type");
+    one_of<std::string>(m.postprocess.type, {"classification", "detection"}, where, "postprocess.type");
+    if (m.postprocess.type == "detection") m.detection = detection_of(p, where);
+  }
+  if (j.contains("postprocess") && !m.detection) {
+    const json& p = j["postprocess"];
     if (p.contains("apply_softmax")) {
       if (!p["apply_softmax"].is_boolean()) invalid(where, "postprocess.apply_softmax", "expected true/false");
       m.postprocess.apply_softmax = p["apply_softmax"].get<bool>();
     }
     if (p.contains("top_k")) m.postprocess.top_k = static_cast<int>(integer(p["top_k"], where, "postprocess.top_k"));
     if (m.postprocess.top_k < 1) invalid(where, "postprocess.top_k", "must be >= 1");
-    m.postprocess.labels_file = str(p, "labels_file", where, "postprocess", "labels.txt");
   }
+  if (j.contains("postprocess"))
+    m.postprocess.labels_file = str(j["postprocess"], "labels_file", where, "postprocess", "labels.txt");
+  if (m.detection) m.detection->labels_file = m.postprocess.labels_file;
+  if (m.task != m.postprocess.type) invalid(where, "task", "task '" + m.task + "' disagrees with postprocess.type");
 
   const json& models = need(j, "models", where, "");
   if (!models.is_array() || models.empty()) invalid(where, "models", "expected a non-empty list");

@@ -388,12 +388,15 @@ Tensor preprocess_decoded(const PreprocessSpec& spec, const cv::Mat& decoded, st
 }
 
 Tensor preprocess_bytes(const PreprocessSpec& spec, const std::vector<uint8_t>& bytes, const std::string& what,
-                        std::vector<Stage>* stages) {
-  return preprocess_decoded(spec, decode_image(spec.steps.front(), bytes, what), stages);
+                        std::vector<Stage>* stages, std::pair<int, int>* image_hw) {
+  const cv::Mat img = decode_image(spec.steps.front(), bytes, what);
+  if (image_hw) *image_hw = {img.rows, img.cols};
+  return preprocess_decoded(spec, img, stages);
 }
 
-Tensor preprocess_file(const PreprocessSpec& spec, const std::string& path, std::vector<Stage>* stages) {
-  return preprocess_bytes(spec, read_file_bytes(path, "image"), path, stages);
+Tensor preprocess_file(const PreprocessSpec& spec, const std::string& path, std::vector<Stage>* stages,
+                       std::pair<int, int>* image_hw) {
+  return preprocess_bytes(spec, read_file_bytes(path, "image"), path, stages, image_hw);
 }
 
 }  // namespace edgekit

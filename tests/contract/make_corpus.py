@@ -242,12 +242,16 @@ MANIFEST_CASES: list[tuple[str, Mut, str, str]] = [
     ("enum_op_number", _set("preprocess.steps.1.op", 5), X, "schema.enum"),
     ("enum_precision", _set("models.0.precision", "int4"), X, "schema.enum"),
     ("enum_format", _set("format", "other-bundle"), X, "schema.enum"),
-    ("enum_task", _set("task", "detection"), X, "schema.enum"),
+    ("enum_task", _set("task", "segmentation"), X, "schema.enum"),
     ("enum_interpolation", _set("preprocess.steps.1.interpolation", "cubic"), X, "schema.enum"),
     ("enum_int8_flavour", _set("models.0.int8_flavour", "fast"), X, "schema.enum"),
     ("enum_int8_flavour_number", _set("models.0.int8_flavour", 5), X, "schema.enum"),
     ("enum_role", _set("models.0.role", "mentor"), X, "schema.enum"),
-    ("enum_postprocess_type", _set("postprocess.type", "detection"), X, "schema.enum"),
+    ("enum_postprocess_type", _set("postprocess.type", "segmentation"), X, "schema.enum"),
+    ("enum_postprocess_type_number", _set("postprocess.type", 5), X, "schema.enum"),
+    ("type_postprocess_list", _set("postprocess", []), X, "schema.type"),
+    ("type_postprocess_string", _set("postprocess", "detection"), X, "schema.type"),
+    ("extra_detection_type_with_top_k", _set("postprocess.type", "detection"), X, "schema.extra"),
     ("enum_decode_color", _set("preprocess.steps.0.color", "rgb"), X, "schema.enum"),
     # schema.pattern
     ("pattern_sha_upper", _set(["files", "models/tiny.onnx", "sha256"], "A" * 64), X, "schema.pattern"),
@@ -320,7 +324,129 @@ MANIFEST_CASES: list[tuple[str, Mut, str, str]] = [
     ("rule_std_1e-45", _set("preprocess.steps.3.std", [1e-45]), X, "spec.std_magnitude"),
     ("rule_std_zero", _set("preprocess.steps.3.std", [0.0]), X, "spec.std_magnitude"),
     ("rule_std_tiny_negative", _set("preprocess.steps.3.std", [-9e-7]), X, "spec.std_magnitude"),
+    # manifest.task_postprocess (classification side)
+    ("rule_task_detection_classification_post", _set("task", "detection"), X, "manifest.task_postprocess"),
+    (
+        "rule_task_detection_post_default",
+        _all(_set("task", "detection"), _del("postprocess")),
+        X,
+        "manifest.task_postprocess",
+    ),
 ]
+
+# -- detection manifests (postprocess.type: detection; edgekit/bundle.py DetectionPostprocess) ----------------
+DET_POST_FULL: dict[str, Any] = {
+    "type": "detection", "encoding": "edgekit_ltrb", "stride": 8, "box_format": "cxcywh",
+    "score_activation": "sigmoid", "score_threshold": 0.3, "nms_iou": 0.5, "max_detections": 100,
+    "pre_nms_top_k": 1000, "class_agnostic": False, "background_class": False, "coordinates": "original",
+    "score_margin": 0.05, "labels_file": "labels.txt",
+}  # fmt: skip
+
+
+def _det(m: dict[str, Any]) -> None:
+    """The base manifest as a detector: letterbox 32x32, one edgekit_ltrb output [N, 4 + 10, 4, 4]."""
+    m["task"] = "detection"
+    m["input"]["shape"] = [-1, 1, 32, 32]
+    m["preprocess"]["steps"][1] = {"op": "resize", "mode": "letterbox", "size": [32, 32], "pad_value": 114}
+    m["outputs"] = [{"name": "raw", "shape": [-1, 14, 4, 4], "dtype": "float32"}]
+    m["postprocess"] = copy.deepcopy(DET_POST_FULL)
+
+
+def _afg(m: dict[str, Any]) -> None:
+    """An anchor_free_grid detector (the Ultralytics layout [N, 4 + C, A])."""
+    _det(m)
+    m["outputs"][0]["shape"] = [-1, 14, 336]
+    m["postprocess"]["encoding"] = "anchor_free_grid"
+
+
+def _d(*fs: Mut) -> Mut:
+    return _all(_det, *fs)
+
+
+P = "postprocess."
+DET_CASES: list[tuple[str, Mut, str, str]] = [
+    ("det_valid_full", _det, V, ""),
+    ("det_valid_type_only", _d(_set("postprocess", {"type": "detection"})), V, ""),
+    ("det_valid_anchor_free_grid", _afg, V, ""),
+    ("det_valid_anchor_free_xyxy_none", _all(_afg, _set(P + "box_format", "xyxy"), _set(P + "score_activation", "none")), V, ""),
+    ("det_valid_ultralytics_84x8400", _all(_afg, _set("outputs.0.shape", [1, 84, 8400])), V, ""),
+    ("det_valid_lower_bounds", _d(_set(P + "stride", 1), _set(P + "score_threshold", 0.0), _set(P + "nms_iou", 1e-300),
+                                  _set(P + "max_detections", 1), _set(P + "pre_nms_top_k", 1), _set(P + "score_margin", 0.0)), V, ""),
+    ("det_valid_upper_bounds", _d(_set(P + "stride", 1024), _set(P + "score_threshold", 1.0), _set(P + "nms_iou", 1.0),
+                                  _set(P + "max_detections", 10000), _set(P + "pre_nms_top_k", 100000),
+                                  _set(P + "score_margin", 0.5)), V, ""),
+    ("det_valid_int_for_float", _d(_set(P + "score_threshold", 0), _set(P + "nms_iou", 1), _set(P + "score_margin", 0)), V, ""),
+    ("det_valid_flags", _d(_set(P + "class_agnostic", True), _set(P + "background_class", True),
+                           _set(P + "coordinates", "input")), V, ""),
+    ("det_valid_five_channels", _d(_set("outputs.0.shape", [-1, 5, 4, 4])), V, ""),
+    ("det_valid_dynamic_channels", _d(_set("outputs.0.shape", [-1, -1, -1, -1])), V, ""),
+    ("det_valid_labels_file", _d(_set(P + "labels_file", "meta/classes.txt")), V, ""),
+    ("det_valid_two_outputs", _d(lambda m: m["outputs"].append({"name": "aux", "shape": [-1, 3]})), V, ""),
+    # schema.bounds
+    ("det_bounds_stride_zero", _d(_set(P + "stride", 0)), X, "schema.bounds"),
+    ("det_bounds_stride_1025", _d(_set(P + "stride", 1025)), X, "schema.bounds"),
+    ("det_bounds_stride_2pow40", _d(_set(P + "stride", 2**40)), X, "schema.bounds"),
+    ("det_bounds_stride_2pow63", _d(_set(P + "stride", 2**63 + 1)), X, "schema.bounds"),
+    ("det_bounds_threshold_negative", _d(_set(P + "score_threshold", -0.01)), X, "schema.bounds"),
+    ("det_bounds_threshold_above_one", _d(_set(P + "score_threshold", 1.01)), X, "schema.bounds"),
+    ("det_bounds_nms_iou_zero", _d(_set(P + "nms_iou", 0.0)), X, "schema.bounds"),
+    ("det_bounds_nms_iou_int_zero", _d(_set(P + "nms_iou", 0)), X, "schema.bounds"),
+    ("det_bounds_nms_iou_above_one", _d(_set(P + "nms_iou", 1.0000001)), X, "schema.bounds"),
+    ("det_bounds_max_detections_zero", _d(_set(P + "max_detections", 0)), X, "schema.bounds"),
+    ("det_bounds_max_detections_10001", _d(_set(P + "max_detections", 10001)), X, "schema.bounds"),
+    ("det_bounds_pre_nms_zero", _d(_set(P + "pre_nms_top_k", 0)), X, "schema.bounds"),
+    ("det_bounds_pre_nms_100001", _d(_set(P + "pre_nms_top_k", 100001)), X, "schema.bounds"),
+    ("det_bounds_margin_negative", _d(_set(P + "score_margin", -0.1)), X, "schema.bounds"),
+    ("det_bounds_margin_above_half", _d(_set(P + "score_margin", 0.51)), X, "schema.bounds"),
+    # schema.type
+    ("det_type_stride_string", _d(_set(P + "stride", "8")), X, "schema.type"),
+    ("det_type_stride_float", _d(_set(P + "stride", 8.0)), X, "schema.type"),
+    ("det_type_stride_bool", _d(_set(P + "stride", True)), X, "schema.type"),
+    ("det_type_stride_null", _d(_set(P + "stride", None)), X, "schema.type"),
+    ("det_type_stride_beyond_uint64", _d(_set(P + "stride", 2**70)), X, "schema.type"),
+    ("det_type_threshold_string", _d(_set(P + "score_threshold", "0.3")), X, "schema.type"),
+    ("det_type_threshold_bool", _d(_set(P + "score_threshold", True)), X, "schema.type"),
+    ("det_type_nms_iou_list", _d(_set(P + "nms_iou", [0.5])), X, "schema.type"),
+    ("det_type_max_detections_float", _d(_set(P + "max_detections", 100.0)), X, "schema.type"),
+    ("det_type_pre_nms_string", _d(_set(P + "pre_nms_top_k", "1000")), X, "schema.type"),
+    ("det_type_class_agnostic_int", _d(_set(P + "class_agnostic", 1)), X, "schema.type"),
+    ("det_type_background_string", _d(_set(P + "background_class", "false")), X, "schema.type"),
+    ("det_type_margin_string", _d(_set(P + "score_margin", "0.05")), X, "schema.type"),
+    ("det_type_labels_file_number", _d(_set(P + "labels_file", 3)), X, "schema.type"),
+    # schema.enum
+    ("det_enum_encoding", _d(_set(P + "encoding", "yolo")), X, "schema.enum"),
+    ("det_enum_encoding_number", _d(_set(P + "encoding", 5)), X, "schema.enum"),
+    ("det_enum_box_format", _d(_set(P + "box_format", "xywh")), X, "schema.enum"),
+    ("det_enum_score_activation", _d(_set(P + "score_activation", "softmax")), X, "schema.enum"),
+    ("det_enum_coordinates", _d(_set(P + "coordinates", "pixels")), X, "schema.enum"),
+    ("det_enum_type_case", _d(_set(P + "type", "Detection")), X, "schema.enum"),
+    ("det_enum_task", _d(_set("task", "Detection")), X, "schema.enum"),
+    # schema.extra
+    ("det_extra_top_k", _d(_set(P + "top_k", 5)), X, "schema.extra"),
+    ("det_extra_apply_softmax", _d(_set(P + "apply_softmax", True)), X, "schema.extra"),
+    ("det_extra_unknown", _d(_set(P + "iou_threshold", 0.5)), X, "schema.extra"),
+    # path.relative
+    ("det_path_labels_dotdot", _d(_set(P + "labels_file", "../labels.txt")), X, "path.relative"),
+    ("det_path_labels_absolute", _d(_set(P + "labels_file", "/labels.txt")), X, "path.relative"),
+    # manifest.task_postprocess
+    ("det_rule_task_classification", _d(_set("task", "classification")), X, "manifest.task_postprocess"),
+    ("det_rule_task_default", _d(_del("task")), X, "manifest.task_postprocess"),
+    # manifest.detection_output
+    ("det_rule_output_rank3_ltrb", _d(_set("outputs.0.shape", [-1, 14, 16])), X, "manifest.detection_output"),
+    ("det_rule_output_rank2", _d(_set("outputs.0.shape", [-1, 14])), X, "manifest.detection_output"),
+    ("det_rule_output_rank1", _d(_set("outputs.0.shape", [14])), X, "manifest.detection_output"),
+    ("det_rule_output_rank0", _d(_set("outputs.0.shape", [])), X, "manifest.detection_output"),
+    ("det_rule_output_rank5", _d(_set("outputs.0.shape", [-1, 14, 4, 4, 1])), X, "manifest.detection_output"),
+    ("det_rule_output_four_channels", _d(_set("outputs.0.shape", [-1, 4, 4, 4])), X, "manifest.detection_output"),
+    ("det_rule_output_one_channel", _d(_set("outputs.0.shape", [1, 1, 4, 4])), X, "manifest.detection_output"),
+    ("det_rule_output_rank4_anchor_free", _all(_afg, _set("outputs.0.shape", [-1, 14, 4, 4])), X,
+     "manifest.detection_output"),
+    ("det_rule_output_anchor_free_four", _all(_afg, _set("outputs.0.shape", [-1, 4, 336])), X,
+     "manifest.detection_output"),
+    ("det_rule_output_first_is_the_detector", _d(lambda m: m["outputs"].insert(0, {"name": "aux", "shape": [-1, 3]})), X,
+     "manifest.detection_output"),
+]  # fmt: skip
+MANIFEST_CASES += DET_CASES
 
 # Raw-text manifest cases: (name, text, verdict, rule)
 _BASE_TEXT = json.dumps(base_manifest())
@@ -503,6 +629,14 @@ BUNDLE_CASES: list[tuple[str, dict[str, Any], str, str]] = [
     ("file_missing", {"mutate": _set(["files", "golden/0.png"], {"sha256": SHA, "size": 1})}, X, "bundle.file_missing"),
     ("file_hash", {"mutate": _set(["files", "models/tiny.onnx", "sha256"], "f" * 64)}, X, "bundle.file_hash"),
     ("file_size", {"mutate": _set(["files", "models/tiny.onnx", "size"], 1)}, X, "bundle.file_hash"),
+    # detection: the labels are the C = shape[1] - 4 class channels, not the last axis
+    ("valid_detection_bundle", {"mutate": _det}, V, ""),
+    ("valid_detection_dynamic_channels", {"mutate": _d(_set("outputs.0.shape", [-1, -1, 4, 4]))}, V, ""),
+    ("valid_detection_anchor_free", {"mutate": _afg}, V, ""),
+    ("detection_label_count_last_axis", {"labels": b"".join(f"d{i}\n".encode() for i in range(4)), "mutate": _det},
+     X, "bundle.label_count"),
+    ("detection_label_count_channels", {"labels": b"".join(f"d{i}\n".encode() for i in range(14)), "mutate": _det},
+     X, "bundle.label_count"),
 ]  # fmt: skip
 
 

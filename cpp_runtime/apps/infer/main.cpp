@@ -28,6 +28,10 @@ const char* kUsage =
     "  --json             one JSON line per input on stdout: input, model, top_k [{index, label, score}],\n"
     "                     scores (softmax: probabilities, raw: the output values; the manifest's\n"
     "                     postprocess.apply_softmax), nonfinite, timing_ms\n"
+    "                     detection bundles (task detection): image_size [h, w] (the decoded image) and\n"
+    "                     detections [{box [x1, y1, x2, y2], score, class_id, label}] best first, instead of\n"
+    "                     top_k/scores; boxes in original-image pixels (postprocess.coordinates: original),\n"
+    "                     for a .npy input in network-input pixels (\"coordinates\": \"input\" is added)\n"
     "exit codes: 0 ok, 2 error, 3 an output holds NaN/Inf\n";
 
 std::string lower_ext(const fs::path& p) {
@@ -89,6 +93,59 @@ double ms_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 }
 
+// Detection bundles: one line per batch row with the decoded image's size and the detections (DET.md's format,
+// read by the parity checker). A .npy input has no original image: its boxes stay in network-input pixels.
+std::string detection_lines(const fs::path& path, const std::string& model_id, const Tensor& out, const Manifest& m,
+                            const std::vector<std::string>& labels, bool is_npy, const Tensor& x,
+                            std::pair<int, int> image_hw, bool nonfinite, double pre_ms, double inf_ms, bool as_json) {
+  DetectionPostprocess post = *m.detection;
+  const bool npy_input = is_npy && post.coordinates == "original";
+  std::vector<std::pair<int, int>> hw;
+  if (is_npy) {
+    const bool nchw = m.input.layout != "NHWC";
+    image_hw = {static_cast<int>(x.shape.at(nchw ? 2 : 1)), static_cast<int>(x.shape.at(nchw ? 3 : 2))};
+    if (npy_input) post.coordinates = "input";
+  } else if (!out.shape.empty() && out.shape[0] != 1) {
+    throw InputError("the model returned " + std::to_string(out.shape[0]) + " batch rows for one image " + path.string(),
+                     "export the detector with a batch axis that follows its input");
+  }
+  hw.assign(out.shape.empty() ? 0 : static_cast<size_t>(std::max<int64_t>(out.shape[0], 0)), image_hw);
+  const auto rows = detect(out, post, labels, m.preprocess, hw);
+  std::string lines;
+  for (size_t b = 0; b < rows.size(); ++b) {
+    json line = {{"input", path.string()}, {"model", model_id}, {"nonfinite", nonfinite},
+                 {"timing_ms", {{"preprocess", pre_ms}, {"infer", inf_ms}}},
+                 {"image_size", {image_hw.first, image_hw.second}}};
+    if (rows.size() > 1) line["batch_index"] = b;
+    if (npy_input) line["coordinates"] = "input";
+    json dets = json::array();
+    for (const auto& d : rows[b])  // the score as a double: the float32 value exactly
+      dets.push_back({{"box", {d.x1, d.y1, d.x2, d.y2}}, {"score", static_cast<double>(d.score)},
+                      {"class_id", d.class_id}, {"label", d.label}});
+    line["detections"] = dets;
+    const std::string s = line.dump(-1, ' ', false, json::error_handler_t::replace);
+    lines += s + "\n";
+    if (as_json) {
+      std::cout << s << "\n";
+      continue;
+    }
+    const std::string name = path.filename().string() + (rows.size() > 1 ? "[" + std::to_string(b) + "]" : "");
+    std::string best = "-", box = "-";
+    double score = 0;
+    if (!rows[b].empty()) {
+      const auto& d = rows[b].front();
+      best = d.label.empty() ? std::to_string(d.class_id) : d.label;
+      char buf[96];
+      std::snprintf(buf, sizeof buf, "[%.1f, %.1f, %.1f, %.1f]", d.x1, d.y1, d.x2, d.y2);
+      box = buf;
+      score = d.score;
+    }
+    std::printf("%-32s %6zu %-12s %8.4f %-30s %10.3f %10.3f%s\n", name.c_str(), rows[b].size(), best.c_str(), score,
+                box.c_str(), pre_ms, inf_ms, nonfinite ? "  NaN/Inf!" : "");
+  }
+  return lines;
+}
+
 int run(int argc, char** argv) {
   cli::Args args(argc, argv, {"--bundle", "--input", "--model", "--backend", "--threads", "--dump-stages", "--output",
                               "--ort-ep", "--trt-cache"},
@@ -122,10 +179,14 @@ int run(int argc, char** argv) {
 
   std::string jsonl;
   std::vector<std::string> bad;
+  const bool detection = m.is_detection();
   // The score is what the manifest's postprocess makes of the output: a probability with apply_softmax, else the
   // raw output value. Say which, in the table header and in every JSON line ("scores": "softmax" | "raw").
   const char* score_kind = m.postprocess.apply_softmax ? "softmax" : "raw";
-  if (!as_json)
+  if (!as_json && detection)
+    std::printf("%-32s %6s %-12s %8s %-30s %10s %10s\n", "input", "boxes", "best", "score", "best box", "pre ms",
+                "infer ms");
+  else if (!as_json)
     std::printf("%-32s %-12s %8s %10s %10s\n", "input", "top-1", m.postprocess.apply_softmax ? "prob" : "raw score",
                 "pre ms", "infer ms");
   for (const auto& path : inputs) {
@@ -134,11 +195,12 @@ int run(int argc, char** argv) {
     std::vector<Stage> stages;
     Tensor x;
     double pre_ms = 0;
+    std::pair<int, int> image_hw{0, 0};
     if (is_npy) {
       x = tensor_from_npy(path, m);
     } else {
       const auto t0 = std::chrono::steady_clock::now();
-      x = preprocess_file(m.preprocess, path.string(), dump.empty() ? nullptr : &stages);
+      x = preprocess_file(m.preprocess, path.string(), dump.empty() ? nullptr : &stages, &image_hw);
       pre_ms = ms_since(t0);
       x.name = m.input.name;
     }
@@ -160,6 +222,12 @@ int run(int argc, char** argv) {
     if (!outdir.empty())
       for (const auto& o : outs) save(outdir / (stem + "_" + o.name + ".npy"), o);
 
+    if (detection) {
+      jsonl += detection_lines(path, entry.id, outs.at(0), m, labels, is_npy, x, image_hw, nonfinite, pre_ms, inf_ms,
+                               as_json);
+      std::cout.flush();
+      continue;
+    }
     const auto top = classify(outs.at(0), m.postprocess, labels);
     for (size_t b = 0; b < top.size(); ++b) {
       json line = {{"input", path.string()}, {"model", entry.id}, {"nonfinite", nonfinite},

@@ -2,6 +2,7 @@
 #pragma once
 #include "edgekit/backend.hpp"
 #include "edgekit/bundle.hpp"
+#include "edgekit/detect.hpp"
 #include "edgekit/error.hpp"
 #include "edgekit/manifest.hpp"
 #include "edgekit/npy.hpp"

@@ -49,10 +49,29 @@ struct ModelEntry {
   int opset = 0;
 };
 
+/// The postprocess block's common part: ``type`` (classification | detection) and the labels file; the
+/// classification fields (apply_softmax, top_k) are meaningful when type == "classification".
 struct PostprocessInfo {
   std::string type = "classification";
   bool apply_softmax = true;
   int top_k = 5;
+  std::string labels_file = "labels.txt";
+};
+
+/// ``postprocess.type: detection`` (edgekit/bundle.py DetectionPostprocess; interpreted by detect.hpp).
+struct DetectionPostprocess {
+  std::string encoding = "edgekit_ltrb";     ///< edgekit_ltrb [N, 4 + C, H, W] | anchor_free_grid [N, 4 + C, A]
+  int stride = 8;                            ///< edgekit_ltrb: input pixels per output cell
+  std::string box_format = "cxcywh";         ///< anchor_free_grid: cxcywh | xyxy
+  std::string score_activation = "sigmoid";  ///< sigmoid | none
+  double score_threshold = 0.3;              ///< keep score >= threshold (compared in float32)
+  double nms_iou = 0.5;                      ///< suppress IoU > nms_iou
+  int max_detections = 100;
+  int pre_nms_top_k = 1000;
+  bool class_agnostic = false;
+  bool background_class = false;             ///< class 0 is the background: never reported
+  std::string coordinates = "original";      ///< original | input
+  double score_margin = 0.05;                ///< parity: detections this close to the threshold may differ in count
   std::string labels_file = "labels.txt";
 };
 
@@ -81,7 +100,8 @@ struct Manifest {
   std::vector<TensorInfo> outputs;
   PreprocessSpec preprocess;
   std::string preprocess_sha256;
-  PostprocessInfo postprocess;
+  PostprocessInfo postprocess;                   ///< type and labels_file for every task
+  std::optional<DetectionPostprocess> detection;  ///< set exactly when postprocess.type == "detection"
   std::vector<ModelEntry> models;
   std::string default_model;
   std::vector<GoldenItem> golden;
@@ -89,6 +109,7 @@ struct Manifest {
   std::map<std::string, TrtEngineEntry> trt_engines;  ///< from extra.tensorrt.engines
   std::string extra_json = "{}";                      ///< the whole ``extra`` object, serialized
 
+  bool is_detection() const { return detection.has_value(); }
   /// The entry for ``id`` (empty = default_model); throws BundleError listing the valid ids.
   const ModelEntry& model(const std::string& id = "") const;
 };
@@ -99,6 +120,9 @@ struct Manifest {
 Manifest parse_manifest(const std::string& text, const std::string& where);
 /// Parse a preprocessing spec object ({"steps": [...]}, as PreprocessSpec.to_json_obj() writes it) and validate it.
 PreprocessSpec parse_spec(const std::string& text, const std::string& where);
+/// Parse a detection postprocess object (``{"type": "detection", ...}``, as the manifest's postprocess block),
+/// validated against the schema's DetectionPostprocess; throws ContractError.
+DetectionPostprocess parse_detection_postprocess(const std::string& text, const std::string& where);
 /// Validate a preprocessing spec's step order and parameters (the rules of spec.py).
 void validate_spec(const PreprocessSpec& spec, const std::string& where);
 

@@ -45,10 +45,13 @@ Tensor to_layout(const Step& layout, const cv::Mat& x);
 NpyArray mat_to_npy(const cv::Mat& m);
 
 /// Run the whole spec on an encoded image (``what`` names it in errors); with ``stages`` collect every step.
+/// With ``image_hw``, also report the decoded image's (h, w) (after EXIF orientation): the size the geometry
+/// starts from, which detection needs to map boxes back (detect.hpp input_affine).
 Tensor preprocess_bytes(const PreprocessSpec& spec, const std::vector<uint8_t>& bytes, const std::string& what,
-                        std::vector<Stage>* stages = nullptr);
+                        std::vector<Stage>* stages = nullptr, std::pair<int, int>* image_hw = nullptr);
 /// Same, reading the image file first.
-Tensor preprocess_file(const PreprocessSpec& spec, const std::string& path, std::vector<Stage>* stages = nullptr);
+Tensor preprocess_file(const PreprocessSpec& spec, const std::string& path, std::vector<Stage>* stages = nullptr,
+                       std::pair<int, int>* image_hw = nullptr);
 /// Same, from an already decoded HxW[xC] uint8 image in the decode step's colour order.
 Tensor preprocess_decoded(const PreprocessSpec& spec, const cv::Mat& decoded, std::vector<Stage>* stages = nullptr);
 
