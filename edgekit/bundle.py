@@ -17,9 +17,9 @@ import tempfile
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, model_validator
 
 from edgekit import __version__
 from edgekit import contract as C
@@ -64,6 +64,44 @@ class PostprocessInfo(_M):
     labels_file: BundlePath = C.LABELS_FILE
 
 
+class DetectionPostprocess(_M):
+    """Detection postprocessing, interpreted by edgekit/detect/postprocess.py and cpp_runtime/src/detect.cpp.
+
+    The model has one output: ``edgekit_ltrb`` [N, 4 + C, H, W] (ltrb distances in strides, then class logits)
+    or ``anchor_free_grid`` [N, 4 + C, A] (the Ultralytics export layout: a box in ``box_format`` in input
+    pixels, then class scores). Candidates at or above ``score_threshold`` are sorted by score (ties: lower
+    candidate index p * C + c first), greedy NMS suppresses IoU > ``nms_iou``, the first ``max_detections``
+    are kept and mapped back to the original image through the inverse of the spec's geometry."""
+
+    type: Literal["detection"] = "detection"
+    encoding: Literal["edgekit_ltrb", "anchor_free_grid"] = "edgekit_ltrb"
+    stride: int = Field(8, ge=1, le=1024, description="edgekit_ltrb: input pixels per output cell")
+    box_format: Literal["cxcywh", "xyxy"] = Field("cxcywh", description="anchor_free_grid: the box channels")
+    score_activation: Literal["sigmoid", "none"] = "sigmoid"
+    score_threshold: float = Field(0.3, ge=0.0, le=1.0)
+    nms_iou: float = Field(0.5, gt=0.0, le=1.0)
+    max_detections: int = Field(100, ge=1, le=10000)
+    pre_nms_top_k: int = Field(1000, ge=1, le=100000)
+    class_agnostic: bool = False
+    background_class: bool = Field(False, description="class 0 is the background: never reported")
+    coordinates: Literal["original", "input"] = "original"
+    score_margin: float = Field(
+        0.05, ge=0.0, le=0.5, description="parity: detections this close to the threshold may differ in count"
+    )
+    labels_file: BundlePath = C.LABELS_FILE
+
+
+def _post_kind(v: Any) -> str:
+    t = v.get("type", "classification") if isinstance(v, dict) else getattr(v, "type", "classification")
+    return t if t in ("classification", "detection") else "classification"
+
+
+Postprocess = Annotated[
+    Annotated[PostprocessInfo, Tag("classification")] | Annotated[DetectionPostprocess, Tag("detection")],
+    Discriminator(_post_kind),
+]
+
+
 class FileEntry(_M):
     sha256: str = Field(pattern="^[0-9a-f]{64}$")
     size: int = Field(ge=0, le=C.MAX_FILE_SIZE)
@@ -96,6 +134,8 @@ class Manifest(_M):
             "manifest.input_shape",
             "manifest.input_layout",
             "manifest.engine_paths",
+            "manifest.task_postprocess",
+            "manifest.detection_output",
         )
     )
     schema_version: int = Field(SCHEMA_VERSION, ge=1, le=C.INT32_MAX)
@@ -104,12 +144,12 @@ class Manifest(_M):
     created_at: str = Field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
     name: str
     device: str
-    task: Literal["classification"] = "classification"
+    task: Literal["classification", "detection"] = "classification"
     input: InputInfo
     outputs: list[TensorInfo] = Field(min_length=1)
     preprocess: PreprocessSpec
     preprocess_sha256: str = ""
-    postprocess: PostprocessInfo = PostprocessInfo()
+    postprocess: Postprocess = PostprocessInfo()
     models: list[ModelEntry] = Field(min_length=1)
     default_model: str
     golden: list[GoldenItem] = Field(default_factory=list)
@@ -142,9 +182,30 @@ class Manifest(_M):
                 "manifest.input_layout", "input.layout disagrees with the preprocessing layout step"
             )
         _check_engine_paths(self.extra)
+        if self.task != self.postprocess.type:
+            raise RuleViolation(
+                "manifest.task_postprocess",
+                f"task '{self.task}' disagrees with postprocess.type '{self.postprocess.type}'",
+            )
+        if isinstance(self.postprocess, DetectionPostprocess):
+            want_rank = 4 if self.postprocess.encoding == "edgekit_ltrb" else 3
+            shape = self.outputs[0].shape
+            if len(shape) != want_rank or (shape[1] != -1 and shape[1] < 5):
+                raise RuleViolation(
+                    "manifest.detection_output",
+                    f"a {self.postprocess.encoding} detector's first output needs rank {want_rank} with "
+                    f"4 box channels + at least 1 class channel, not shape {shape}",
+                )
         if not self.preprocess_sha256:
             self.preprocess_sha256 = self.preprocess.sha256()
         return self
+
+    def classification(self) -> PostprocessInfo:
+        """The classification postprocess block; a detection bundle is refused with a one-line error."""
+        if not isinstance(self.postprocess, PostprocessInfo):
+            raise BundleError(f"bundle '{self.name}' is a {self.task} bundle, not a classifier",
+                              "use the detection path for it")
+        return self.postprocess
 
     def model(self, model_id: str | None = None) -> ModelEntry:
         mid = model_id or self.default_model

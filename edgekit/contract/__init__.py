@@ -62,6 +62,9 @@ RULES: dict[str, str] = {
     "manifest.input_shape": "input.shape (batch -1 read as 1) equals the preprocessing output shape",
     "manifest.input_layout": "input.layout equals the preprocessing layout step",
     "manifest.engine_paths": "extra.tensorrt.engines paths stay inside the bundle",
+    "manifest.task_postprocess": "task equals postprocess.type",
+    "manifest.detection_output": "a detector's first output: rank 4 (edgekit_ltrb) or 3 (anchor_free_grid), "
+    "shape[1] >= 5",
     "path.relative": "a bundle path is relative, without '..', backslashes or NUL, and not empty",
     "tensor.dim": "tensor dimensions are positive or -1 (dynamic)",
     "spec.first_decode": "the first step is 'decode', and only the first",

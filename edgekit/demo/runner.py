@@ -95,8 +95,8 @@ class Classifier:
             raise B.BundleError(f"cannot load model {path}: {exc}", "rebuild the bundle") from exc
         self.input_name = self.session.get_inputs()[0].name
         self.labels = bundle.labels()
-        self.softmax = m.postprocess.apply_softmax
-        self.top_k = m.postprocess.top_k
+        self.softmax = m.classification().apply_softmax
+        self.top_k = m.classification().top_k
 
     def __call__(self, x: np.ndarray) -> list[tuple[int, float]]:
         logits = np.asarray(self.session.run(None, {self.input_name: x})[0], dtype=np.float32).reshape(-1)

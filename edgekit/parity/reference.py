@@ -224,7 +224,7 @@ def write_reference(
             )
             entry["output_names"] = list(per)
             first = out_names[0] if out_names and out_names[0] in per else next(iter(per))
-            tops = [classify(v, manifest.postprocess, labels)[0] for v in per[first]]
+            tops = [classify(v, manifest.classification(), labels)[0] for v in per[first]]
             _save_npz(
                 root / REF_DIR / "outputs" / f"{m.id}.post.npz",
                 {
@@ -267,8 +267,8 @@ def write_reference(
         "input": manifest.input.model_dump(),
         "outputs": [o.model_dump() for o in manifest.outputs],
         "labels": labels,
-        "top_k": manifest.postprocess.top_k,
-        "apply_softmax": manifest.postprocess.apply_softmax,
+        "top_k": manifest.classification().top_k,
+        "apply_softmax": manifest.classification().apply_softmax,
         "postprocess": manifest.postprocess.model_dump(),
         "models": models,
         "items": items,

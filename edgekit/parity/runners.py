@@ -131,8 +131,8 @@ def run_python_side(
         first = r.outputs.get(m.outputs[0].name) if m.outputs else None
         first = next(iter(r.outputs.values())) if first is None else first
         try:  # the deployed manifest's postprocess, as the device applies it
-            r.top = classify(first, m.postprocess, labels)[0]
-            r.score_kind = "softmax" if m.postprocess.apply_softmax else "raw"
+            r.top = classify(first, m.classification(), labels)[0]
+            r.score_kind = "softmax" if m.classification().apply_softmax else "raw"
         except ValueError as exc:
             r.error = f"postprocess failed: {exc}"
     return SideResult(runtime=backend, where=where, items=items, labels=labels)
