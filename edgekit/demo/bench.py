@@ -184,6 +184,7 @@ def main(argv: list[str] | None = None) -> int:
         Console(stderr=True).print("[yellow]warning:[/] edgekit-camera is not built: Python runner only")
     rows: list[dict[str, Any]] = []
     model_rows: list[dict[str, Any]] = []
+    not_run: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as td:
         for bundle in a.bundles:
             m = B.load(bundle).manifest
@@ -192,6 +193,7 @@ def main(argv: list[str] | None = None) -> int:
             fps_all: dict[tuple[str, str], list[float]] = {}
             mo_best: dict[str, Any] | None = None
             mo_fps: list[float] = []
+            failed: dict[tuple[str, str], str] = {}
             for _ in range(a.repeat):  # interleaved rounds; the best run of each pair is kept (shared CPUs)
                 mo = run_model_only(bundle, clip, a.frames, a.threads, a.model)
                 mo_fps.append(mo["fps"])
@@ -199,13 +201,26 @@ def main(argv: list[str] | None = None) -> int:
                     mo_best = mo
                 for runner in runners:
                     for mode in ("json", "json+video"):
+                        if (runner, mode) in failed:
+                            continue
                         out = Path(td) / f"out-{runner}.avi" if mode == "json+video" else None
-                        s = run_one(bundle, clip, runner, a.frames, out, a.threads, a.model)
+                        try:
+                            s = run_one(bundle, clip, runner, a.frames, out, a.threads, a.model)
+                        except SystemExit as exc:  # recorded as not run, with the runner's own error line
+                            if m.task != "detection":
+                                raise
+                            failed[(runner, mode)] = str(exc)
+                            Console(stderr=True).print(f"[yellow]warning:[/] {exc}: recorded as not run")
+                            continue
                         fps_all.setdefault((runner, mode), []).append(s["fps"])
                         if (runner, mode) not in best or s["fps"] > best[(runner, mode)]["fps"]:
                             best[(runner, mode)] = s
             assert mo_best is not None
             model_rows.append({"bundle": m.name, "task": m.task, **mo_best, "fps_runs": mo_fps})
+            for (runner, mode), err in failed.items():
+                not_run.append(
+                    {"bundle": m.name, "task": m.task, "runner": runner, "mode": mode, "error": err}
+                )
             for (runner, mode), s in best.items():
                 rows.append(
                     {
@@ -255,6 +270,7 @@ def main(argv: list[str] | None = None) -> int:
         "frames": a.frames,
         "threads": a.threads,
         "results": rows,
+        "not_run": not_run,
     }
     atomic_write_json(a.json, doc)
     print(f"wrote {a.json}")
