@@ -40,5 +40,6 @@ def test_bench_writes_numbers(tiny_bundle_session: Path, tmp_path: Path) -> None
         assert r["ms_mean"]["infer"] > 0 and r["ms_mean"]["preprocess"] > 0
         assert r["cpu_ms_mean"]["preprocess"] > 0 and r["cpu_ms_mean"]["infer"] > 0
         assert r["model_only_fps"] == mo["fps"] and r["ratio"] == round(r["fps"] / mo["fps"], 3)
+        assert r["cpu_bound_ratio"] > 0
     video = next(r for r in rows if r["mode"] == "json+video")
     assert video["ms_mean"]["draw"] > next(r for r in rows if r["mode"] == "json")["ms_mean"]["draw"]
