@@ -108,6 +108,7 @@ def cpp_args(
 def summary_table(s: dict) -> Table:
     t = Table(title=f"edgekit demo ({s['runner']} runner)", caption=s.get("ended"))
     short = {"capture": "cap", "preprocess": "pre", "infer": "inf", "draw": "draw", "total": "total"}
+    short["latency"] = "lat"
     for col in ("frames", "drop", "reconn", "FPS", *(f"{short.get(k, k)} ms" for k in s["ms_mean"]), "stop"):
         t.add_column(col, justify="right")
     t.add_row(

@@ -1,21 +1,43 @@
-"""The Python demo runner: capture -> preprocess (the bundle's spec) -> ONNX Runtime -> top-k -> overlay.
+"""The Python demo runner: capture + preprocess (the bundle's spec) -> ONNX Runtime -> top-k or detections
+-> overlay, pipelined in two threads.
+
+Pipelining (the same in the C++ app): a capture+preprocess thread (``sources.CaptureThread`` with a
+``prepare`` callback) reads a frame and runs the spec on it, feeding a bounded queue of preprocessed tensors
+to ONE inference thread (the calling thread: inference, postprocessing, overlay, outputs, JSON lines), so
+preprocessing of frame n+1 overlaps inference of frame n. Files never drop (the reader waits on a full
+queue); live sources and ``--realtime`` drop the oldest queued frame (already preprocessed) when full.
 
 Behaviour and JSON lines are the same as the C++ app ``edgekit-camera`` (cpp_runtime/apps/camera), which
 ``edgekit demo`` prefers when it is built. One JSON object per line:
 
 * ``{"type": "frame", "frame": i, "t": s, "topk": [{"class": c, "label": "...", "score": p}, ...],
-  "ms": {"capture": ., "preprocess": ., "infer": ., "draw": ., "total": .}, "fps": f}``
+  "ms": {"capture": ., "preprocess": ., "infer": ., "draw": ., "total": ., "latency": .},
+  "cpu_ms": {"capture": ., "preprocess": ., "infer": ., "draw": .},
+  "span": {"preprocess": [t0, t1], "infer": [t0, t1]}, "fps": f}``
   ``frame`` is the index in the source (dropped frames keep their number, so gaps show drops); ``t`` is
   the capture time in seconds since the demo started; ``fps`` is the running end-to-end rate.
+  A detection bundle (manifest ``task: detection``) has ``"detections": [{"box": [x1, y1, x2, y2],
+  "score": s, "class_id": c, "label": "..."}, ...]`` (boxes in the frame's pixels, best first) instead of
+  ``topk``. ``ms``: wall milliseconds per stage (``capture``: in read(), ``preprocess``: the spec, both on
+  the capture thread; ``infer``: model + postprocessing (top-k / decode + NMS) on the inference thread;
+  ``draw``: overlay, video encoding, window); ``total`` is their sum (the work per frame, not its
+  latency: the stages overlap); ``latency`` runs from the start of read() to the end of draw, queue
+  waits included. ``cpu_ms``: the CPU time of the thread that ran each stage (its thread CPU clock), so a
+  stage waiting on a shared CPU shows wall > CPU; ONNX Runtime's own pool threads (``--threads`` > 1) are
+  not in ``infer``'s but are in the summary's ``cpu_s``. ``span``: the [start, end] of that frame's
+  preprocess and inference in seconds since the demo started (the overlap is visible: frame n+1's
+  preprocess starts before frame n's inference ends).
 * ``{"type": "event", "t": s, "message": "..."}`` for a lost / reconnected live source.
 * ``{"type": "summary", "runner": "python"|"cpp", "source": uri, "model": id, "frames": n, "dropped": d,
-  "reconnects": r, "elapsed_s": s, "fps": f, "ms_mean": {...},
+  "reconnects": r, "elapsed_s": s, "fps": f, "ms_mean": {...}, "cpu_ms_mean": {...}, "cpu_s": s,
+  "task": "classification"|"detection", "threads": n, "pipelined": true,
   "stopped": "end"|"frames"|"signal"|"truncated", "frames_read": n, "frames_expected": n|null,
-  "ended": "...", "output": path|null}`` once at the end. ``frames_read`` counts frames the source delivered
-  (dropped ones too); ``frames_expected`` is the count the container states (null: not stated, e.g. a
-  stream or camera); ``ended`` says in words how the run ended. A file that ends before its stated count is
-  "truncated": the summary is emitted, the outputs are discarded and the run fails with exit code 5
-  ("stream ended at frame 16 of 60").
+  "ended": "...", "output": path|null}`` once at the end. ``cpu_s`` is the process CPU time of the run
+  (all threads); ``threads`` the inference threads ONNX Runtime was given. ``frames_read`` counts frames
+  the source delivered (dropped ones too); ``frames_expected`` is the count the container states (null:
+  not stated, e.g. a stream or camera); ``ended`` says in words how the run ended. A file that ends
+  before its stated count is "truncated": the summary is emitted, the outputs are discarded and the run
+  fails with exit code 5 ("stream ended at frame 16 of 60").
 
 How a video frame enters the spec: every source yields BGR uint8 frames, which replace the spec's
 ``decode`` step. For ``decode: bgr`` the frame is used as is. For ``decode: gray`` it is converted with
@@ -38,7 +60,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
@@ -58,6 +80,9 @@ from edgekit.preprocess import PreprocessSpec
 from edgekit.preprocess import run as preprocess_run
 from edgekit.preprocess.spec import Decode
 
+if TYPE_CHECKING:
+    from edgekit.detect.postprocess import Detection
+
 FOURCC_BY_SUFFIX = {".avi": "MJPG", ".mkv": "FFV1", ".mp4": "mp4v"}
 
 
@@ -76,17 +101,17 @@ def frame_to_decoded(frame_bgr: np.ndarray, spec: PreprocessSpec) -> np.ndarray:
     return frame_bgr
 
 
-class Classifier:
-    """ONNX Runtime session + the manifest's classification postprocess (softmax, top-k)."""
+class _Model:
+    """An ONNX Runtime session on a bundle's model (``threads``: intra-op threads, 0 = every CPU)."""
 
     def __init__(self, bundle: B.Bundle, model_id: str | None = None, threads: int = 0) -> None:
         import onnxruntime as ort
 
-        m = bundle.manifest
-        self.entry = m.model(model_id)
+        self.entry = bundle.manifest.model(model_id)
         path = bundle.model_path(model_id)
         so = ort.SessionOptions()
-        so.intra_op_num_threads = threads if threads > 0 else (os.cpu_count() or 1)  # 0: every CPU, as in C++
+        self.threads = threads if threads > 0 else (os.cpu_count() or 1)  # 0: every CPU, as in C++
+        so.intra_op_num_threads = self.threads
         so.add_session_config_entry("session.intra_op.allow_spinning", "0")
         so.log_severity_level = 3  # errors only: no graph-cleanup warnings on the demo's stderr
         try:
@@ -95,11 +120,26 @@ class Classifier:
             raise B.BundleError(f"cannot load model {path}: {exc}", "rebuild the bundle") from exc
         self.input_name = self.session.get_inputs()[0].name
         self.labels = bundle.labels()
-        self.softmax = m.classification().apply_softmax
-        self.top_k = m.classification().top_k
+
+    def raw(self, x: np.ndarray) -> np.ndarray:
+        """The model's first output for ``x`` (batch first)."""
+        return np.asarray(self.session.run(None, {self.input_name: x})[0], dtype=np.float32)
+
+    def label(self, c: int) -> str:
+        return self.labels[c] if 0 <= c < len(self.labels) else str(c)
+
+
+class Classifier(_Model):
+    """ONNX Runtime session + the manifest's classification postprocess (softmax, top-k)."""
+
+    def __init__(self, bundle: B.Bundle, model_id: str | None = None, threads: int = 0) -> None:
+        post = bundle.manifest.classification()
+        super().__init__(bundle, model_id, threads)
+        self.softmax = post.apply_softmax
+        self.top_k = post.top_k
 
     def __call__(self, x: np.ndarray) -> list[tuple[int, float]]:
-        logits = np.asarray(self.session.run(None, {self.input_name: x})[0], dtype=np.float32).reshape(-1)
+        logits = self.raw(x).reshape(-1)
         if self.softmax:
             e = np.exp(logits - logits.max())
             p = e / e.sum()
@@ -109,8 +149,27 @@ class Classifier:
         order = np.argsort(-p, kind="stable")[:k]
         return [(int(c), float(p[c])) for c in order]
 
-    def label(self, c: int) -> str:
-        return self.labels[c] if 0 <= c < len(self.labels) else str(c)
+
+class Detector(_Model):
+    """ONNX Runtime session + the manifest's detection postprocess (``edgekit.detect.postprocess.detect``:
+    decode, NMS, boxes back to the frame through the inverse of the spec's geometry)."""
+
+    def __init__(self, bundle: B.Bundle, model_id: str | None = None, threads: int = 0) -> None:
+        post = bundle.manifest.postprocess
+        if not isinstance(post, B.DetectionPostprocess):
+            raise B.BundleError(
+                f"bundle '{bundle.manifest.name}' is not a detection bundle",
+                "use the classification path for it",
+            )
+        super().__init__(bundle, model_id, threads)
+        self.post = post
+        self.spec = bundle.manifest.preprocess
+
+    def __call__(self, x: np.ndarray, image_hw: tuple[int, int]) -> list[Detection]:
+        """Detections of one frame of size ``image_hw`` (h, w) in its pixels, best first."""
+        from edgekit.detect.postprocess import detect
+
+        return detect(self.raw(x), self.post, self.labels, self.spec, [image_hw])[0]
 
 
 @dataclass
@@ -136,7 +195,9 @@ class DemoOptions:
 @dataclass
 class _Acc:
     n: int = 0
-    sums: dict[str, float] = field(default_factory=lambda: dict.fromkeys((*overlay.STAGES, "total"), 0.0))
+    sums: dict[str, float] = field(
+        default_factory=lambda: dict.fromkeys((*overlay.STAGES, "total", "latency"), 0.0)
+    )
 
     def add(self, ms: dict[str, float]) -> None:
         self.n += 1
@@ -145,6 +206,21 @@ class _Acc:
 
     def means(self) -> dict[str, float]:
         return {k: round(v / self.n, 3) if self.n else 0.0 for k, v in self.sums.items()}
+
+
+def t_frame_start(item: Frame) -> float:
+    """When read() of this frame started (time.monotonic())."""
+    return item.t_capture - item.capture_ms / 1000.0
+
+
+def detection_json(d: Detection) -> dict[str, Any]:
+    """One detection as a JSON line carries it (rounded as the C++ app rounds: box 3, score 6 decimals)."""
+    return {
+        "box": [round(float(v), 3) for v in d.box],
+        "score": round(float(d.score), 6),
+        "class_id": int(d.class_id),
+        "label": d.label,
+    }
 
 
 def resolve_source(opts: DemoOptions, manifest: B.Manifest) -> Source:
@@ -279,7 +355,8 @@ def run_demo(
     bundle = B.load(opts.bundle)
     spec = bundle.manifest.preprocess
     src = resolve_source(opts, bundle.manifest)
-    clf = Classifier(bundle, opts.model, opts.threads)
+    detection = bundle.manifest.task == "detection"
+    model: Classifier | Detector = (Detector if detection else Classifier)(bundle, opts.model, opts.threads)
     out = _VideoOut(opts.output, opts.fourcc) if opts.output else None
     reader = open_source(src, opts.width, opts.height)  # fails fast, naming the URI
     lines = _Lines(to_stdout=opts.headless and opts.json_path is None, path=opts.json_path)
@@ -288,6 +365,9 @@ def run_demo(
     def event(msg: str) -> None:
         warn(f"{src.uri}: {msg}")
         lines.emit({"type": "event", "t": round(time.monotonic() - t_start, 4), "message": msg})
+
+    def prepare(fr: Frame) -> None:  # on the capture thread: the inference thread gets a ready tensor
+        fr.tensor = preprocess_run(spec, frame_to_decoded(fr.image, spec))[0]
 
     drop = src.live or opts.realtime
     cap = CaptureThread(
@@ -300,9 +380,11 @@ def run_demo(
         retries=opts.retries,
         backoff_s=opts.backoff_s,
         on_event=event,
+        prepare=prepare,
     )
     window = _Window(f"edgekit demo - {bundle.manifest.name}", warn) if not opts.headless else None
-    acc, stopped, fps_ema = _Acc(), "end", 0.0
+    acc, cpu_acc, stopped, fps_ema = _Acc(), _Acc(), "end", 0.0
+    cpu_start = time.process_time()
     stop_requested = False
     t_first: float | None = None
     t_prev: float | None = None
@@ -331,42 +413,63 @@ def run_demo(
                     if stopped == "end" and expected and cap.stats.captured < expected:
                         stopped = "truncated"
                     break
-                assert isinstance(item, Frame)
-                t0 = time.monotonic()
+                assert isinstance(item, Frame) and item.tensor is not None
                 if t_first is None:
-                    t_first = item.t_capture - item.capture_ms / 1000.0
-                x, _ = preprocess_run(spec, frame_to_decoded(item.image, spec))
-                t1 = time.monotonic()
-                top = clf(x)
-                t2 = time.monotonic()
-                ms = {"capture": item.capture_ms, "preprocess": (t1 - t0) * 1e3, "infer": (t2 - t1) * 1e3}
-                shown = [(clf.label(c), p) for c, p in top]
+                    t_first = t_frame_start(item)
+                # the inference thread: model + postprocessing only (the frame arrives preprocessed)
+                c1, t1 = time.thread_time(), time.monotonic()
+                top: list[tuple[int, float]] = []
+                dets: list[Detection] = []
+                if isinstance(model, Detector):
+                    dets = model(item.tensor, (item.image.shape[0], item.image.shape[1]))
+                else:
+                    top = model(item.tensor)
+                t2, c2 = time.monotonic(), time.thread_time()
+                ms = {"capture": item.capture_ms, "preprocess": item.preprocess_ms, "infer": (t2 - t1) * 1e3}
                 if out is not None or (window is not None and window.ok):
+                    shown = [(model.label(c), p) for c, p in top]
                     img = overlay.draw(
-                        item.image, shown, fps_ema, {**ms, "draw": acc.means().get("draw", 0.0)}
+                        item.image, shown, fps_ema, {**ms, "draw": acc.means().get("draw", 0.0)}, dets
                     )
                     if out is not None:
                         out.write(img, reader.fps or 30.0)
                     if window is not None and not window.show(img):
                         request_stop()
-                t3 = time.monotonic()
+                t3, c3 = time.monotonic(), time.thread_time()
                 ms["draw"] = (t3 - t2) * 1e3
-                ms["total"] = ms["capture"] + (t3 - t0) * 1e3
+                ms["total"] = ms["capture"] + ms["preprocess"] + ms["infer"] + ms["draw"]
+                ms["latency"] = (t3 - t_frame_start(item)) * 1e3
+                cpu = {
+                    "capture": item.capture_cpu_ms,
+                    "preprocess": item.preprocess_cpu_ms,
+                    "infer": (c2 - c1) * 1e3,
+                    "draw": (c3 - c2) * 1e3,
+                }
                 if t_prev is not None:
                     inst = 1.0 / max(t3 - t_prev, 1e-9)
                     fps_ema = inst if fps_ema == 0.0 else 0.9 * fps_ema + 0.1 * inst
                 t_prev = t3
                 acc.add(ms)
-                lines.emit(
-                    {
-                        "type": "frame",
-                        "frame": item.index,
-                        "t": round(item.t_capture - t_start, 4),
-                        "topk": [{"class": c, "label": clf.label(c), "score": round(p, 6)} for c, p in top],
-                        "ms": {k: round(v, 3) for k, v in ms.items()},
-                        "fps": round(fps_ema, 2),
-                    }
-                )
+                cpu_acc.add(cpu)
+                line: dict[str, Any] = {
+                    "type": "frame",
+                    "frame": item.index,
+                    "t": round(item.t_capture - t_start, 4),
+                }
+                if isinstance(model, Detector):
+                    line["detections"] = [detection_json(d) for d in dets]
+                else:
+                    line["topk"] = [
+                        {"class": c, "label": model.label(c), "score": round(p, 6)} for c, p in top
+                    ]
+                line["ms"] = {k: round(v, 3) for k, v in ms.items()}
+                line["cpu_ms"] = {k: round(v, 3) for k, v in cpu.items()}
+                line["span"] = {
+                    "preprocess": [round(item.t_pre0 - t_start, 6), round(item.t_pre1 - t_start, 6)],
+                    "infer": [round(t1 - t_start, 6), round(t2 - t_start, 6)],
+                }
+                line["fps"] = round(fps_ema, 2)
+                lines.emit(line)
                 if progress is not None:
                     progress(acc.n, fps_ema)
                 if opts.frames and acc.n >= opts.frames:
@@ -397,13 +500,18 @@ def run_demo(
         "type": "summary",
         "runner": "python",
         "source": src.uri,
-        "model": clf.entry.id,
+        "model": model.entry.id,
         "frames": acc.n,
         "dropped": cap.stats.dropped,
         "reconnects": cap.stats.reconnects,
         "elapsed_s": round(elapsed, 4),
         "fps": round(acc.n / elapsed, 2) if elapsed > 0 and not math.isnan(elapsed) else 0.0,
         "ms_mean": acc.means(),
+        "cpu_ms_mean": {k: v for k, v in cpu_acc.means().items() if k in overlay.STAGES},
+        "cpu_s": round(time.process_time() - cpu_start, 3),
+        "task": "detection" if detection else "classification",
+        "threads": model.threads,
+        "pipelined": True,
         "stopped": stopped,
         "frames_read": read,
         "frames_expected": expected,

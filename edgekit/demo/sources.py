@@ -250,6 +250,14 @@ class Frame:
     image: np.ndarray
     t_capture: float  # time.monotonic() when read() returned
     capture_ms: float  # time spent in read()
+    capture_cpu_ms: float = 0.0  # CPU time of the capture thread in read()
+    # Filled by the ``prepare`` callback on the capture thread (the pipelined demo: preprocessing of frame
+    # n+1 overlaps inference of frame n on the consumer thread).
+    tensor: np.ndarray | None = None
+    t_pre0: float = 0.0  # time.monotonic() around prepare (0.0 without one)
+    t_pre1: float = 0.0
+    preprocess_ms: float = 0.0
+    preprocess_cpu_ms: float = 0.0
 
 
 @dataclass
@@ -271,6 +279,8 @@ class CaptureThread(threading.Thread):
     ``pace_fps`` > 0 sleeps between reads to play a file at its own rate (``--realtime``).
     A live source that stops delivering is reopened with exponential backoff (``retries`` times,
     from ``backoff_s``); each attempt is reported through ``on_event``.
+    ``prepare`` (the demo's preprocessing) runs on this thread for every frame read, before it is queued,
+    timed (wall and thread CPU) into the frame; an exception there ends the capture and reaches the consumer.
     """
 
     def __init__(
@@ -284,12 +294,14 @@ class CaptureThread(threading.Thread):
         retries: int = 5,
         backoff_s: float = 0.5,
         on_event: Callable[[str], None] | None = None,
+        prepare: Callable[[Frame], None] | None = None,
     ) -> None:
         super().__init__(name="edgekit-capture", daemon=True)
         self.opener, self.reader, self.live = opener, reader, live
         self.drop_stale, self.queue_size, self.pace_fps = drop_stale, max(1, queue_size), pace_fps
         self.retries, self.backoff_s = retries, backoff_s
         self.on_event = on_event or (lambda _msg: None)
+        self.prepare = prepare
         self.stop_event = threading.Event()
         self.stats = CaptureStats()
         self.error: BaseException | None = None
@@ -358,9 +370,11 @@ class CaptureThread(threading.Thread):
                     if next_t > now:
                         time.sleep(next_t - now)
                     next_t = max(next_t + 1.0 / self.pace_fps, time.monotonic() - 1.0)
+                c0 = time.thread_time()
                 t0 = time.monotonic()
                 img = self.reader.read()
                 t1 = time.monotonic()
+                c1 = time.thread_time()
                 if img is None:
                     if self.live and not self.stop_event.is_set():
                         if self._reconnect():
@@ -373,7 +387,14 @@ class CaptureThread(threading.Thread):
                             )
                     break
                 self.stats.captured += 1
-                self._put(Frame(idx, img, t1, (t1 - t0) * 1000.0))
+                fr = Frame(idx, img, t1, (t1 - t0) * 1000.0, (c1 - c0) * 1000.0)
+                if self.prepare is not None:
+                    fr.t_pre0 = time.monotonic()
+                    self.prepare(fr)
+                    fr.t_pre1 = time.monotonic()
+                    fr.preprocess_ms = (fr.t_pre1 - fr.t_pre0) * 1000.0
+                    fr.preprocess_cpu_ms = (time.thread_time() - c1) * 1000.0
+                self._put(fr)
                 idx += 1
         except BaseException as exc:  # handed to the consumer, re-raised there
             self.error = exc

@@ -33,6 +33,14 @@ def _records(text: str) -> list[dict]:
     return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
+FRAME_KEYS = {"type", "frame", "t", "ms", "cpu_ms", "span", "fps"}
+SUMMARY_KEYS = {
+    "type", "runner", "source", "model", "frames", "dropped", "reconnects", "elapsed_s", "fps", "ms_mean",
+    "cpu_ms_mean", "cpu_s", "task", "threads", "pipelined", "stopped", "frames_read", "frames_expected",
+    "ended", "output",
+}  # fmt: skip
+
+
 @pytest.mark.parametrize("runner", RUNNERS)
 def test_headless_video_predictions_output_and_json(
     runner: str, digits_video: DigitsVideo, tiny_bundle_session: Path, tmp_path: Path
@@ -60,8 +68,15 @@ def test_headless_video_predictions_output_and_json(
     assert summary["frames"] == N_FRAMES and summary["dropped"] == 0 and summary["stopped"] == "end"
     assert [f["frame"] for f in frames] == list(range(N_FRAMES))  # a file source never drops
     for f in frames:
-        assert set(f["ms"]) == {"capture", "preprocess", "infer", "draw", "total"}
+        assert set(f) == FRAME_KEYS | {"topk"}  # the schema of runner.py's module doc, both runners
+        assert set(f["ms"]) == {"capture", "preprocess", "infer", "draw", "total", "latency"}
+        assert set(f["cpu_ms"]) == {"capture", "preprocess", "infer", "draw"}
+        assert all(v >= 0 for v in f["cpu_ms"].values()) and f["cpu_ms"]["preprocess"] > 0
+        pre, inf = f["span"]["preprocess"], f["span"]["infer"]
+        assert pre[0] <= pre[1] <= inf[0] <= inf[1]  # a frame is preprocessed before it is inferred
         assert len(f["topk"]) == 5 and f["topk"][0]["score"] >= f["topk"][1]["score"]
+    assert set(summary) >= SUMMARY_KEYS and summary["pipelined"] is True
+    assert summary["task"] == "classification" and summary["threads"] == 1 and summary["cpu_s"] > 0
     top1 = np.array([f["topk"][0]["class"] for f in frames])
     # Lossless video, 224 = 8 x 28 with INTER_AREA: every frame gives the original digit's prediction.
     assert np.array_equal(top1, digits_video.reference)

@@ -8,6 +8,8 @@
 #include <filesystem>
 #include <utility>
 
+#include <time.h>
+
 #include <opencv2/core/utils/logger.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -216,6 +218,12 @@ std::unique_ptr<Reader> open_source(const Source& src) {
   return std::make_unique<VideoReader>(src);
 }
 
+double thread_cpu_s() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
 double now_s() {
   using namespace std::chrono;
   return duration<double>(steady_clock::now().time_since_epoch()).count();
@@ -306,9 +314,11 @@ void CaptureThread::run() {
         next_t = std::max(next_t + 1.0 / opt_.pace_fps, now_s() - 1.0);
       }
       Frame f;
+      const double c0 = thread_cpu_s();
       const double t0 = now_s();
       const bool ok = reader_ && reader_->read(f.image);
       const double t1 = now_s();
+      const double c1 = thread_cpu_s();
       if (!ok) {
         if (opt_.live && !stop_) {
           if (reconnect()) continue;
@@ -323,6 +333,14 @@ void CaptureThread::run() {
       f.index = idx++;
       f.t_capture = t1;
       f.capture_ms = (t1 - t0) * 1000.0;
+      f.capture_cpu_ms = (c1 - c0) * 1000.0;
+      if (prepare_) {
+        f.t_pre0 = now_s();
+        prepare_(f);
+        f.t_pre1 = now_s();
+        f.preprocess_ms = (f.t_pre1 - f.t_pre0) * 1000.0;
+        f.preprocess_cpu_ms = (thread_cpu_s() - c1) * 1000.0;
+      }
       put(std::move(f));
     }
   } catch (...) {

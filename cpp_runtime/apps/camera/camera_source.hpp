@@ -17,6 +17,7 @@
 #include <opencv2/core.hpp>
 
 #include "edgekit/error.hpp"
+#include "edgekit/tensor.hpp"
 
 namespace edgekit::camera {
 
@@ -65,6 +66,12 @@ struct Frame {
   cv::Mat image;
   double t_capture = 0;  ///< seconds on the steady clock
   double capture_ms = 0;
+  double capture_cpu_ms = 0;  ///< CPU time of the capture thread in read()
+  // Filled by the Prepare callback on the capture thread (the pipelined demo: preprocessing of frame n+1
+  // overlaps inference of frame n on the consumer thread).
+  Tensor tensor;
+  double t_pre0 = 0, t_pre1 = 0;  ///< steady-clock seconds around the Prepare call (0 without one)
+  double preprocess_ms = 0, preprocess_cpu_ms = 0;
 };
 
 struct CaptureOptions {
@@ -77,18 +84,25 @@ struct CaptureOptions {
 };
 
 double now_s();
+/// CPU time of the calling thread in seconds (CLOCK_THREAD_CPUTIME_ID).
+double thread_cpu_s();
 
 /// Reads frames on its own thread into a bounded queue; see CaptureOptions. A live source that stops
 /// delivering is reopened with exponential backoff, each attempt reported through ``on_event``.
 class CaptureThread {
  public:
   using Opener = std::function<std::unique_ptr<Reader>()>;
+  /// Runs on the capture thread for every frame read, before it is queued (preprocessing).
+  using Prepare = std::function<void(Frame&)>;
   CaptureThread(Opener opener, std::unique_ptr<Reader> first, CaptureOptions opt,
                 std::function<void(const std::string&)> on_event);
   ~CaptureThread();
   CaptureThread(const CaptureThread&) = delete;
   CaptureThread& operator=(const CaptureThread&) = delete;
 
+  /// Set before start(): every frame passes through ``prepare`` on the capture thread (timed, wall and
+  /// thread CPU, into the frame). An exception thrown there ends the capture and is rethrown by get().
+  void set_prepare(Prepare prepare) { prepare_ = std::move(prepare); }
   void start();
   void stop();
   /// Wait up to ``timeout_s`` for a frame. Returns 1 with a frame, 0 on timeout, -1 at the end
@@ -105,6 +119,7 @@ class CaptureThread {
   void put(Frame&& f);
 
   Opener opener_;
+  Prepare prepare_;
   std::unique_ptr<Reader> reader_;
   CaptureOptions opt_;
   std::function<void(const std::string&)> on_event_;

@@ -1,5 +1,7 @@
-// edgekit-camera: live classification demo. Capture (own thread, bounded queue) -> the bundle's preprocessing
-// spec -> backend -> top-k -> overlay -> window / video file / JSON lines. The twin of edgekit/demo/runner.py:
+// edgekit-camera: live classification / detection demo, pipelined in two threads: a capture+preprocess thread
+// (read a frame, run the bundle's preprocessing spec) feeds a bounded queue of preprocessed tensors to ONE
+// inference thread (this one: backend -> top-k or detections -> overlay -> window / video file / JSON lines),
+// so preprocessing of frame n+1 overlaps inference of frame n. The twin of edgekit/demo/runner.py:
 // same flags, same JSON line schema (documented there), same exit codes (2 usage / URI / bundle,
 // 3 source cannot be opened, 4 live source lost, 5 a file ended before the frame count its container states,
 // 1 unexpected).
@@ -21,6 +23,7 @@
 #include <thread>
 #include <vector>
 
+#include <time.h>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
@@ -31,6 +34,7 @@
 #endif
 
 #include "camera_source.hpp"
+#include "detection.hpp"
 #include "edgekit/edgekit.hpp"
 #include "overlay.hpp"
 
@@ -139,6 +143,39 @@ Options parse_args(int argc, char** argv) {
 }
 
 double r3(double x) { return std::round(x * 1000.0) / 1000.0; }
+double r6(double x) { return std::round(x * 1e6) / 1e6; }
+
+double process_cpu_s() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+// ---- MERGE(det-cpp): the one place edgekit-camera calls the library's detection decoding -------------------
+// edgekit::detect (cpp_runtime/include/edgekit/detect.hpp, det-cpp's branch) decodes, runs NMS and maps the
+// boxes back to the frame (image_hw = the frame's size). The manifest field holding the DetectionPostprocess
+// is det-cpp's; "m.detection" below is the name to check at merge (the only guessed identifier here).
+std::vector<Detection> detect_frame(const Manifest& m, const Tensor& out, const std::vector<std::string>& labels,
+                                    int frame_h, int frame_w) {
+#if EDGEKIT_CAMERA_HAVE_DETECT
+  return edgekit::detect(out, m.detection, labels, m.preprocess, {{frame_h, frame_w}}).at(0);
+#else
+  (void)m, (void)out, (void)labels, (void)frame_h, (void)frame_w;
+  throw Error("this edgekit-camera was built without edgekit's detection library (edgekit/detect.hpp)",
+              "rebuild cpp_runtime from a tree that has it (tools/setup_cpp.sh)");
+#endif
+}
+// ---- end MERGE(det-cpp) --------------------------------------------------------------------------------------
+
+json detections_json(const std::vector<Detection>& dets) {
+  json a = json::array();
+  for (const Detection& d : dets)
+    a.push_back({{"box", {r3(d.x1), r3(d.y1), r3(d.x2), r3(d.y2)}},
+                 {"score", r6(static_cast<double>(d.score))},
+                 {"class_id", d.class_id},
+                 {"label", d.label}});
+  return a;
+}
 
 /// JSON lines to stdout and/or a file written to a temporary sibling, renamed at the end.
 class Lines {
@@ -240,6 +277,10 @@ int run(const Options& o) {
   backend->activate();
   const std::vector<std::string> labels = bundle.labels();
   const std::string model_id = m.model(o.model).id;
+  const bool detection = m.task == "detection";
+  if (detection && !EDGEKIT_CAMERA_HAVE_DETECT)
+    throw Error("bundle " + o.bundle + " is a detection bundle, but this edgekit-camera was built without edgekit's "
+                "detection library", "rebuild cpp_runtime from a tree that has edgekit/detect.hpp, or use --runner python");
 
   std::optional<VideoOut> out;
   if (!o.output.empty()) out.emplace(o.output, o.fourcc);
@@ -282,11 +323,20 @@ int run(const Options& o) {
     lines.emit({{"type", "event"}, {"t", std::round((now_s() - t_start) * 1e4) / 1e4}, {"message", msg}});
   };
   CaptureThread cap([&src] { return open_source(src); }, std::move(reader), co, event);
+  // Capture + preprocess thread: the tensor is ready when the inference thread takes the frame.
+  cap.set_prepare([&spec, gray](Frame& fr) {
+    cv::Mat decoded;
+    if (gray) cv::cvtColor(fr.image, decoded, cv::COLOR_BGR2GRAY);
+    else decoded = fr.image;
+    fr.tensor = preprocess_decoded(spec, decoded);
+  });
 
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
-  const char* stages[] = {"capture", "preprocess", "infer", "draw", "total"};
-  std::map<std::string, double> sums;
+  const char* stages[] = {"capture", "preprocess", "infer", "draw", "total", "latency"};
+  const char* cpu_stages[] = {"capture", "preprocess", "infer", "draw"};
+  std::map<std::string, double> sums, cpu_sums;
+  const double cpu_start = process_cpu_s();
   long n = 0;
   double fps_ema = 0, t_first = -1, t_prev = -1;
   std::string stopped = "end";
@@ -305,22 +355,24 @@ int run(const Options& o) {
       stopped = g_stop ? "signal" : "end";
       break;
     }
-    const double t0 = now_s();
     if (t_first < 0) t_first = f.t_capture - f.capture_ms / 1000.0;
-    cv::Mat decoded;
-    if (gray) cv::cvtColor(f.image, decoded, cv::COLOR_BGR2GRAY);
-    else decoded = f.image;
-    const Tensor x = preprocess_decoded(spec, decoded);
+    // Inference thread: backend + postprocessing only (the frame arrives preprocessed).
+    const double c1 = thread_cpu_s();
     const double t1 = now_s();
-    const std::vector<Tensor> outs = backend->infer(x);
-    const std::vector<TopK> top = classify(outs.at(0), m.postprocess, labels).at(0);
+    const std::vector<Tensor> outs = backend->infer(f.tensor);
+    std::vector<TopK> top;
+    std::vector<Detection> dets;
+    if (detection) dets = detect_frame(m, outs.at(0), labels, f.image.rows, f.image.cols);
+    else top = classify(outs.at(0), m.postprocess, labels).at(0);
     const double t2 = now_s();
-    std::map<std::string, double> ms{{"capture", f.capture_ms}, {"preprocess", (t1 - t0) * 1e3}, {"infer", (t2 - t1) * 1e3}};
+    const double c2 = thread_cpu_s();
+    std::map<std::string, double> ms{{"capture", f.capture_ms}, {"preprocess", f.preprocess_ms}, {"infer", (t2 - t1) * 1e3}};
     if (out || window) {
       std::vector<std::pair<std::string, float>> shown;
       for (const auto& t : top) shown.emplace_back(t.label.empty() ? std::to_string(t.index) : t.label, t.score);
       auto shown_ms = ms;
       shown_ms["draw"] = n ? sums["draw"] / n : 0.0;
+      if (detection) draw_detections(f.image, dets);
       draw_overlay(f.image, shown, fps_ema, shown_ms);
       if (out) out->write(f.image, src_fps > 0 ? src_fps : 30.0);
 #ifdef EDGEKIT_HAVE_HIGHGUI
@@ -332,23 +384,39 @@ int run(const Options& o) {
 #endif
     }
     const double t3 = now_s();
+    const double c3 = thread_cpu_s();
     ms["draw"] = (t3 - t2) * 1e3;
-    ms["total"] = ms["capture"] + (t3 - t0) * 1e3;
+    ms["total"] = ms["capture"] + ms["preprocess"] + ms["infer"] + ms["draw"];
+    ms["latency"] = (t3 - (f.t_capture - f.capture_ms / 1000.0)) * 1e3;
+    const std::map<std::string, double> cpu{{"capture", f.capture_cpu_ms}, {"preprocess", f.preprocess_cpu_ms},
+                                            {"infer", (c2 - c1) * 1e3}, {"draw", (c3 - c2) * 1e3}};
     if (t_prev >= 0) {
       const double inst = 1.0 / std::max(t3 - t_prev, 1e-9);
       fps_ema = fps_ema == 0 ? inst : 0.9 * fps_ema + 0.1 * inst;
     }
     t_prev = t3;
     ++n;
-    json jt = json::array();
-    for (const auto& t : top)
-      jt.push_back({{"class", t.index}, {"label", t.label.empty() ? std::to_string(t.index) : t.label},
-                    {"score", std::round(static_cast<double>(t.score) * 1e6) / 1e6}});
-    json jms = json::object();
+    json jms = json::object(), jcpu = json::object();
     for (const char* k : stages) jms[k] = r3(ms[k]);
+    for (const char* k : cpu_stages) jcpu[k] = r3(cpu.at(k));
     for (const auto& kv : ms) sums[kv.first] += kv.second;
-    lines.emit({{"type", "frame"}, {"frame", f.index}, {"t", std::round((f.t_capture - t_start) * 1e4) / 1e4},
-                {"topk", jt}, {"ms", jms}, {"fps", std::round(fps_ema * 100) / 100}});
+    for (const auto& kv : cpu) cpu_sums[kv.first] += kv.second;
+    json line = {{"type", "frame"}, {"frame", f.index}, {"t", std::round((f.t_capture - t_start) * 1e4) / 1e4}};
+    if (detection) {
+      line["detections"] = detections_json(dets);
+    } else {
+      json jt = json::array();
+      for (const auto& t : top)
+        jt.push_back({{"class", t.index}, {"label", t.label.empty() ? std::to_string(t.index) : t.label},
+                      {"score", r6(static_cast<double>(t.score))}});
+      line["topk"] = jt;
+    }
+    line["ms"] = jms;
+    line["cpu_ms"] = jcpu;
+    line["span"] = {{"preprocess", {r6(f.t_pre0 - t_start), r6(f.t_pre1 - t_start)}},
+                    {"infer", {r6(t1 - t_start), r6(t2 - t_start)}}};
+    line["fps"] = std::round(fps_ema * 100) / 100;
+    lines.emit(line);
     if (tty && t3 - last_progress > 0.5) {
       std::fprintf(stderr, "\rdemo: %ld frames  %.1f FPS ", n, fps_ema);
       last_progress = t3;
@@ -371,12 +439,16 @@ int run(const Options& o) {
   if (tty) std::fprintf(stderr, "\r%60s\r", "");
   if (out) out->close(!truncated);
   const double elapsed = (t_prev >= 0 && t_first >= 0) ? t_prev - t_first : 0.0;
-  json mean = json::object();
+  json mean = json::object(), cpu_mean = json::object();
   for (const char* k : stages) mean[k] = n ? r3(sums[k] / n) : 0.0;
+  for (const char* k : cpu_stages) cpu_mean[k] = n ? r3(cpu_sums[k] / n) : 0.0;
+  const double cpu_process = process_cpu_s() - cpu_start;
   const double fps = elapsed > 0 ? std::round(n / elapsed * 100) / 100 : 0.0;
   json summary = {{"type", "summary"}, {"runner", "cpp"}, {"source", src.uri}, {"model", model_id},
                   {"frames", n}, {"dropped", cap.dropped()}, {"reconnects", cap.reconnects()},
                   {"elapsed_s", std::round(elapsed * 1e4) / 1e4}, {"fps", fps}, {"ms_mean", mean},
+                  {"cpu_ms_mean", cpu_mean}, {"cpu_s", r3(cpu_process)}, {"task", detection ? "detection" : "classification"},
+                  {"threads", bo.threads}, {"pipelined", true},
                   {"stopped", stopped}, {"frames_read", read},
                   {"frames_expected", expected > 0 ? json(expected) : json(nullptr)}, {"ended", ended},
                   {"output", (!truncated && out && out->frames() > 0) ? json(o.output) : json(nullptr)}};

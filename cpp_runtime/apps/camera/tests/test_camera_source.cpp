@@ -12,9 +12,11 @@
 #include <unistd.h>
 
 #include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 #include <opencv2/videoio.hpp>
 
 #include "camera_source.hpp"
+#include "overlay.hpp"
 
 namespace fs = std::filesystem;
 using namespace edgekit::camera;
@@ -109,6 +111,85 @@ TEST(CaptureThread, FileDeliversEveryFrameInOrder) {
   ASSERT_EQ(values.size(), 16u);
   for (int k = 0; k < 16; ++k) EXPECT_EQ(values[k], 10 * k);  // FFV1 is lossless
   EXPECT_EQ(cap.dropped(), 0);
+}
+
+// The pipelined demo: the Prepare callback (preprocessing) runs on the capture thread, so preprocessing of
+// frame n+1 starts before the consumer's (inference thread's) work on frame n ends. Timestamps recorded by
+// the pipeline itself, not speed thresholds: a sequential consumer that preprocessed after get() could
+// never start frame n+1's preprocessing before finishing frame n.
+TEST(CaptureThread, PrepareOfTheNextFrameOverlapsTheConsumer) {
+  const Source src = parse_uri(make_video(), "");
+  CaptureOptions co;
+  co.queue_size = 2;
+  CaptureThread cap([&] { return open_source(src); }, open_source(src), co, [](const std::string&) {});
+  cap.set_prepare([](Frame& f) {
+    f.tensor.shape = {1};
+    f.tensor.data = {static_cast<float>(f.image.at<cv::Vec3b>(10, 10)[1])};  // the frame's own value
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  });
+  cap.start();
+  std::vector<Frame> frames;
+  std::vector<double> infer_end;
+  Frame f;
+  int got;
+  while ((got = cap.get(f, 1.0)) >= 0) {
+    if (got == 0) continue;
+    std::this_thread::sleep_for(std::chrono::milliseconds(40));  // "inference" of frame f
+    infer_end.push_back(now_s());
+    frames.push_back(std::move(f));
+  }
+  ASSERT_EQ(frames.size(), 16u);
+  for (size_t k = 0; k < frames.size(); ++k) {
+    EXPECT_EQ(frames[k].index, static_cast<int64_t>(k));  // order and numbering preserved
+    ASSERT_EQ(frames[k].tensor.data.size(), 1u);
+    EXPECT_EQ(frames[k].tensor.data[0], 10.0f * static_cast<float>(k));  // each tensor is its own frame's
+    EXPECT_GT(frames[k].t_pre1, frames[k].t_pre0);
+    EXPECT_GE(frames[k].preprocess_ms, 1.5);
+    EXPECT_GE(frames[k].t_pre0, frames[k].t_capture);
+  }
+  for (size_t k = 0; k + 1 < frames.size(); ++k)
+    EXPECT_LT(frames[k + 1].t_pre0, infer_end[k]) << "frame " << k + 1 << " was not preprocessed during frame " << k;
+  EXPECT_EQ(cap.dropped(), 0);
+}
+
+TEST(CaptureThread, AnErrorInPrepareEndsTheCaptureAndIsRethrown) {
+  const Source src = parse_uri(make_video(), "");
+  CaptureThread cap([&] { return open_source(src); }, open_source(src), CaptureOptions{}, [](const std::string&) {});
+  cap.set_prepare([](Frame& f) {
+    if (f.index == 3) throw edgekit::Error("bad frame", "fix it");
+  });
+  cap.start();
+  Frame f;
+  int n = 0;
+  EXPECT_THROW(
+      {
+        int got;
+        while ((got = cap.get(f, 1.0)) >= 0) n += got;
+      },
+      edgekit::Error);
+  EXPECT_EQ(n, 3);
+}
+
+TEST(Overlay, DetectionBoxesChangePixelsInsideTheBoxOnly) {
+  cv::Mat img(120, 160, CV_8UC3, cv::Scalar::all(0));
+  Detection d;
+  d.x1 = 40, d.y1 = 50, d.x2 = 100, d.y2 = 110, d.score = 0.87f, d.class_id = 2, d.label = "two";
+  draw_detections(img, {d});
+  const cv::Rect box(40, 50, 60, 60);
+  cv::Mat inside = img(box).clone(), gray;
+  cv::cvtColor(inside, gray, cv::COLOR_BGR2GRAY);
+  EXPECT_GT(cv::countNonZero(gray), 100);  // the outline (and the tag) are drawn
+  const cv::Vec3b edge = img.at<cv::Vec3b>(80, 40);  // left edge, in the class colour
+  const cv::Scalar c = class_color(2);
+  EXPECT_EQ(edge, cv::Vec3b(static_cast<uchar>(c[0]), static_cast<uchar>(c[1]), static_cast<uchar>(c[2])));
+  cv::Mat outside = img.clone();
+  outside(cv::Rect(36, 30, 74, 82)).setTo(cv::Scalar::all(0));  // the box, its outline and the tag above it
+  cv::cvtColor(outside, gray, cv::COLOR_BGR2GRAY);
+  EXPECT_EQ(cv::countNonZero(gray), 0) << "pixels changed outside the box and its tag";
+  cv::Mat none(120, 160, CV_8UC3, cv::Scalar::all(0));
+  draw_detections(none, {});
+  cv::cvtColor(none, gray, cv::COLOR_BGR2GRAY);
+  EXPECT_EQ(cv::countNonZero(gray), 0);
 }
 
 TEST(CaptureThread, DropStaleKeepsTheNewest) {
