@@ -65,7 +65,10 @@ build() {  # dir, cmake args...
     cmake -S cpp_runtime -B "$dir" -DORT_ROOT="$ORT" -DEDGEKIT_ORT_LIBRARY="$ORT/lib/libonnxruntime.so.1" "$@" \
       ${EDGEKIT_CMAKE_ARGS:-} >/dev/null
   fi
-  cmake --build "$dir" -j "$JOBS" -- --no-print-directory | grep -vE '^\[ *[0-9]+%\]|^(Consolidate|Scanning)' || true
+  local rc=0
+  cmake --build "$dir" -j "$JOBS" -- --no-print-directory >"$dir/build.log" 2>&1 || rc=$?
+  grep -vE '^\[ *[0-9]+%\]|^(Consolidate|Scanning)' "$dir/build.log" || true
+  [ "$rc" -eq 0 ] || die "the C++ build in $dir failed (cmake --build exit $rc) — fix: read the compiler output above"
   [ -x "$dir/bin/edgekit-infer" ] || die "the C++ build in $dir failed — fix: read the compiler output above"
 }
 log "building cpp_runtime/build (Release)"

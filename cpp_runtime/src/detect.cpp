@@ -73,10 +73,10 @@ Affine input_affine(const PreprocessSpec& spec, int h, int w) {
 
 // -- decoding -------------------------------------------------------------------------------------------
 namespace {
-float sigmoid(float x) {  // np.float32(1) / (np.float32(1) + np.exp(-x)), float32 throughout
-  const float e = std::exp(-x);
-  return 1.0f / (1.0f + e);
-}
+// 1 / (1 + exp(-x)) in double, rounded once to float: float32 exp differs between libm and NumPy's SIMD
+// code by a few ulps (and between CPUs); double exp is correctly rounded in practice, so both languages
+// round the same value (edgekit/detect/postprocess.py _sigmoid).
+float sigmoid(float x) { return static_cast<float>(1.0 / (1.0 + std::exp(-static_cast<double>(x)))); }
 // np.maximum(r, 0): NaN propagates (std::max(NaN, 0) returns its first argument, NaN)
 float relu(float r) { return std::max(r, 0.0f); }
 bool finite4(const std::array<float, 4>& b) {

@@ -6,7 +6,7 @@ languages give the same detections for the same raw output:
 1. decode the one output row into float32 xyxy boxes in network-input pixels and float32 scores
    (``edgekit_ltrb``: cell (i, j) at stride s has centre ((j + 0.5) s, (i + 0.5) s) and distances
    max(raw, 0) * s; ``anchor_free_grid``: the box channels in ``box_format``); ``sigmoid`` is
-   1 / (1 + exp(-x)) in float32;
+   1 / (1 + exp(-x)) in float64 rounded to float32;
 2. candidates: every (position p, class c) with a finite score >= ``score_threshold`` and a finite box
    (class 0 skipped when ``background_class``), candidate index k = p * C + c;
 3. sort by score descending, ties by k ascending; keep ``pre_nms_top_k``;
@@ -44,9 +44,11 @@ class Detection:
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
-    x = np.asarray(x, dtype=np.float32)
+    """1 / (1 + exp(-x)) in float64, rounded once to float32 (the C++ runtime does the same): float32 exp is
+    NumPy's own SIMD code here and the C library's there, a few ulps apart; float64 exp is not."""
+    x = np.asarray(x, dtype=np.float32).astype(np.float64)
     with np.errstate(over="ignore"):
-        return (np.float32(1.0) / (np.float32(1.0) + np.exp(-x))).astype(np.float32)
+        return (1.0 / (1.0 + np.exp(-x))).astype(np.float32)
 
 
 def decode(row: np.ndarray, post: DetectionPostprocess) -> tuple[np.ndarray, np.ndarray]:

@@ -124,9 +124,7 @@ def test_cpp_detection_lines_match_python(
     video, centres = square_video
     r = run_cli(str(blob_bundle), "--source", str(video), "--headless", "--runner", "cpp", "--threads", "1",
                 env={"EDGEKIT_CAMERA_BIN": str(app)})  # fmt: skip
-    if r.returncode != 0:  # before det-cpp's library (edgekit/detect.hpp + the manifest parser) is merged
-        assert r.returncode == 2 and "detection" in r.stderr and "fix:" in r.stderr, r.stderr
-        pytest.xfail("the C++ runtime does not read detection bundles yet (det-cpp): " + r.stderr.strip())
+    assert r.returncode == 0, r.stderr
     frames = [json.loads(s) for s in r.stdout.splitlines() if s.strip() and '"frame"' in s]
     _check_boxes([f for f in frames if f["type"] == "frame"], centres)
 

@@ -151,21 +151,13 @@ double process_cpu_s() {
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
 }
 
-// ---- MERGE(det-cpp): the one place edgekit-camera calls the library's detection decoding -------------------
-// edgekit::detect (cpp_runtime/include/edgekit/detect.hpp, det-cpp's branch) decodes, runs NMS and maps the
-// boxes back to the frame (image_hw = the frame's size). The manifest field holding the DetectionPostprocess
-// is det-cpp's; "m.detection" below is the name to check at merge (the only guessed identifier here).
+// The one place edgekit-camera calls the library's detection decoding (edgekit/detect.hpp): decode, NMS, and
+// the boxes mapped back to the frame (image_hw = the frame's size).
 std::vector<Detection> detect_frame(const Manifest& m, const Tensor& out, const std::vector<std::string>& labels,
                                     int frame_h, int frame_w) {
-#if EDGEKIT_CAMERA_HAVE_DETECT
-  return edgekit::detect(out, m.detection, labels, m.preprocess, {{frame_h, frame_w}}).at(0);
-#else
-  (void)m, (void)out, (void)labels, (void)frame_h, (void)frame_w;
-  throw Error("this edgekit-camera was built without edgekit's detection library (edgekit/detect.hpp)",
-              "rebuild cpp_runtime from a tree that has it (tools/setup_cpp.sh)");
-#endif
+  if (!m.detection) throw Error("bundle '" + m.name + "' is not a detection bundle", "rebuild it with task: detection");
+  return edgekit::detect(out, *m.detection, labels, m.preprocess, {{frame_h, frame_w}}).at(0);
 }
-// ---- end MERGE(det-cpp) --------------------------------------------------------------------------------------
 
 json detections_json(const std::vector<Detection>& dets) {
   json a = json::array();
@@ -278,9 +270,6 @@ int run(const Options& o) {
   const std::vector<std::string> labels = bundle.labels();
   const std::string model_id = m.model(o.model).id;
   const bool detection = m.task == "detection";
-  if (detection && !EDGEKIT_CAMERA_HAVE_DETECT)
-    throw Error("bundle " + o.bundle + " is a detection bundle, but this edgekit-camera was built without edgekit's "
-                "detection library", "rebuild cpp_runtime from a tree that has edgekit/detect.hpp, or use --runner python");
 
   std::optional<VideoOut> out;
   if (!o.output.empty()) out.emplace(o.output, o.fourcc);
