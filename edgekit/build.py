@@ -202,6 +202,12 @@ def local_parity(out: Path, reporter: Reporter) -> dict[str, Any]:
     from edgekit import runtime_cpp
     from edgekit.parity.check import run_parity
 
+    hooks = B.load(out, verify=False).manifest.extra.get("hooks", {})
+    ref = hooks.get("parity_reference")
+    if isinstance(ref, str) and ref.startswith("not written"):  # no training record: parity cannot run
+        why = f"the build wrote no parity reference ({ref.removeprefix('not written: ')})"
+        reporter.log(f"parity: skipped — {why}")
+        return {"skipped": why}
     if not runtime_cpp.is_built():
         why = ("C++ runtime not built (`edgekit runtime build` or tools/setup.sh builds it); "
                "run `edgekit parity` once it is")

@@ -293,7 +293,10 @@ class Bundle:
     def check_labels(self) -> None:
         """Rule bundle.label_count: a labels file, when present, has one line per class of output 0."""
         labels = self.labels()
-        n = self.manifest.outputs[0].shape[-1] if self.manifest.outputs[0].shape else -1
+        shape = self.manifest.outputs[0].shape
+        n = shape[-1] if shape else -1
+        if isinstance(self.manifest.postprocess, DetectionPostprocess):  # [N, 4 + C, ...]: C class channels
+            n = shape[1] - 4 if len(shape) > 1 and shape[1] != -1 else -1
         if labels and n > 0 and len(labels) != n:
             raise ContractError(
                 f"{self.manifest.postprocess.labels_file} in {self.root} has {len(labels)} labels, "

@@ -26,6 +26,7 @@ def get_example(name: str) -> Example:
     return load_project(builtin_path(name))
 
 
-EXAMPLES = {n: f"edgekit/projects/{n}/edgekit.yaml" for n in ("digits", "mobilenetv2-imagenet")}
+EXAMPLES = {n: f"edgekit/projects/{n}/edgekit.yaml"
+            for n in ("digits", "digits-detection", "mobilenetv2-imagenet")}
 
 __all__ = ["EXAMPLES", "Example", "ExampleData", "GoldenSample", "Recipe", "example_names", "get_example"]

@@ -166,8 +166,9 @@ def check_prune(proj: Project, model: nn.Module, ratio: float, round_to: int, re
 def preflight(proj: Project, opset: int, round_to: int, ratio: float | None = None) -> PreflightResult:
     """Build the models once and run every check; raises ConfigError naming the key and the fix."""
     res = PreflightResult()
-    if len(proj.labels) < 2:
-        raise proj.error("data", f"{len(proj.labels)} class(es)", "give at least two classes")
+    need = int(getattr(proj.task, "min_classes", 2))
+    if len(proj.labels) < need:
+        raise proj.error("data", f"{len(proj.labels)} class(es)", f"give at least {need} class(es)")
     teacher = proj.teacher()
     res.checks.append("teacher: factory returns an nn.Module")
     check_model(proj, teacher, "teacher", opset, res)

@@ -55,7 +55,11 @@ class Project(Example):
         teacher_step = "pretrained_teacher" if cfg.model.teacher.pretrained else "train_teacher"
         self.plan = (teacher_step, *(cfg.recipe.steps if cfg.recipe.steps is not None else ()))
         self.notes = tuple(cfg.notes)
-        self.task: Task = get_task(cfg.task)
+        try:
+            self.task: Task = get_task(cfg.task, **_task_options(cfg))
+        except ConfigError as exc:
+            raise self.error("postprocess.encoding" if cfg.postprocess is not None else "task", exc.message,
+                             exc.fix or "fix the task or its postprocess block") from exc
 
     # -- errors that point into the file ---------------------------------------------------------
     def line(self, dotted: str) -> str:
@@ -133,6 +137,7 @@ class Project(Example):
             cls = self.classifier(model)
             if cls is not None:
                 out.append(cls)
+        out += [m for m in self.task.prune_ignore(model) if all(m is not o for o in out)]
         for i, name in enumerate(self.cfg.prune.ignore):
             if name not in mods:
                 raise self.error(
@@ -159,6 +164,18 @@ class Project(Example):
         """Everything that changes what is built; ``train`` (device, workers, AMP) changes only how fast."""
         blob = json.dumps(self.cfg.model_dump(mode="json", exclude={"train"}), sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()
+
+
+def _task_options(cfg: ProjectConfig) -> dict[str, Any]:
+    """The task's constructor options from the config (detection: the postprocess and the input size)."""
+    if cfg.task != "detection":
+        return {}
+    from edgekit.bundle import DetectionPostprocess
+
+    shape = cfg.preprocess.input_shape()
+    hw = (shape[2], shape[3]) if cfg.preprocess.steps[-1].to == "NCHW" else (shape[1], shape[2])  # type: ignore[union-attr]
+    block = cfg.postprocess.model_dump() if cfg.postprocess is not None else {}
+    return {"post": DetectionPostprocess(**block), "input_hw": (int(hw[0]), int(hw[1]))}
 
 
 _EPOCHS = {

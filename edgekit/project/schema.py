@@ -23,7 +23,7 @@ import math
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from edgekit.data.config import AugmentConfig, DataConfig
 from edgekit.preprocess.spec import PreprocessSpec
@@ -140,11 +140,35 @@ class TrainSection(_M):
         return v
 
 
+class DetectionPostprocessSection(_M):
+    """``postprocess:`` of a ``task: detection`` project: the manifest's DetectionPostprocess
+    (edgekit/bundle.py) minus ``type`` and ``labels_file``, with the same bounds (a test keeps them equal)."""
+
+    encoding: Literal["edgekit_ltrb", "anchor_free_grid"] = "edgekit_ltrb"
+    stride: int = Field(8, ge=1, le=1024)
+    box_format: Literal["cxcywh", "xyxy"] = "cxcywh"
+    score_activation: Literal["sigmoid", "none"] = "sigmoid"
+    score_threshold: float = Field(0.3, ge=0.0, le=1.0)
+    nms_iou: float = Field(0.5, gt=0.0, le=1.0)
+    max_detections: int = Field(100, ge=1, le=10000)
+    pre_nms_top_k: int = Field(1000, ge=1, le=100000)
+    class_agnostic: bool = False
+    background_class: bool = False
+    coordinates: Literal["original", "input"] = "original"
+    score_margin: float = Field(0.05, ge=0.0, le=0.5)
+
+    @field_validator("score_threshold", "nms_iou", "score_margin")
+    @classmethod
+    def _not_nan(cls, v: float) -> float:
+        _finite(v)
+        return v
+
+
 class ProjectConfig(_M):
     schema_version: int
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
     description: str = ""
-    task: Literal["classification"] = "classification"
+    task: Literal["classification", "detection"] = "classification"
     device: str | None = None  # the default device profile for `edgekit build`
     out: str | None = None  # the default bundle folder (relative to the config)
     notes: list[str] = Field(default_factory=list)  # caveats copied into the build record
@@ -155,6 +179,15 @@ class ProjectConfig(_M):
     preprocess: PreprocessSpec
     recipe: RecipeSection = Field(default_factory=RecipeSection)
     train: TrainSection = Field(default_factory=TrainSection)
+    postprocess: DetectionPostprocessSection | None = None  # task: detection only (defaults when absent)
+
+    @field_validator("postprocess")
+    @classmethod
+    def _post_task(cls, v: DetectionPostprocessSection | None,
+                   info: ValidationInfo) -> DetectionPostprocessSection | None:
+        if v is not None and info.data.get("task", "classification") != "detection":
+            raise ValueError("a postprocess block is for task: detection (classification takes none)")
+        return v
 
     @field_validator("schema_version")
     @classmethod

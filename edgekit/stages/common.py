@@ -111,6 +111,12 @@ def eval_model(ctx: BuildContext, model: nn.Module) -> float:
 
 def eval_onnx(ctx: BuildContext, path: Path) -> float:
     """The same metric of an ONNX model in ONNX Runtime, streamed batch by batch."""
+    figures = eval_onnx_metrics(ctx, path)
+    return float(figures[_task(ctx).metric_name()])
+
+
+def eval_onnx_metrics(ctx: BuildContext, path: Path) -> dict[str, float]:
+    """Every figure of the task's metric (``task.metrics``) of an ONNX model in ONNX Runtime."""
     from edgekit.data.engine import make_loader
     from edgekit.stages.onnx_utils import ort_session
 
@@ -126,7 +132,7 @@ def eval_onnx(ctx: BuildContext, path: Path) -> float:
 
         raise EdgekitError(f"no held-out image decoded to evaluate {path.name}",
                            "give data a val split with images")
-    return float(_task(ctx).metric(torch.cat(outs), torch.cat(ys)))
+    return {k: float(v) for k, v in _task(ctx).metrics(torch.cat(outs), torch.cat(ys)).items()}
 
 
 def stats(model: nn.Module, example_input: torch.Tensor) -> tuple[int, int]:

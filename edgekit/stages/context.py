@@ -80,6 +80,7 @@ class BuildContext:
     golden: list[GoldenItem] = field(default_factory=list)
     dla_cache: Path | None = None  # the calibration cache written with the DLA translation
     records: list[StageRecord] = field(default_factory=list)
+    figures: dict[str, dict[str, float]] = field(default_factory=dict)  # model id -> the task's other figures
     extra: dict[str, Any] = field(default_factory=dict)  # results of tools outside the pipeline (hooks ...)
     build: BuildRecord = field(default_factory=lambda: BuildRecord(project=""))  # the typed build record
     cache: StageCache | None = None  # stage reuse (edgekit/project/reuse.py); None: always recompute

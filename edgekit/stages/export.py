@@ -11,7 +11,7 @@ import onnx
 import torch.nn as nn
 
 from edgekit.bundle import ModelEntry
-from edgekit.stages.common import _task, eval_onnx, example_input, stats
+from edgekit.stages.common import _task, eval_onnx_metrics, example_input, stats
 from edgekit.stages.context import BuildContext, StageRecord
 from edgekit.stages.onnx_utils import export_onnx, fold_weight_quantize, save, slim
 
@@ -19,7 +19,10 @@ from edgekit.stages.onnx_utils import export_onnx, fold_weight_quantize, save, s
 def _eval_record(
     ctx: BuildContext, stage: str, model_id: str, path: Path, model: nn.Module, t0: float
 ) -> float:
-    acc = eval_onnx(ctx, path)
+    figures = eval_onnx_metrics(ctx, path)
+    acc = figures[_task(ctx).metric_name()]
+    # the task's other figures (detection: map50 beside the primary map50_95) join the model's metrics
+    ctx.figures[model_id] = {k: v for k, v in figures.items() if k != _task(ctx).metric_name()}
     params, macs = stats(model, example_input(ctx))
     ctx.record(StageRecord(stage, model_id, acc, params, macs, path.stat().st_size, time.perf_counter() - t0))
     return acc
@@ -30,7 +33,8 @@ def add_model(ctx: BuildContext, model_id: str, path: Path, precision: str, role
     ctx.onnx[model_id] = path
     ctx.models.append(ModelEntry(
         id=model_id, file=path.relative_to(ctx.root).as_posix(), precision=precision,  # type: ignore[arg-type]
-        role=role, int8_flavour=flavour, opset=ctx.opset, metrics={"accuracy": acc},  # type: ignore[arg-type]
+        role=role, int8_flavour=flavour, opset=ctx.opset,  # type: ignore[arg-type]
+        metrics={"accuracy": acc, **ctx.figures.get(model_id, {})},
     ))
 
 

@@ -11,7 +11,7 @@ import time
 import numpy as np
 
 from edgekit.stages import fakequant as fq
-from edgekit.stages.common import example_input
+from edgekit.stages.common import _task, example_input
 from edgekit.stages.context import BuildContext
 from edgekit.stages.export import _eval_record, add_model
 from edgekit.stages.onnx_utils import INPUT, export_onnx, quiet_root_logger
@@ -25,7 +25,7 @@ def quantize_cpu_stage(ctx: BuildContext) -> BuildContext:
     fp32 = ctx.work / "student_qat_fp32.onnx"
     fq.set_enabled(ctx.qmodel, False)
     try:
-        export_onnx(ctx.qmodel, fp32, example_input(ctx), ctx.opset)
+        export_onnx(ctx.qmodel, fp32, example_input(ctx), ctx.opset, _task(ctx).output_names())
     finally:
         fq.set_enabled(ctx.qmodel, True)
     calib = ctx.x_calib

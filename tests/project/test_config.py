@@ -117,7 +117,7 @@ def err(path: Path) -> str:
 
 
 def test_builtin_examples_are_projects_on_the_same_loader() -> None:
-    assert builtin_names() == ["digits", "mobilenetv2-imagenet"]
+    assert builtin_names() == ["digits", "digits-detection", "mobilenetv2-imagenet"]
     d = get_example("digits")
     assert d.path.name == "edgekit.yaml" and d.path.parent.name == "digits"  # type: ignore[attr-defined]
     assert d.plan == ("train_teacher", "distill", "prune", "qat")
