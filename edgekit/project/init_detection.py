@@ -117,7 +117,7 @@ def init_detection(folder: Path, data: Path, size: int = 160, name: str | None =
         "FOUND": f"a {kind} dataset in {data} ({n_img} images, {n_box} boxes)",
         "LABELS": shown.replace("\n", " "),
         "SOURCE": _flow(_rebase(src, _rel(data, folder))),
-        "MAX_BOXES": str(max(1, min(10000, most))),
+        "MAX_BOXES": str(min(10000, max(50, most))),
         "MOST": str(most),
         "DECODE": "gray" if gray else "bgr",
         "CVT": "" if gray else "    - {op: cvt_color, code: BGR2RGB}\n",

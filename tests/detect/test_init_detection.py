@@ -47,7 +47,7 @@ def test_init_coco_layouts(tmp_path: Path) -> None:
     assert cfg["preprocess"]["steps"][2]["size"] == [160, 160]
     proj = load_project(tmp_path / "p1" / "edgekit.yaml")
     assert proj.labels == list(CLASSES) and proj.cfg.task == "detection"
-    assert 1 <= proj.cfg.data.max_boxes <= 3  # the most boxes in one image of the dataset
+    assert proj.cfg.data.max_boxes == 50  # the default, or the most boxes in one image when more
     # one annotation file in annotations/: a seeded val_fraction
     one = tmp_path / "one"
     (one / "annotations").mkdir(parents=True)
