@@ -148,7 +148,8 @@ def group_depthwise(model: nn.Module, group_channels: int = 4) -> int:
                 continue
             c = conv.in_channels
             new = nn.Conv2d(c, c, conv.kernel_size, conv.stride, conv.padding,  # type: ignore[arg-type]
-                            conv.dilation, groups=c // group_channels, bias=conv.bias is not None)
+                            conv.dilation, groups=c // group_channels,  # type: ignore[arg-type]
+                            bias=conv.bias is not None)
             with torch.no_grad():
                 w = torch.zeros_like(new.weight)
                 idx = torch.arange(c)

@@ -38,7 +38,8 @@ def make_item(rng: np.random.Generator, size: int, classes: int, max_boxes: int,
     imgs, labels = _digits()
     photo = _photos()[int(rng.integers(len(_photos())))]
     ph, pw = photo.shape[:2]
-    c = int(rng.integers(size * 2, min(ph, pw)))
+    side = min(ph, pw)
+    c = int(rng.integers(min(size * 2, side // 2), side))  # as before for sizes up to 150
     y0, x0 = int(rng.integers(0, ph - c + 1)), int(rng.integers(0, pw - c + 1))
     img = cv2.resize(photo[y0 : y0 + c, x0 : x0 + c], (size, size), interpolation=cv2.INTER_AREA)
     img = (img * 0.6).astype(np.uint8)  # darker photos: white digits stand out, as in the composite

@@ -16,5 +16,8 @@ def teacher(classes: int = 10) -> nn.Module:
     return detector(classes, width=1.0, stride=8, head_channels=64, pretrained=True)
 
 
-def student(classes: int = 10) -> nn.Module:
-    return detector(classes, width=0.5, stride=8, head_channels=32)
+def student(classes: int = 10, dla_v1_int8: bool = False) -> nn.Module:
+    """``dla_v1_int8``: depth-wise convs as groups of 4 channels, so that jetson-xavier's DLA takes every
+    layer in INT8 (edgekit's rules keep INT8 depth-wise convs of DLA v1 on the GPU); more MACs, less
+    prunable."""
+    return detector(classes, width=0.5, stride=8, head_channels=32, dla_v1_int8=dla_v1_int8)
