@@ -33,7 +33,8 @@ def find_layout(data: Path) -> tuple[str, dict[str, Any]]:
     if (data / "annotations").is_dir():
         jsons += sorted((data / "annotations").glob("*.json"))
     if not jsons:
-        raise ConfigError(f"--data {data}: no COCO JSON (*.json) and no YOLO layout (images/ + labels/) found",
+        raise ConfigError(f"--data {data}: no COCO JSON (*.json) and no YOLO layout (images/ + labels/) "
+                          "found",
                           "give a COCO folder (train.json, val.json, images/) or a YOLO one "
                           "(images/{train,val}, labels/{train,val}, classes.txt)")
     train = next((p for p in jsons if "train" in p.stem.lower()), None)
@@ -87,7 +88,8 @@ def init_detection(folder: Path, data: Path, size: int = 160, name: str | None =
     from edgekit.data.sources import resolve_source
 
     if size < 32 or size > 2048 or size % 8:
-        raise ConfigError(f"--size {size} does not fit a detector", "give a multiple of 8 between 32 and 2048")
+        raise ConfigError(f"--size {size} does not fit a detector",
+                          "give a multiple of 8 between 32 and 2048")
     data = data.expanduser()
     if not data.is_dir():
         raise ConfigError(f"--data {data} is not a folder", "give the dataset's folder (COCO or YOLO)")

@@ -23,7 +23,8 @@ def test_init_yolo_builds_out_of_the_box(tmp_path: Path) -> None:
     assert "2 classes (square, disk), colour images, input 64x64" in " ".join(r.stdout.split())
     cfg = yaml.safe_load((tmp_path / "proj" / "edgekit.yaml").read_text())
     assert cfg["task"] == "detection" and cfg["data"]["source"] == {"kind": "yolo", "root": "../shapes"}
-    assert cfg["postprocess"]["encoding"] == "edgekit_ltrb" and cfg["model"]["teacher"]["kwargs"]["classes"] == 2
+    assert cfg["postprocess"]["encoding"] == "edgekit_ltrb"
+    assert cfg["model"]["teacher"]["kwargs"]["classes"] == 2
     assert cfg["preprocess"]["steps"][2]["mode"] == "letterbox"
     out = tmp_path / "bundle"
     r = edgekit("build", "--config", tmp_path / "proj" / "edgekit.yaml", "--device", "cpu", "--fast",
@@ -41,9 +42,9 @@ def test_init_coco_layouts(tmp_path: Path) -> None:
     r = edgekit("init", tmp_path / "p1", "--data", data, "--task", "detection")
     assert r.returncode == 0, r.stderr[-2000:]
     cfg = yaml.safe_load((tmp_path / "p1" / "edgekit.yaml").read_text())
-    assert cfg["data"]["source"] == {"kind": "coco",
-                                     "train": {"annotations": "../coco/train.json", "images": "../coco/images"},
-                                     "val": {"annotations": "../coco/val.json", "images": "../coco/images"}}
+    assert cfg["data"]["source"] == {
+        "kind": "coco", "train": {"annotations": "../coco/train.json", "images": "../coco/images"},
+        "val": {"annotations": "../coco/val.json", "images": "../coco/images"}}
     assert cfg["preprocess"]["steps"][2]["size"] == [160, 160]
     proj = load_project(tmp_path / "p1" / "edgekit.yaml")
     assert proj.labels == list(CLASSES) and proj.cfg.task == "detection"

@@ -125,7 +125,8 @@ def test_user_yolo_detector_build(tmp_path: Path) -> None:
     cfg = write_project(tmp_path / "yolo", SOURCE_YOLO, "[prune, qat]")
     r = build(cfg)
     assert r.returncode == 0, r.stderr[-3000:]
-    m = check_bundle(cfg.parent / "bundle", {"teacher_fp32", "student_fp32", "student_int8_qdq", "student_int8_cpu"})
+    m = check_bundle(cfg.parent / "bundle",
+                     {"teacher_fp32", "student_fp32", "student_int8_qdq", "student_int8_cpu"})
     assert m.build is not None
     stages = {s.stage: s for s in m.build.stages}
     assert {"teacher", "prune", "finetune", "qat", "export_qdq", "quantize_cpu"} <= set(stages)
@@ -135,9 +136,9 @@ def test_user_yolo_detector_build(tmp_path: Path) -> None:
     assert m.model("teacher_fp32").metrics["map50"] > 0.05, m.model("teacher_fp32").metrics
     # the C++ side of detection parity is not on this branch: parity says it was skipped, never "in sync"
     par = json.loads(r.stdout)["parity"]
-    assert par.get("skipped") or (par.get("exit_code") == 0 and (cfg.parent / "bundle" / "parity.json").is_file()
-                                  and json.loads((cfg.parent / "bundle" / "parity.json").read_text())
-                                  .get("compared", 0) > 0), par
+    rep = cfg.parent / "bundle" / "parity.json"
+    assert par.get("skipped") or (par.get("exit_code") == 0 and rep.is_file()
+                                  and json.loads(rep.read_text()).get("compared", 0) > 0), par
     assert "in sync" not in str(par.get("summary", "")) or not par.get("skipped")
 
 
@@ -179,7 +180,8 @@ def _bad_project(tmp: Path, data: Path, edit: tuple[str, str] | None = None) -> 
     (('"model.py:build"', '"model.py:flat"'), ["model.teacher", "not [2, 6, H, W]"]),
     (("stride: 8", "stride: 16"), ["model.teacher", "postprocess.stride 16"]),
 ], ids=["threshold", "nms_iou", "max_detections", "stride-range", "encoding", "flat-output", "grid-stride"])
-def test_bad_detection_project(tmp_path: Path, yolo_data: Path, edit: tuple[str, str], says: list[str]) -> None:
+def test_bad_detection_project(tmp_path: Path, yolo_data: Path, edit: tuple[str, str],
+                               says: list[str]) -> None:
     cfg = _bad_project(tmp_path, yolo_data, edit)
     _one_line_error(build(cfg), "edgekit.yaml:", *says)
     assert not (tmp_path / "bundle").exists()

@@ -32,8 +32,9 @@ class TinyDet(nn.Module):
 
     def __init__(self, classes=2, width=16):
         super().__init__()
-        self.body = nn.Sequential(_conv(3, width, 2), _conv(width, 2 * width, 2), _conv(2 * width, 2 * width, 2),
-                                  _conv(2 * width, 2 * width, 1))
+        w = width
+        self.body = nn.Sequential(_conv(3, w, 2), _conv(w, 2 * w, 2), _conv(2 * w, 2 * w, 2),
+                                  _conv(2 * w, 2 * w, 1))
         self.box = nn.Conv2d(2 * width, 4, 1)
         self.cls = nn.Conv2d(2 * width, classes, 1)
         nn.init.constant_(self.box.bias, 1.0)
@@ -66,7 +67,8 @@ def flat(classes=2, width=16):
 
 class GridDet(nn.Module):
     """An Ultralytics-style export: [N, 4 + C, A], boxes cx, cy, w, h in input pixels, scores sigmoided
-    inside the net. Convs, then a flatten of the 8x8 map into A = 64 anchors (a Reshape: the user's choice)."""
+    inside the net. Convs, then a flatten of the 8x8 map into A = 64 anchors (a Reshape: the user's
+    choice)."""
 
     def __init__(self, classes=2, stride=8):
         super().__init__()
