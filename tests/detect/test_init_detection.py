@@ -72,3 +72,14 @@ def test_init_detection_bad_folders(tmp_path: Path) -> None:
                     "val001.txt:1", "7 columns")
     _one_line_error(edgekit("init", tmp_path / "p", "--data", data, "--task", "segmentation"), "--task")
     assert not (tmp_path / "p" / "edgekit.yaml").exists()
+
+
+def test_init_classification_default_size_unchanged(tmp_path: Path) -> None:
+    from tests.project.imagefolder import write_imagefolder
+
+    data = write_imagefolder(tmp_path / "photos", classes=2, per_class=4, size=32)
+    r = edgekit("init", tmp_path / "p", "--data", data)  # --task classification, --size 64 by default
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "input 64x64" in " ".join(r.stdout.split())
+    assert yaml.safe_load((tmp_path / "p" / "edgekit.yaml").read_text()).get("task", "classification") == \
+        "classification"
