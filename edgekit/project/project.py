@@ -80,8 +80,8 @@ class Project(Example):
             bad = [s for s in steps or () if s != "ptq"]
             if bad:
                 raise self.error(key, f"{why}: steps {bad} need training",
-                                 "use steps: [] or [ptq] (INT8 by calibration only, where the device has "
-                                 "INT8)")
+                                 "remove them: keep no step, or only ptq (INT8 by calibration, where the "
+                                 "device has INT8)")
 
     # -- errors that point into the file ---------------------------------------------------------
     def line(self, dotted: str) -> str:

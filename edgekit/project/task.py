@@ -146,7 +146,7 @@ class Detection:
         if not self.trainable:
             raise ConfigError(f"postprocess.encoding {self.post.encoding} cannot be trained by edgekit (its "
                               "loss is edgekit_ltrb's)", "deploy the detector as model.teacher.pretrained: "
-                              "true with recipe.steps [] or [ptq]")
+                              "true, with no recipe step or only ptq")
 
     def loss(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         from edgekit.train.detection_loss import detection_loss
