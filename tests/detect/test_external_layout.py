@@ -110,7 +110,8 @@ def test_external_layout_check_places_the_flatten_on_the_gpu(grid_bundle: Path, 
     ("[distill, prune]", None, ["recipe.steps", "['distill', 'prune'] need training"]),
     ("[]", ("pretrained: true", "pretrained: false"), ["model.teacher.pretrained", "cannot be trained"]),
     ("[]", ("model:\n", 'model:\n  student: {factory: "model.py:grid"}\n'), ["model.student", "distilled"]),
-], ids=["qat", "distill-prune", "not-pretrained", "student"])
+    ("[]", ('"model.py:grid"', '"model.py:build"'), ["model.teacher", "not [2, 6, A]"]),
+], ids=["qat", "distill-prune", "not-pretrained", "student", "ltrb-output-declared-grid"])
 def test_external_layout_refuses_training(tmp_path: Path, small_yolo: Path, steps: str,
                                           extra: tuple[str, str] | None, says: list[str]) -> None:
     cfg = write_grid(tmp_path / "p", small_yolo, steps, extra)
