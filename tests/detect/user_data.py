@@ -91,11 +91,11 @@ class GridDet(nn.Module):
         return torch.flatten(out, 2)
 
 
-def grid(classes=2, seed=0):
+def grid(classes=2, seed=0, fresh_bn=False):
     torch.manual_seed(seed)  # "pretrained": a fixed set of weights the factory makes itself
     net = GridDet(classes)
     for m in net.modules():  # trained-looking BatchNorms (fresh ones fold to identical zero biases)
-        if isinstance(m, nn.BatchNorm2d):
+        if isinstance(m, nn.BatchNorm2d) and not fresh_bn:
             nn.init.uniform_(m.weight, 0.5, 1.5)
             nn.init.uniform_(m.bias, -0.2, 0.2)
             m.running_mean.uniform_(-0.1, 0.1)
