@@ -41,7 +41,8 @@ def register(app: typer.Typer) -> None:
     def build(
         device: str = typer.Option(None, "--device", "-d", help="device profile (see `edgekit devices`)"),
         example: str = typer.Option(
-            None, "--example", "-e", help="a built-in project: digits | mobilenetv2-imagenet"
+            None, "--example", "-e",
+            help="a built-in project: digits | digits-detection | mobilenetv2-imagenet",
         ),
         config: Path = typer.Option(
             None, "--config", "-c", help="your project's edgekit.yaml (`edgekit init`)"

@@ -15,14 +15,25 @@ def register(app: typer.Typer) -> None:
         data: Path = typer.Option(
             ..., "--data", help="an ImageFolder: class sub-folders, or train/ and val/"
         ),
-        size: int = typer.Option(64, "--size", help="the model's input size in pixels (square)"),
+        size: int = typer.Option(None, "--size",
+                                 help="the model's input size in pixels (square; default 64, detection 160)"),
         name: str = typer.Option(None, "--name", help="project name (default: the folder's name)"),
         force: bool = typer.Option(False, "--force", help="overwrite an existing edgekit.yaml / model.py"),
+        task: str = typer.Option("classification", "--task",
+                                 help="classification (an ImageFolder) | detection (a COCO or YOLO folder)"),
     ) -> None:
         """Write a commented edgekit.yaml and a model.py template for your images."""
+        from edgekit.errors import ConfigError
         from edgekit.project.init import init_project
 
-        r = init_project(folder, data, size, name, force)
+        if task == "detection":
+            from edgekit.project.init_detection import init_detection
+
+            r = init_detection(folder, data, 160 if size is None else size, name, force)
+        elif task == "classification":
+            r = init_project(folder, data, 64 if size is None else size, name, force)
+        else:
+            raise ConfigError(f"--task {task} is not known", "use --task classification or --task detection")
         c = Console()
         c.print(
             f"wrote {r.config} and {r.model}: {len(r.labels)} classes "

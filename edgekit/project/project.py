@@ -60,6 +60,28 @@ class Project(Example):
         except ConfigError as exc:
             raise self.error("postprocess.encoding" if cfg.postprocess is not None else "task", exc.message,
                              exc.fix or "fix the task or its postprocess block") from exc
+        if not getattr(self.task, "trainable", True):
+            self._check_untrainable(cfg)
+
+    def _check_untrainable(self, cfg: ProjectConfig) -> None:
+        """A task edgekit cannot train (a detector in an external output layout, postprocess.encoding
+        anchor_free_grid) is deployed as it is: a pretrained teacher, no student, no step that trains
+        (distill, prune's fine-tuning, qat); ptq (calibration only) is allowed."""
+        enc = cfg.postprocess.encoding if cfg.postprocess is not None else "?"
+        why = f"postprocess.encoding {enc} is deployed, not trained (edgekit's loss is edgekit_ltrb's)"
+        if not cfg.model.teacher.pretrained:
+            raise self.error("model.teacher.pretrained", f"{why}: the teacher cannot be trained",
+                             "set model.teacher.pretrained: true (and weights: FILE, or a factory that "
+                             "loads its own)")
+        if cfg.model.student is not None:
+            raise self.error("model.student", f"{why}: a student cannot be distilled",
+                             "remove model.student (the teacher is deployed)")
+        for key, steps in (("recipe.steps", cfg.recipe.steps), ("recipe.fast.steps", cfg.recipe.fast.steps)):
+            bad = [s for s in steps or () if s != "ptq"]
+            if bad:
+                raise self.error(key, f"{why}: steps {bad} need training",
+                                 "remove them: keep no step, or only ptq (INT8 by calibration, where the "
+                                 "device has INT8)")
 
     # -- errors that point into the file ---------------------------------------------------------
     def line(self, dotted: str) -> str:

@@ -132,10 +132,9 @@ class Detection:
     def __init__(self, post: DetectionPostprocess | None = None,
                  input_hw: tuple[int, int] | None = None) -> None:
         self.post = post or DetectionPostprocess()
-        if self.post.encoding != "edgekit_ltrb":
-            raise ConfigError(f"postprocess.encoding '{self.post.encoding}' cannot be trained by edgekit",
-                              "use encoding: edgekit_ltrb for a model edgekit trains (anchor_free_grid is "
-                              "for deploying an external detector's export)")
+        # anchor_free_grid (an external detector's layout) is deployed, evaluated and quantized (PTQ), but
+        # never trained: the loss is edgekit_ltrb's (the project refuses training steps, project.py)
+        self.trainable = self.post.encoding == "edgekit_ltrb"
         self.input_hw = input_hw
 
     @property
@@ -143,14 +142,24 @@ class Detection:
         return int(self.post.stride)
 
     # -- training ------------------------------------------------------------------------------------
+    def _refuse_training(self) -> None:
+        if not self.trainable:
+            raise ConfigError(f"postprocess.encoding {self.post.encoding} cannot be trained by edgekit (its "
+                              "loss is edgekit_ltrb's)", "deploy the detector as model.teacher.pretrained: "
+                              "true, with no recipe step or only ptq")
+
     def loss(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         from edgekit.train.detection_loss import detection_loss
+
+        self._refuse_training()
 
         return detection_loss(logits, target, self.stride, background_class=self.post.background_class)
 
     def kd_loss(self, student: torch.Tensor, teacher: torch.Tensor, target: torch.Tensor,
                 temperature: float, alpha: float) -> torch.Tensor:
         from edgekit.train.detection_loss import kd_detection_loss
+
+        self._refuse_training()
 
         return kd_detection_loss(student, teacher, target, self.stride, temperature, alpha,
                                  background_class=self.post.background_class)
@@ -183,6 +192,8 @@ class Detection:
         return ["raw"]
 
     def output_shapes(self, n_classes: int) -> list[list[int]]:
+        if self.post.encoding == "anchor_free_grid":
+            return [[-1, 4 + n_classes, -1]]  # the anchor count is the model's
         if self.input_hw is None:
             return [[-1, 4 + n_classes, -1, -1]]
         h, w = self.input_hw
@@ -195,6 +206,11 @@ class Detection:
         if not isinstance(out, torch.Tensor):
             return f"returns a {type(out).__name__}, not one tensor ([N, 4 + C, H, W])"
         want = [batch, 4 + n_classes]
+        if self.post.encoding == "anchor_free_grid":
+            if out.ndim != 3 or list(out.shape[:2]) != want:
+                return (f"gives shape {list(out.shape)}, not [{batch}, {4 + n_classes}, A] "
+                        "(postprocess.encoding anchor_free_grid)")
+            return None
         if out.ndim != 4 or list(out.shape[:2]) != want:
             return f"gives shape {list(out.shape)}, not [{batch}, {4 + n_classes}, H, W]"
         if self.input_hw is not None:

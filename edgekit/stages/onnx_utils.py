@@ -33,7 +33,28 @@ def export_onnx(model: nn.Module, path: Path, example: torch.Tensor, opset: int,
             dynamic_axes={INPUT: {0: "N"}, **{o: {0: "N"} for o in outs}}, opset_version=opset, dynamo=False,
             do_constant_folding=True,
         )
+    _inline_identity_initializers(tmp)
     os.replace(tmp, path)
+
+
+def _inline_identity_initializers(path: Path) -> None:
+    """The exporter shares equal constants (e.g. the zero biases of freshly folded BatchNorms) through
+    ``Identity(initializer)`` nodes; ORT's static quantizer needs a Conv's bias to be an initializer itself
+    (it crashed on them). Each such Identity becomes a copy of its initializer."""
+    m = onnx.load(str(path))
+    g = m.graph
+    inits = {i.name: i for i in g.initializer}
+    ident = [n for n in g.node if n.op_type == "Identity" and n.input[0] in inits
+             and n.output[0] not in {o.name for o in g.output}]
+    if not ident:
+        return
+    for n in ident:
+        t = onnx.TensorProto()
+        t.CopyFrom(inits[n.input[0]])
+        t.name = n.output[0]
+        g.initializer.append(t)
+        g.node.remove(n)
+    onnx.save(m, str(path))
 
 
 def slim(path: Path) -> None:

@@ -82,7 +82,8 @@ def test_postprocess_block_needs_task_detection(tmp_path: Path) -> None:
 
 def test_an_external_encoding_cannot_be_trained(tmp_path: Path) -> None:
     msg = _err(tmp_path, BASE + "postprocess:\n  encoding: anchor_free_grid\n")
-    assert "postprocess.encoding: postprocess.encoding 'anchor_free_grid' cannot be trained" in msg
+    # deployed (pretrained teacher, ptq), never trained: tests/detect/test_external_layout.py
+    assert "model.teacher.pretrained: postprocess.encoding anchor_free_grid is deployed, not trained" in msg
 
 
 def test_the_config_block_is_the_manifest_model_minus_type_and_labels_file() -> None:
