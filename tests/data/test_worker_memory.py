@@ -2,7 +2,8 @@
 size and of the main process's heap. Structural checks, not memory thresholds (no timing, no RSS):
 - a worker builds each batch in place: one item alive at a time, not the batch's items plus their stack;
 - the main heap is frozen for the garbage collector while workers are alive (a collection in a forked
-  worker would otherwise write to, and so copy, every page of the inherited heap);
+  worker would otherwise write to, and so copy, every page of the inherited heap), and the C heap's free
+  pages are handed back before the fork (reused after it, each would be copied);
 - a split is a fixed number of Python objects whatever its size (paths in one numpy array): a worker's
   refcounting never touches per-item objects.
 """
@@ -71,11 +72,20 @@ def test_gc_frozen_while_workers_alive(tmp_path: Path, monkeypatch: pytest.Monke
         return real(*a, **k)
 
     monkeypatch.setattr(engine, "preprocess_decoded", spy)
+    trims = [0]
+    real_trim = engine.release_free_heap
+
+    def trim() -> None:
+        trims[0] += 1
+        real_trim()
+
+    monkeypatch.setattr(engine, "release_free_heap", trim)
     assert gc.get_freeze_count() == 0
     during = []
     for _x, _y in make_loader(s.train, 4, num_workers=2):
         during.append(gc.get_freeze_count())
     assert gc.get_freeze_count() == 0  # unfrozen once the epoch's workers are gone
+    assert trims == [1]  # the C heap's free pages handed back once, before the workers forked
     assert len(during) == 2 and min(during) > 1000  # the main heap (torch imported) frozen meanwhile
     counts = {p.name: int(p.read_text()) for p in seen.iterdir()}
     assert len(counts) == 2 and str(os.getpid()) not in counts  # two workers ran items
