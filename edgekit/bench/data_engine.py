@@ -174,6 +174,7 @@ class TreeSampler:
         self.role_peak = {"main": 0, "workers": 0, "other": 0, "worker_max": 0}
         self.timeline: list[list[float]] = []  # [t_s, total_mb, main_mb, workers_mb, other_mb, n_procs]
         self.phases: list[dict[str, Any]] = []  # the peak of each phase (a phase ends with a stage line)
+        self._root_cmd = b""
         self._phase: dict[str, int] = {"total": 0, "main": 0, "workers": 0}
         self._lock = threading.Lock()
 
@@ -190,7 +191,10 @@ class TreeSampler:
         rows = {pid: _pss(pid) for pid in _tree(self.root)}
         rows = {pid: r for pid, r in rows.items() if r}
         roles: dict[str, int] = {"main": 0, "workers": 0, "other": 0}
-        root_cmd = _cmdline(self.root)  # read each time: right after Popen the root has not exec'd yet
+        # read each time (right after Popen the root has not exec'd yet); the last one kept (a root that is
+        # exiting reads empty while its workers still run)
+        self._root_cmd = _cmdline(self.root) or self._root_cmd
+        root_cmd = self._root_cmd
         worker_max = 0
         for pid, r in rows.items():
             if pid == self.root:
