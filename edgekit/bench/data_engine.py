@@ -175,7 +175,8 @@ class TreeSampler:
         self.timeline: list[list[float]] = []  # [t_s, total_mb, main_mb, workers_mb, other_mb, n_procs]
         self.phases: list[dict[str, Any]] = []  # the peak of each phase (a phase ends with a stage line)
         self._root_cmd = b""
-        self._phase: dict[str, int] = {"total": 0, "main": 0, "workers": 0}
+        self._phase: dict[str, int] = {"total": 0, "main": 0, "workers": 0, "anon_shmem": 0}
+        self.peak_own = 0
         self._lock = threading.Lock()
 
     def phase_done(self, name: str) -> None:
@@ -184,7 +185,7 @@ class TreeSampler:
             mb = 1 / 2**20
             self.phases.append({"until": name, "t_s": round(time.perf_counter() - self.t0, 1),
                                 **{f"peak_{k}_mb": round(v * mb, 1) for k, v in self._phase.items()}})
-            self._phase = {"total": 0, "main": 0, "workers": 0}
+            self._phase = {"total": 0, "main": 0, "workers": 0, "anon_shmem": 0}
 
     def sample(self) -> int:
         t = time.perf_counter() - self.t0
@@ -205,8 +206,13 @@ class TreeSampler:
                     worker_max = max(worker_max, r.get("pss", 0))
             roles[role] += r.get("pss", 0)
         total = sum(roles.values())
+        # anon + shmem: the memory the build allocates; the PSS of file-backed pages (the libraries' code)
+        # also depends on how many other processes on the host map the same files
+        own = sum(r.get("anon", 0) + r.get("shmem", 0) for r in rows.values())
+        self.peak_own = max(self.peak_own, own)
         with self._lock:
-            for k, v in (("total", total), ("main", roles["main"]), ("workers", roles["workers"])):
+            for k, v in (("total", total), ("main", roles["main"]), ("workers", roles["workers"]),
+                         ("anon_shmem", own)):
                 self._phase[k] = max(self._phase[k], v)
         for k, v in roles.items():
             self.role_peak[k] = max(self.role_peak[k], v)
@@ -227,6 +233,7 @@ class TreeSampler:
     def report(self) -> dict[str, Any]:
         mb = 1 / 2**20
         return {"peak_pss_mb": round(self.peak * mb, 1),
+                "peak_anon_shmem_pss_mb": round(self.peak_own * mb, 1),
                 "peak_main_pss_mb": round(self.role_peak["main"] * mb, 1),
                 "peak_workers_pss_mb": round(self.role_peak["workers"] * mb, 1),
                 "peak_one_worker_pss_mb": round(self.role_peak["worker_max"] * mb, 1),

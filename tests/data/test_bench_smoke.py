@@ -51,3 +51,4 @@ def test_tree_sampler_splits_main_workers_other() -> None:
     procs = r["at_peak"]["processes"]
     assert str(worker.pid) in procs and str(other.pid) in procs and procs[str(os.getpid())]["anon"] > 0
     assert [p["until"] for p in r["phases"]] == ["one"] and r["phases"][0]["peak_total_mb"] > 0
+    assert 0 < r["peak_anon_shmem_pss_mb"] <= r["peak_pss_mb"]
