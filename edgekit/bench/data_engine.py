@@ -8,7 +8,12 @@ scikit-image photographs and foolbox's ImageNet samples) is written to a tempora
 then runs every data-engine split as a build does — one epoch of a tiny model over the augmented training
 split through DataLoader workers, evaluation over val, the calibration array and the golden draw — while
 the parent samples the summed PSS of the child and all its descendants (``/proc/PID/smaps_rollup``) every
-50 ms. Peak summed PSS is the figure (shared pages counted once, proportionally).
+50 ms. Peak summed PSS is the figure (shared pages counted once, proportionally). ``--whole-build`` runs
+``edgekit build`` of a project over the folder instead (every stage; the kept folder's stage cache is
+cleared first). The JSON also gives the peaks by role (``main``; ``workers``: forked DataLoader workers;
+``other``: e.g. the C++ parity runner), the peak of anon+shmem PSS (what the build allocates: the PSS of
+file-backed library pages also depends on other processes mapping them on a shared host), the peak of
+each phase (a phase ends with a build stage's line), the per-process rows at the peak and a timeline.
 
 ``speed``: teacher-training images/s of ``edgekit.train.loop.fit`` against a plain PyTorch loop (a torch
 DataLoader over a Dataset calling the same per-item decode + preprocess function, same model, optimizer,
