@@ -194,19 +194,21 @@ class TreeSampler:
 
     def sample(self) -> int:
         t = time.perf_counter() - self.t0
-        rows = {pid: _pss(pid) for pid in _tree(self.root)}
+        # command lines read before the PSS (an exiting process reads an empty command line first)
+        cmds = {pid: _cmdline(pid) for pid in _tree(self.root)}
+        rows = {pid: _pss(pid) for pid in cmds}
         rows = {pid: r for pid, r in rows.items() if r}
         roles: dict[str, int] = {"main": 0, "workers": 0, "other": 0}
-        # read each time (right after Popen the root has not exec'd yet); the last one kept (a root that is
-        # exiting reads empty while its workers still run)
-        self._root_cmd = _cmdline(self.root) or self._root_cmd
+        # the root's read each time (right after Popen it has not exec'd yet); the last one kept (a root that
+        # is exiting reads empty while its workers still run)
+        self._root_cmd = cmds.get(self.root) or self._root_cmd
         root_cmd = self._root_cmd
         worker_max = 0
         for pid, r in rows.items():
             if pid == self.root:
                 role = "main"
             else:
-                role = "workers" if root_cmd and _cmdline(pid) == root_cmd else "other"
+                role = "workers" if root_cmd and cmds[pid] == root_cmd else "other"
                 if role == "workers":
                     worker_max = max(worker_max, r.get("pss", 0))
             roles[role] += r.get("pss", 0)
