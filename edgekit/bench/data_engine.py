@@ -8,7 +8,12 @@ scikit-image photographs and foolbox's ImageNet samples) is written to a tempora
 then runs every data-engine split as a build does — one epoch of a tiny model over the augmented training
 split through DataLoader workers, evaluation over val, the calibration array and the golden draw — while
 the parent samples the summed PSS of the child and all its descendants (``/proc/PID/smaps_rollup``) every
-50 ms. Peak summed PSS is the figure (shared pages counted once, proportionally).
+50 ms. Peak summed PSS is the figure (shared pages counted once, proportionally). ``--whole-build`` runs
+``edgekit build`` of a project over the folder instead (every stage; the kept folder's stage cache is
+cleared first). The JSON also gives the peaks by role (``main``; ``workers``: forked DataLoader workers;
+``other``: e.g. the C++ parity runner), the peak of anon+shmem PSS (what the build allocates: the PSS of
+file-backed library pages also depends on other processes mapping them on a shared host), the peak of
+each phase (a phase ends with a build stage's line), the per-process rows at the peak and a timeline.
 
 ``speed``: teacher-training images/s of ``edgekit.train.loop.fit`` against a plain PyTorch loop (a torch
 DataLoader over a Dataset calling the same per-item decode + preprocess function, same model, optimizer,
@@ -102,8 +107,7 @@ def _tiny_model(classes: int) -> Any:
 
 
 # -- memory ----------------------------------------------------------------------------------------
-def _pss_tree(root_pid: int) -> int:
-    """Summed PSS (bytes) of root_pid and its descendants."""
+def _children() -> dict[int, list[int]]:
     children: dict[int, list[int]] = {}
     for d in os.listdir("/proc"):
         if not d.isdigit():
@@ -114,19 +118,134 @@ def _pss_tree(root_pid: int) -> int:
         except (OSError, IndexError, ValueError):
             continue
         children.setdefault(ppid, []).append(int(d))
-    todo, total = [root_pid], 0
+    return children
+
+
+def _tree(root_pid: int) -> list[int]:
+    """root_pid and its descendants (root first)."""
+    children = _children()
+    out, todo = [], [root_pid]
     while todo:
         pid = todo.pop()
+        out.append(pid)
         todo += children.get(pid, [])
-        try:
-            with open(f"/proc/{pid}/smaps_rollup") as f:
-                for line in f:
-                    if line.startswith("Pss:"):
-                        total += int(line.split()[1]) * 1024
-                        break
-        except OSError:
-            pass
-    return total
+    return out
+
+
+def _pss(pid: int) -> dict[str, int]:
+    """{"pss", "anon", "file", "shmem", "private_dirty"} in bytes from /proc/PID/smaps_rollup (anon, file
+    and shmem: the PSS of each kind; private_dirty: pages only this process has written, e.g. the
+    copy-on-write copies a forked worker made of its parent's heap); {} if the process is gone."""
+    keys = {"Pss:": "pss", "Pss_Anon:": "anon", "Pss_File:": "file", "Pss_Shmem:": "shmem",
+            "Private_Dirty:": "private_dirty"}
+    out: dict[str, int] = {}
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                k = line.split(None, 1)[0]
+                if k in keys:
+                    out[keys[k]] = int(line.split()[1]) * 1024
+    except (OSError, IndexError, ValueError):
+        return {}
+    return out
+
+
+def _pss_tree(root_pid: int) -> int:
+    """Summed PSS (bytes) of root_pid and its descendants."""
+    return sum(_pss(pid).get("pss", 0) for pid in _tree(root_pid))
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read()
+    except OSError:
+        return b""
+
+
+class TreeSampler:
+    """Samples the summed PSS of a process tree, split by role: ``main`` (the root), ``workers`` (children
+    with the root's command line: forked DataLoader workers) and ``other`` (anything else it runs, e.g. the
+    C++ parity runner). Keeps the peak of the sum (with the per-process rows at that moment), the peak of
+    each role, and a coarse timeline (one row per ``every_s``)."""
+
+    def __init__(self, root_pid: int, every_s: float = 1.0) -> None:
+        self.root = root_pid
+        self.every_s = every_s
+        self.t0 = time.perf_counter()
+        self.samples = 0
+        self.peak = 0
+        self.peak_at: dict[str, Any] = {}
+        self.role_peak = {"main": 0, "workers": 0, "other": 0, "worker_max": 0}
+        self.timeline: list[list[float]] = []  # [t_s, total_mb, main_mb, workers_mb, other_mb, n_procs]
+        self.phases: list[dict[str, Any]] = []  # the peak of each phase (a phase ends with a stage line)
+        self._root_cmd = b""
+        self._phase: dict[str, int] = {"total": 0, "main": 0, "workers": 0, "anon_shmem": 0}
+        self.peak_own = 0
+        self._lock = threading.Lock()
+
+    def phase_done(self, name: str) -> None:
+        """Close the phase that ends now (named for the stage whose line ended it)."""
+        with self._lock:
+            mb = 1 / 2**20
+            self.phases.append({"until": name, "t_s": round(time.perf_counter() - self.t0, 1),
+                                **{f"peak_{k}_mb": round(v * mb, 1) for k, v in self._phase.items()}})
+            self._phase = {"total": 0, "main": 0, "workers": 0, "anon_shmem": 0}
+
+    def sample(self) -> int:
+        t = time.perf_counter() - self.t0
+        # command lines read before the PSS (an exiting process reads an empty command line first)
+        cmds = {pid: _cmdline(pid) for pid in _tree(self.root)}
+        rows = {pid: _pss(pid) for pid in cmds}
+        rows = {pid: r for pid, r in rows.items() if r}
+        roles: dict[str, int] = {"main": 0, "workers": 0, "other": 0}
+        # the root's read each time (right after Popen it has not exec'd yet); the last one kept (a root that
+        # is exiting reads empty while its workers still run)
+        self._root_cmd = cmds.get(self.root) or self._root_cmd
+        root_cmd = self._root_cmd
+        worker_max = 0
+        for pid, r in rows.items():
+            if pid == self.root:
+                role = "main"
+            else:
+                role = "workers" if root_cmd and cmds[pid] == root_cmd else "other"
+                if role == "workers":
+                    worker_max = max(worker_max, r.get("pss", 0))
+            roles[role] += r.get("pss", 0)
+        total = sum(roles.values())
+        # anon + shmem: the memory the build allocates; the PSS of file-backed pages (the libraries' code)
+        # also depends on how many other processes on the host map the same files
+        own = sum(r.get("anon", 0) + r.get("shmem", 0) for r in rows.values())
+        self.peak_own = max(self.peak_own, own)
+        with self._lock:
+            for k, v in (("total", total), ("main", roles["main"]), ("workers", roles["workers"]),
+                         ("anon_shmem", own)):
+                self._phase[k] = max(self._phase[k], v)
+        for k, v in roles.items():
+            self.role_peak[k] = max(self.role_peak[k], v)
+        self.role_peak["worker_max"] = max(self.role_peak["worker_max"], worker_max)
+        self.samples += 1
+        mb = 1 / 2**20
+        if total > self.peak:
+            self.peak = total
+            self.peak_at = {"t_s": round(t, 1), **{f"{k}_mb": round(v * mb, 1) for k, v in roles.items()},
+                            "processes": {str(pid): {k: round(v * mb, 1) for k, v in r.items()}
+                                          for pid, r in rows.items()}}
+        if not self.timeline or t - self.timeline[-1][0] >= self.every_s:
+            self.timeline.append([round(t, 1), round(total * mb, 1), round(roles["main"] * mb, 1),
+                                  round(roles["workers"] * mb, 1), round(roles["other"] * mb, 1),
+                                  len(rows)])
+        return total
+
+    def report(self) -> dict[str, Any]:
+        mb = 1 / 2**20
+        return {"peak_pss_mb": round(self.peak * mb, 1),
+                "peak_anon_shmem_pss_mb": round(self.peak_own * mb, 1),
+                "peak_main_pss_mb": round(self.role_peak["main"] * mb, 1),
+                "peak_workers_pss_mb": round(self.role_peak["workers"] * mb, 1),
+                "peak_one_worker_pss_mb": round(self.role_peak["worker_max"] * mb, 1),
+                "peak_other_pss_mb": round(self.role_peak["other"] * mb, 1),
+                "at_peak": self.peak_at, "samples": self.samples, "phases": self.phases}
 
 
 def _data_build(folder: Path, workers: int, batch: int) -> dict[str, Any]:
@@ -210,24 +329,41 @@ def memory(n: int, workers: int, batch: int, keep: Path | None = None, whole_bui
         (proj / "model.py").write_text(BUILD_MODEL)
         cmd = [sys.executable, "-m", "edgekit.cli", "build", "--config", str(proj / "edgekit.yaml"),
                "--device", device, "--out", str(tmp / "bundle"), "--json"]
+        import shutil  # a kept folder's stage cache (ours) must not let the build skip the training measured
+
+        shutil.rmtree(tmp / ".edgekit-cache" / "bench-memory", ignore_errors=True)
     else:
         cmd = [sys.executable, "-m", "edgekit.bench.data_engine", "_child", str(folder), str(workers),
                str(batch)]
     t_run = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env=env)
-    peak, samples = 0, 0
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    sampler = TreeSampler(proc.pid)
     stop = threading.Event()
 
     def sample() -> None:
-        nonlocal peak, samples
         while not stop.is_set():
-            peak = max(peak, _pss_tree(proc.pid))
-            samples += 1
+            sampler.sample()
             time.sleep(0.05)
 
+    def relay() -> None:  # the build's progress, echoed; each finished stage ("✓ name ...") ends a phase
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            sys.stderr.write(line)
+            words = line.split()
+            if len(words) > 1 and words[0] in ("✓", "✗"):
+                sampler.phase_done(words[1])
+            elif line.startswith("preflight:"):
+                sampler.phase_done("preflight")
+
     th = threading.Thread(target=sample, daemon=True)
+    th_err = threading.Thread(target=relay, daemon=True)
     th.start()
-    out, _ = proc.communicate()
+    th_err.start()
+    assert proc.stdout is not None
+    out = proc.stdout.read()
+    proc.wait()
+    th_err.join()
+    sampler.phase_done("end")
     stop.set()
     th.join()
     if proc.returncode != 0:
@@ -245,10 +381,11 @@ def memory(n: int, workers: int, batch: int, keep: Path | None = None, whole_bui
         child = {"what": "data engine: fit 1 epoch + evaluate + calibration + golden",
                  **json.loads(out.strip().splitlines()[-1])}
     return {"images": n, "size": SIZE, "workers": workers, "batch_size": batch,
-            "peak_pss_mb": round(peak / 2**20, 1), "samples": samples,
+            **{k: v for k, v in sampler.report().items() if k not in ("at_peak", "phases")},
             "dataset_on_disk_mb": round(disk / 2**20, 1),
             "decoded_dataset_mb": round(n * SIZE * SIZE * 3 / 2**20, 1), "generate_seconds": round(gen_s, 1),
-            **child}
+            **child, "at_peak": sampler.report()["at_peak"], "phases": sampler.phases,
+            "timeline": sampler.timeline}
 
 
 # -- speed -----------------------------------------------------------------------------------------
@@ -368,7 +505,8 @@ def main(argv: list[str] | None = None) -> int:
     for r in rows:
         t.add_column(f"{r['images']} images", justify="right")
     for k in rows[0]:
-        t.add_row(k, *[str(r[k]) for r in rows])
+        if not isinstance(rows[0][k], dict | list):  # at_peak / timeline: in the JSON only
+            t.add_row(k, *[str(r.get(k)) for r in rows])
     Console().print(t)
     if a.json:
         tmp = a.json.with_suffix(".tmp")

@@ -10,6 +10,9 @@ past ``data.max_bad_fraction`` of a split the build fails with one line.
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import gc
 import hashlib
 import json
 import os
@@ -160,21 +163,78 @@ class StreamDataset(Dataset):  # type: ignore[type-arg]
         img, label = item
         return _check_decoded(img, self.decode_step, f"split '{self.name}' item {j}"), _target(label)
 
-    def __getitem__(self, i: int) -> tuple[torch.Tensor, Any, int]:
-        try:
-            img, label = self.decoded(i)
-        except InputError:
-            return torch.zeros(0), BAD, int(i)
+    def _item(self, i: int) -> tuple[np.ndarray, Any]:
+        """(preprocessed float32 array, label) of item i: an int class id, or for a detection split the
+        float32 [max_boxes, 5] target (boxes through the augment and the spec's geometry). InputError for a
+        file that does not decode."""
+        img, label = self.decoded(i)
         if isinstance(self.split, DetectionSplit):
             from edgekit.data.detection_items import detection_item
 
             boxes, classes = self.split.targets(self.source_index(i), img.shape[0], img.shape[1])
             aug = self.augment if isinstance(self.augment, BoxAugmenter) else None
             xd, target = detection_item(self.spec, img, boxes, classes, aug, self.max_boxes)
-            return torch.from_numpy(np.ascontiguousarray(xd)), torch.from_numpy(target), int(i)
+            return np.ascontiguousarray(xd), torch.from_numpy(target)
         assert not isinstance(self.augment, BoxAugmenter)
-        x = preprocess_decoded(self.spec, img, self.augment)
-        return torch.from_numpy(np.ascontiguousarray(x)), label, int(i)
+        return np.ascontiguousarray(preprocess_decoded(self.spec, img, self.augment)), label
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, Any, int]:
+        try:
+            x, label = self._item(i)
+        except InputError:
+            return torch.zeros(0), BAD, int(i)
+        return torch.from_numpy(x), label, int(i)
+
+    def __getitems__(self, idx: list[int]) -> Batch:
+        """A whole batch (what the DataLoader asks a worker for): each item is preprocessed and copied
+        straight into one batch tensor (shared memory inside a worker), so a worker holds one batch plus
+        one item, not the batch's items and their stacked copy (2x). Same values, same order, same
+        augmentation draws as ``__getitem__`` item by item."""
+        x: torch.Tensor | None = None
+        labels: list[Any] = []
+        bad: list[int] = []
+        for i in idx:
+            try:
+                arr, label = self._item(i)
+            except InputError:
+                bad.append(int(i))
+                continue
+            a = torch.from_numpy(arr)
+            if x is None:
+                x = _batch_tensor((len(idx), *a.shape), a.dtype)
+            elif tuple(a.shape) != tuple(x.shape[1:]):
+                raise DataError(f"split '{self.name}': item {self.name_of(i)} preprocesses to shape "
+                                f"{tuple(a.shape)}, the batch's first item to {tuple(x.shape[1:])}",
+                                "give every item the spec's input size (check the augment and resize steps)")
+            x[len(labels)].copy_(a)
+            labels.append(label)
+            del a, arr
+        if x is None:
+            return Batch(torch.zeros(0), torch.zeros(0, dtype=torch.int64), bad)
+        if labels and isinstance(labels[0], torch.Tensor):  # detection targets [max_boxes, 5]
+            y = torch.stack(labels)
+        else:
+            y = torch.tensor(labels, dtype=torch.int64)
+        return Batch(x[: len(labels)], y, bad)
+
+
+@dataclass
+class Batch:
+    """A collated batch: decodable items stacked (x, y), and the indices of the undecodable ones."""
+
+    x: torch.Tensor
+    y: torch.Tensor
+    bad: list[int]
+
+
+def _batch_tensor(shape: tuple[int, ...], dtype: torch.dtype) -> torch.Tensor:
+    """An uninitialised tensor for a batch: in a DataLoader worker, in shared memory from the start (as
+    torch's default_collate allocates it), so sending it to the main process copies nothing."""
+    if torch.utils.data.get_worker_info() is None:
+        return torch.empty(shape, dtype=dtype)
+    numel = int(np.prod(shape))
+    storage = torch.empty(0, dtype=dtype)._typed_storage()._new_shared(numel)
+    return torch.empty(0, dtype=dtype).new(storage).view(shape)
 
 
 # -- bad images ------------------------------------------------------------------------------------
@@ -204,11 +264,15 @@ class BadImages:
         return {"count": self.count, "names": {k: sorted(v) for k, v in self.names.items()}}
 
 
-def _collate(batch: list[tuple[torch.Tensor, Any, int]]) -> tuple[torch.Tensor, torch.Tensor, list[int]]:
-    """torch's default_collate over the decodable items (in a worker it stacks straight into shared
-    memory, saving a copy), plus the indices of the undecodable ones."""
+def _collate(batch: Batch | list[tuple[torch.Tensor, Any, int]],
+             ) -> tuple[torch.Tensor, torch.Tensor, list[int]]:
+    """A ``Batch`` from ``StreamDataset.__getitems__`` as is; else (items from ``__getitem__``) torch's
+    default_collate over the decodable items (in a worker it stacks straight into shared memory), plus
+    the indices of the undecodable ones."""
     from torch.utils.data import default_collate
 
+    if isinstance(batch, Batch):
+        return batch.x, batch.y, batch.bad
     good = [(b[0], b[1]) for b in batch if not _is_bad(b[1])]
     bad = [b[2] for b in batch if _is_bad(b[1])]
     if not good:
@@ -228,13 +292,64 @@ def _worker_init(worker_id: int) -> None:
         ds.augment.seed(seed)
 
 
+_FROZEN = 0
+
+
+@functools.cache
+def _libc() -> Any:
+    import ctypes
+    import ctypes.util
+
+    try:
+        lib = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return lib if hasattr(lib, "malloc_trim") else None
+    except OSError:
+        return None
+
+
+def release_free_heap() -> None:
+    """Hand the C heap's free pages back to the OS (glibc ``malloc_trim(0)``; a no-op elsewhere), so that
+    what earlier stages freed (batches, ONNX Runtime buffers) is not carried into the next forked workers
+    as retained heap. Changes no value anyone computes."""
+    lib = _libc()
+    if lib is not None:
+        lib.malloc_trim(0)
+
+
+@contextlib.contextmanager
+def _frozen_heap(active: bool) -> Iterator[None]:
+    """``gc.freeze()`` while DataLoader workers are alive. The workers are forked from the main process
+    and share its heap copy-on-write; a garbage collection in a worker (or in the main process) writes
+    to the header of every tracked object it visits and so copies each page of the main heap that holds
+    one. Frozen objects are never visited: the shared pages stay shared (the Python docs' advice for
+    fork without exec). Unfrozen again when the epoch's workers are gone (nesting-safe)."""
+    global _FROZEN
+    if not active:
+        yield
+        return
+    if _FROZEN == 0:
+        # no gc.collect() first: a full collection of a torch process takes ~0.1 s, a quarter of a small
+        # epoch (the speed bench's 540 images at ~1,500 images/s fell to 0.65x); cycles that are garbage
+        # now are merely collected after the epoch instead
+        release_free_heap()
+        gc.freeze()
+    _FROZEN += 1
+    try:
+        yield
+    finally:
+        _FROZEN -= 1
+        if _FROZEN == 0:
+            gc.unfreeze()
+
+
 class Stream:
     """Batches of (x, y) from a StreamDataset through a DataLoader; bad items are dropped and counted.
     ``epoch(e)`` gives a seeded order (and seeded worker augmentation) per epoch, so a resumed run draws
     the same batches as an uninterrupted one."""
 
     def __init__(self, ds: StreamDataset, batch_size: int, num_workers: int = 0, shuffle: bool = False,
-                 seed: int = 0, bad: BadImages | None = None, drop_last: bool = False) -> None:
+                 seed: int = 0, bad: BadImages | None = None, drop_last: bool = False,
+                 prefetch: int = 2) -> None:
         if len(ds) == 0:
             raise DataError(f"split '{ds.name}' has no items",
                             "give it images (a comparison over zero items fails)")
@@ -245,6 +360,7 @@ class Stream:
         self.seed = seed
         self.bad = bad if bad is not None else BadImages()
         self.drop_last = drop_last
+        self.prefetch = max(1, int(prefetch))  # batches each worker may hold ready (DataLoader's factor)
         self.seen = 0
 
     def __len__(self) -> int:
@@ -259,24 +375,36 @@ class Stream:
             self.ds, batch_size=self.batch_size, shuffle=self.shuffle, num_workers=self.num_workers,
             collate_fn=_collate, generator=gen, worker_init_fn=_worker_init if self.num_workers else None,
             drop_last=self.drop_last, persistent_workers=False, pin_memory=False,
-            prefetch_factor=2 if self.num_workers else None,
+            prefetch_factor=self.prefetch if self.num_workers else None,
         )
         total = len(self.ds)
-        for x, y, bad in loader:
-            for i in bad:
-                self.bad.add(self.ds.name, self.ds.name_of(i), total)
-            if len(y) == 0:
-                continue
-            self.seen += len(y)
-            yield x, y
+        with _frozen_heap(self.num_workers > 0):
+            it = iter(loader)  # the workers fork here (persistent_workers=False: once per epoch)
+            for x, y, bad in it:
+                for i in bad:
+                    self.bad.add(self.ds.name, self.ds.name_of(i), total)
+                if len(y) == 0:
+                    continue
+                self.seen += len(y)
+                yield x, y
+                del x, y  # not held while the next batch is fetched (the consumer drops its own)
+            del it
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         return self.epoch(0)
 
 
+EVAL_PREFETCH = 1
+"""Batches each worker holds ready in evaluation/calibration streams. Training keeps the DataLoader's 2 (its
+speed depends on it); evaluation is bound by the forward in the main process (ONNX Runtime, fake-quant
+models: the build's largest main process), so one ready batch per worker keeps both workers busy while
+the bound, batch size x workers x prefetch, drops by one batch per worker. With 2, a held-out split with
+enough batches to fill every worker's prefetch (20,000 images) peaked ~2 batches above a small one (2,000)."""
+
+
 def make_loader(ds: StreamDataset, batch_size: int, num_workers: int = 0, shuffle: bool = False,
-                seed: int = 0, bad: BadImages | None = None) -> Stream:
-    return Stream(ds, batch_size, num_workers, shuffle, seed, bad)
+                seed: int = 0, bad: BadImages | None = None, prefetch: int = 2) -> Stream:
+    return Stream(ds, batch_size, num_workers, shuffle, seed, bad, prefetch=prefetch)
 
 
 # -- the splits of a project -----------------------------------------------------------------------
@@ -415,10 +543,17 @@ def calib_array(splits: Splits, n: int | None = None, batch_size: int = 32,
     if n is not None and n < len(ds):
         ds = StreamDataset(ds.name, ds.split, ds.spec, None, ds.cache,
                            np.asarray([ds.source_index(i) for i in range(n)]), ds.max_boxes)
-    xs = [x.numpy() for x, _ in make_loader(ds, batch_size, num_workers, bad=splits.bad)]
-    if not xs:
+    out: np.ndarray | None = None
+    k = 0
+    for x, _ in make_loader(ds, batch_size, num_workers, bad=splits.bad, prefetch=EVAL_PREFETCH):
+        if out is None:  # one array filled batch by batch: never the batches and their concatenation
+            out = np.empty((len(ds), *x.shape[1:]), dtype=x.numpy().dtype)
+        out[k : k + len(x)] = x.numpy()
+        k += len(x)
+        del x
+    if out is None or k == 0:
         raise DataError(f"calibration split '{ds.name}' gave no decodable image", "give it real images")
-    return np.concatenate(xs, axis=0)
+    return out[:k] if k < len(out) else out
 
 
 def load_example_data(data: DataConfig, base: Path, spec: PreprocessSpec, fast: bool = False,

@@ -117,16 +117,18 @@ def eval_onnx(ctx: BuildContext, path: Path) -> float:
 
 def eval_onnx_metrics(ctx: BuildContext, path: Path) -> dict[str, float]:
     """Every figure of the task's metric (``task.metrics``) of an ONNX model in ONNX Runtime."""
-    from edgekit.data.engine import make_loader
+    from edgekit.data.engine import EVAL_PREFETCH, make_loader
     from edgekit.stages.onnx_utils import ort_session
 
     assert ctx.splits is not None
     sess = ort_session(path)
     name = sess.get_inputs()[0].name
     outs, ys = [], []
-    for x, y in make_loader(ctx.splits.eval, eval_batch_size(ctx), ctx.num_workers, bad=ctx.splits.bad):
+    for x, y in make_loader(ctx.splits.eval, eval_batch_size(ctx), ctx.num_workers, bad=ctx.splits.bad,
+                            prefetch=EVAL_PREFETCH):
         outs.append(torch.from_numpy(sess.run(None, {name: x.numpy()})[0]))
         ys.append(y)
+        del x, y  # not held while the stream fetches the next batch
     if not outs:
         from edgekit.errors import EdgekitError
 

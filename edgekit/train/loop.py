@@ -25,7 +25,7 @@ from typing import Any, Literal
 import torch
 import torch.nn as nn
 
-from edgekit.data.engine import BadImages, Stream, StreamDataset, make_loader
+from edgekit.data.engine import EVAL_PREFETCH, BadImages, Stream, StreamDataset, make_loader
 from edgekit.errors import EdgekitError
 from edgekit.preprocess.spec import PreprocessSpec
 
@@ -222,6 +222,7 @@ def fit(
             total += float(loss.detach())
             nb += 1
             res.images += len(y)
+            del x, y, logits, loss  # this batch is not held while the stream fetches the next
             if t_b is not None:
                 reporter.advance(t_b, info=f"loss {total / nb:.4f}")
         if t_b is not None:
@@ -267,12 +268,14 @@ def predict(model: nn.Module, ds: StreamDataset | Stream, *, batch_size: int = 1
             bad: BadImages | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """(logits, labels) over a streamed split, in order."""
     device = device or torch.device("cpu")
-    stream = ds if isinstance(ds, Stream) else make_loader(ds, batch_size, num_workers, bad=bad)
+    stream = ds if isinstance(ds, Stream) else make_loader(ds, batch_size, num_workers, bad=bad,
+                                                           prefetch=EVAL_PREFETCH)
     model.eval().to(device)
     outs, ys = [], []
     for x, y in stream:
         outs.append(model(x.to(device)).float().cpu())
         ys.append(y)
+        del x, y  # not held while the stream fetches the next batch
     if not outs:
         raise EdgekitError(f"split '{stream.ds.name}' gave no decodable item to evaluate",
                            "give it real images (a comparison over zero items fails)")
@@ -281,6 +284,7 @@ def predict(model: nn.Module, ds: StreamDataset | Stream, *, batch_size: int = 1
 
 def evaluate(model: nn.Module, ds: StreamDataset | Stream, *, batch_size: int = 128, num_workers: int = 0,
              device: torch.device | None = None, bad: BadImages | None = None) -> EvalResult:
-    stream = ds if isinstance(ds, Stream) else make_loader(ds, batch_size, num_workers, bad=bad)
+    stream = ds if isinstance(ds, Stream) else make_loader(ds, batch_size, num_workers, bad=bad,
+                                                           prefetch=EVAL_PREFETCH)
     logits, y = predict(model, stream, device=device)
     return EvalResult(round(float((logits.argmax(1) == y).float().mean()), 6), len(y), stream.bad.count)

@@ -12,7 +12,7 @@ import pytest
 import torch
 import torch.nn as nn
 
-from edgekit.data.engine import Stream, build_splits
+from edgekit.data.engine import EVAL_PREFETCH, Stream, build_splits
 from edgekit.examples.base import Recipe
 from edgekit.profiles import get_profile
 from edgekit.stages.common import eval_model, eval_onnx
@@ -36,7 +36,10 @@ def test_eval_streams_never_exceed_the_recipe_batch(tmp_path: Path, monkeypatch:
     batches: list[int] = []
     real_epoch = Stream.epoch
 
+    prefetch: list[int] = []
+
     def spy(self: Stream, e: int = 0) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        prefetch.append(self.prefetch)
         for x, y in real_epoch(self, e):
             batches.append(len(y))
             yield x, y
@@ -54,3 +57,5 @@ def test_eval_streams_never_exceed_the_recipe_batch(tmp_path: Path, monkeypatch:
     batches.clear()
     assert eval_onnx(ctx, onnx_path) == pytest.approx(acc, abs=1e-6)
     assert batches == [5, 5, 2], batches
+    # one ready batch per worker in evaluation (training keeps the DataLoader's 2 for its speed)
+    assert prefetch == [EVAL_PREFETCH, EVAL_PREFETCH] and EVAL_PREFETCH == 1
