@@ -134,12 +134,13 @@ def test_user_yolo_detector_build(tmp_path: Path) -> None:
     # the user's head convs (found through the graph: the model has no final_convs()) kept whole: the
     # pruned student still has 4 + 2 output channels (check_bundle) and learned something (chance is ~0)
     assert m.model("teacher_fp32").metrics["map50"] > 0.05, m.model("teacher_fp32").metrics
-    # the C++ side of detection parity is not on this branch: parity says it was skipped, never "in sync"
+    # the end-of-build parity: the C++ runtime's detections vs the training record, box by box
     par = json.loads(r.stdout)["parity"]
-    rep = cfg.parent / "bundle" / "parity.json"
-    assert par.get("skipped") or (par.get("exit_code") == 0 and rep.is_file()
-                                  and json.loads(rep.read_text()).get("compared", 0) > 0), par
-    assert "in sync" not in str(par.get("summary", "")) or not par.get("skipped")
+    rep = json.loads((cfg.parent / "bundle" / "parity.json").read_text())
+    assert "skipped" not in par and par.get("exit_code") == 0, par
+    assert rep["verdict"] == "in sync" and rep["verified_items"] > 0, rep["summary"]
+    bench = rep["detection_benchmark"]
+    assert bench["matched"] > 0 and bench["count_agreement"] == 1.0 and bench["worst_iou"] >= 0.99, bench
 
 
 @pytest.mark.slow
