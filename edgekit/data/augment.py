@@ -52,17 +52,26 @@ class Augmenter:
         self.pipeline.set_random_seed(int(seed) % (2**32))
 
 
-def build_augmenter(cfg: AugmentConfig | None, spec: PreprocessSpec, seed: int = 0) -> Augmenter | None:
-    """The albumentations pipeline for ``cfg`` (None when there are no steps); AugmentError when it would
-    change the spec's output size or the spec has no fixed size."""
+def augment_hw(cfg: AugmentConfig | None, spec: PreprocessSpec) -> tuple[int, int] | None:
+    """The spec's fixed output (h, w) the augment works at; None when there is nothing to augment.
+    AugmentError when the spec has no fixed output size."""
     if cfg is None or not cfg.steps:
         return None
-    import albumentations as A
-
     hw = spec.output_hw()
     if hw is None:
         raise AugmentError("augment needs a spec with a fixed output size",
                            "end the preprocess geometry with a resize (stretch/letterbox) or center_crop")
+    return hw
+
+
+def build_augmenter(cfg: AugmentConfig | None, spec: PreprocessSpec, seed: int = 0) -> Augmenter | None:
+    """The albumentations pipeline for ``cfg`` (None when there are no steps); AugmentError when it would
+    change the spec's output size or the spec has no fixed size."""
+    hw = augment_hw(cfg, spec)
+    if hw is None or cfg is None:
+        return None
+    import albumentations as A
+
     gray = spec.output_channels() == 1
     ts = transforms(cfg, hw, gray)
     aug = Augmenter(A.Compose(ts, seed=seed, strict=True), isinstance(cfg.steps[0], RandomResizedCrop), hw)

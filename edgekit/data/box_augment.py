@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from edgekit.data.augment import AugmentError, transforms
+from edgekit.data.augment import AugmentError, augment_hw, transforms
 from edgekit.data.config import AugmentConfig, RandomResizedCrop
 from edgekit.preprocess.spec import PreprocessSpec
 
@@ -63,14 +63,10 @@ def check_carries_boxes(ts: list[Any], names: list[str]) -> None:
 
 def build_box_augmenter(cfg: AugmentConfig | None, spec: PreprocessSpec,
                         seed: int = 0) -> BoxAugmenter | None:
-    if cfg is None or not cfg.steps:
+    hw = augment_hw(cfg, spec)
+    if hw is None or cfg is None:
         return None
     import albumentations as A
-
-    hw = spec.output_hw()
-    if hw is None:
-        raise AugmentError("augment needs a spec with a fixed output size",
-                           "end the preprocess geometry with a resize (stretch/letterbox) or center_crop")
     import cv2
 
     # a constant (black) border: replicated edge pixels would smear objects at the edge outside their box

@@ -82,21 +82,35 @@ def init_project(
         files = sorted(p for p in (top / c).rglob("*") if p.suffix.lower() in IMAGE_EXTS)
         sample += files[: max(1, SAMPLE // len(labels))]
     gray = _is_gray(sample)
+    cfg_path, model_path = project_paths(folder, force)
+    subs = common_subs(folder, name, cfg_path, data, labels, gray, size)
+    subs["DATA_REL"] = _rel(data, folder)
+    subs["VAL_FRACTION"] = "" if split else ", val_fraction: 0.2, seed: 0"
+    write_project(subs, "edgekit.yaml.tmpl", "model.py.tmpl", name, cfg_path, model_path, force)
+    return InitResult(cfg_path, model_path, labels, gray, size)
+
+
+def project_paths(folder: Path, force: bool) -> tuple[Path, Path]:
+    """DIR/edgekit.yaml and DIR/model.py, refused when they exist (unless ``force``)."""
     folder.mkdir(parents=True, exist_ok=True)
     cfg_path, model_path = folder / "edgekit.yaml", folder / "model.py"
     for p in (cfg_path, model_path):
         if p.exists() and not force:
             raise ConfigError(f"{p} already exists", "pick another DIR, or pass --force to overwrite it")
+    return cfg_path, model_path
+
+
+def common_subs(folder: Path, name: str | None, cfg_path: Path, data: Path, labels: list[str], gray: bool,
+                size: int) -> dict[str, str]:
+    """The template fields both tasks' templates share (name, classes, colour, size, normalisation)."""
     shown = ", ".join(labels[:8]) + (f" ... (+{len(labels) - 8})" if len(labels) > 8 else "")
-    subs = {
+    return {
         "NAME": name or (folder.resolve().name or "project").replace(" ", "-"),
         "CONFIG": str(cfg_path),
         "CLASSES": str(len(labels)),
         "CHANNELS": "1" if gray else "3",
         "DATA": str(data),
-        "DATA_REL": _rel(data, folder),
         "LABELS": shown.replace("\n", " "),
-        "VAL_FRACTION": "" if split else ", val_fraction: 0.2, seed: 0",
         "DECODE": "gray" if gray else "bgr",
         "CVT": "" if gray else "    - {op: cvt_color, code: BGR2RGB}\n",
         "COLOR_JITTER": "    - {op: color_jitter, brightness: 0.2, contrast: 0.2, p: 0.5}\n"
@@ -106,12 +120,16 @@ def init_project(
         "MEAN": "[0.5]" if gray else "[0.485, 0.456, 0.406]",
         "STD": "[0.25]" if gray else "[0.229, 0.224, 0.225]",
     }
-    text = string.Template((TEMPLATES / "edgekit.yaml.tmpl").read_text()).substitute(subs)
+
+
+def write_project(subs: dict[str, str], config_template: str, model_template: str, name: str | None,
+                  cfg_path: Path, model_path: Path, force: bool) -> None:
+    """Fill the config template, write both files (temp + rename) and validate what was written."""
+    text = string.Template((TEMPLATES / config_template).read_text()).substitute(subs)
     if not name and not subs["NAME"][0].isalnum():
         text = text.replace(f"name: {subs['NAME']}", "name: project", 1)
-    _write_new(model_path, (TEMPLATES / "model.py.tmpl").read_text(), force)
+    _write_new(model_path, (TEMPLATES / model_template).read_text(), force)
     _write_new(cfg_path, text, force)
     from edgekit.project.project import load_project
 
     load_project(cfg_path)  # what we wrote validates
-    return InitResult(cfg_path, model_path, labels, gray, size)

@@ -10,14 +10,13 @@ columns) is refused here already, and the class names come from the same place t
 
 from __future__ import annotations
 
-import string
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from edgekit.errors import ConfigError
-from edgekit.project.init import TEMPLATES, InitResult, _is_gray, _rel, _write_new
+from edgekit.project.init import InitResult, _is_gray, _rel, common_subs, project_paths, write_project
 
 SAMPLE = 24
 
@@ -104,37 +103,13 @@ def init_detection(folder: Path, data: Path, size: int = 160, name: str | None =
                if isinstance(s, DetectionSplit))
     step = max(1, len(train) // SAMPLE)
     gray = _is_gray([Path(train.path(i)) for i in range(0, len(train), step)][:SAMPLE])
-    folder.mkdir(parents=True, exist_ok=True)
-    cfg_path, model_path = folder / "edgekit.yaml", folder / "model.py"
-    for p in (cfg_path, model_path):
-        if p.exists() and not force:
-            raise ConfigError(f"{p} already exists", "pick another DIR, or pass --force to overwrite it")
-    shown = ", ".join(labels[:8]) + (f" ... (+{len(labels) - 8})" if len(labels) > 8 else "")
-    subs = {
-        "NAME": name or (folder.resolve().name or "project").replace(" ", "-"),
-        "CONFIG": str(cfg_path),
-        "CLASSES": str(len(labels)),
-        "CHANNELS": "1" if gray else "3",
-        "DATA": str(data),
+    cfg_path, model_path = project_paths(folder, force)
+    subs = common_subs(folder, name, cfg_path, data, labels, gray, size)
+    subs.update({
         "FOUND": f"a {kind} dataset in {data} ({n_img} images, {n_box} boxes)",
-        "LABELS": shown.replace("\n", " "),
         "SOURCE": _flow(_rebase(src, _rel(data, folder))),
         "MAX_BOXES": str(min(10000, max(50, most))),
         "MOST": str(most),
-        "DECODE": "gray" if gray else "bgr",
-        "CVT": "" if gray else "    - {op: cvt_color, code: BGR2RGB}\n",
-        "COLOR_JITTER": "    - {op: color_jitter, brightness: 0.2, contrast: 0.2, p: 0.5}\n" if not gray
-        else "    - {op: color_jitter, brightness: 0.2, contrast: 0.2, saturation: 0, p: 0.5}\n",
-        "SIZE": str(size),
-        "MEAN": "[0.5]" if gray else "[0.485, 0.456, 0.406]",
-        "STD": "[0.25]" if gray else "[0.229, 0.224, 0.225]",
-    }
-    text = string.Template((TEMPLATES / "detection.yaml.tmpl").read_text()).substitute(subs)
-    if not name and not subs["NAME"][0].isalnum():
-        text = text.replace(f"name: {subs['NAME']}", "name: project", 1)
-    _write_new(model_path, (TEMPLATES / "detection_model.py.tmpl").read_text(), force)
-    _write_new(cfg_path, text, force)
-    from edgekit.project.project import load_project
-
-    load_project(cfg_path)  # what we wrote validates
+    })
+    write_project(subs, "detection.yaml.tmpl", "detection_model.py.tmpl", name, cfg_path, model_path, force)
     return InitResult(cfg_path, model_path, labels, gray, size)
